@@ -1,0 +1,5 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from .checkpoint import register_checkpoint_safe_globals
+from .version_check import check_openmmlab_versions, check_version
+
+__all__ = ['check_openmmlab_versions', 'check_version', 'register_checkpoint_safe_globals']

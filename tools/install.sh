@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# One-command setup for dag_mmpose on a machine that has only Python 3.11 and pip.
+#
+#   bash tools/install.sh            # creates ./.venv and installs everything into it
+#   DAG_VENV=/path/to/env bash tools/install.sh
+#
+# It is idempotent: every step first checks whether its result is already there and skips
+# itself if so. The one slow step, building mmcv 2.1.0 with its compiled ops from source
+# (~20 min on 2 cores), keeps its wheel in $DAG_WHEEL_CACHE, so later installs (a fresh
+# clone, a new virtual environment) reuse it in seconds.
+#
+# This is the CPU route the tests prove. CUDA users: see README "Install (GPU)".
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${DAG_VENV:-$ROOT/.venv}"
+PYTHON_BIN="${PYTHON:-python3}"
+WHEEL_CACHE="${DAG_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dag_mmpose/wheels}"
+
+TORCH_VERSION=2.15.0
+TORCHVISION_VERSION=0.29.2
+MMENGINE_VERSION=0.10.7
+MMCV_VERSION=2.1.0
+MMDET_VERSION=3.3.0
+MMPOSE_VERSION=1.3.2
+
+STEP=""
+step() { STEP="$1"; printf '\n[dag_mmpose install] step: %s\n' "$1"; }
+skip() { printf '[dag_mmpose install]   already satisfied: %s\n' "$1"; }
+trap 'rc=$?; if [ $rc -ne 0 ]; then printf "\n[dag_mmpose install] FAILED at step: %s (exit %s)\n" "$STEP" "$rc" >&2; fi' EXIT
+
+step "python and virtual environment ($VENV)"
+"$PYTHON_BIN" - <<'PY'
+import sys
+if sys.version_info[:2] < (3, 9):
+    raise SystemExit(f'dag_mmpose needs Python >= 3.9, found {sys.version.split()[0]}')
+PY
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON_BIN" -m venv "$VENV"
+else
+    skip "virtual environment"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip install --disable-pip-version-check)
+
+# Returns 0 when the python snippet runs cleanly inside the environment.
+have() { "$PY" -c "$1" >/dev/null 2>&1; }
+
+step "numpy, torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION"
+if have "
+import torch, torchvision, numpy
+assert torch.__version__.split('+')[0] == '$TORCH_VERSION', torch.__version__
+assert torchvision.__version__.split('+')[0] == '$TORCHVISION_VERSION'
+assert int(numpy.__version__.split('.')[0]) >= 2
+"; then
+    skip "torch/torchvision"
+else
+    # torchvision only ships CUDA builds on the index; it pairs with the index's CUDA torch,
+    # which runs on CPU as well. --no-index for torch would pick the local CPU 2.13 wheel.
+    "${PIP[@]}" "numpy>=2,<2.5" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+fi
+
+step "build tools (setuptools<70 for mmcv's setup.py, wheel, Cython, ninja)"
+# After torch: its install upgrades setuptools past the <70 that mmcv's setup.py needs.
+if have "import setuptools, wheel, Cython, ninja; assert int(setuptools.__version__.split('.')[0]) < 70"; then
+    skip "build tools"
+else
+    "${PIP[@]}" "setuptools<70" wheel Cython ninja
+fi
+
+step "mmengine $MMENGINE_VERSION and common runtime dependencies"
+if have "import mmengine, cv2, scipy, matplotlib, json_tricks, munkres, PIL, pycocotools, shapely, terminaltables, tqdm; assert mmengine.__version__ == '$MMENGINE_VERSION'"; then
+    skip "mmengine and runtime deps"
+else
+    "${PIP[@]}" "mmengine==$MMENGINE_VERSION" opencv-python scipy matplotlib json_tricks munkres \
+        pillow pycocotools shapely terminaltables tqdm
+fi
+
+step "mmcv $MMCV_VERSION with compiled ops (built from source once, wheel cached in $WHEEL_CACHE)"
+if have "import mmcv; from mmcv.ops import nms; assert mmcv.__version__ == '$MMCV_VERSION'"; then
+    skip "mmcv with ops"
+else
+    mkdir -p "$WHEEL_CACHE"
+    torch_tag="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
+    cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+    if [ -z "$cached" ]; then
+        build="$(mktemp -d)"
+        "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary mmcv \
+            "mmcv==$MMCV_VERSION" -d "$build"
+        tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
+        # torch >= 2.10 headers need C++20; mmcv 2.1.0's setup.py hard-codes -std=c++17.
+        sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VERSION/setup.py"
+        mkdir -p "$WHEEL_CACHE/torch-$torch_tag"
+        (cd "$build/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+            "$PY" -m pip wheel --disable-pip-version-check --no-build-isolation --no-deps \
+            -w "$WHEEL_CACHE/torch-$torch_tag" .)
+        rm -rf "$build"
+        cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
+    fi
+    "${PIP[@]}" --no-deps "$cached"
+    have "from mmcv.ops import nms" || { echo "mmcv installed but its compiled ops do not import" >&2; exit 1; }
+fi
+
+step "xtcocotools (built from source against the installed numpy)"
+if have "from xtcocotools.coco import COCO; from xtcocotools.cocoeval import COCOeval"; then
+    skip "xtcocotools"
+else
+    # The index's xtcocotools wheels are built against numpy 1.x and fail under numpy 2.
+    "${PIP[@]}" --no-binary xtcocotools --no-build-isolation xtcocotools
+fi
+
+step "mmdet $MMDET_VERSION"
+if have "import mmdet; assert mmdet.__version__ == '$MMDET_VERSION'"; then
+    skip "mmdet"
+else
+    "${PIP[@]}" --no-deps "mmdet==$MMDET_VERSION"
+fi
+
+step "mmpose $MMPOSE_VERSION (--no-deps: its declared chumpy does not build)"
+if have "import mmpose; assert mmpose.__version__ == '$MMPOSE_VERSION'"; then
+    skip "mmpose"
+else
+    "${PIP[@]}" --no-deps "mmpose==$MMPOSE_VERSION"
+fi
+
+step "openmim and test tools"
+if have "import mim, pytest, hypothesis, ruff" ; then
+    skip "openmim, pytest, hypothesis, ruff"
+else
+    "${PIP[@]}" "openmim==0.3.9" pytest hypothesis ruff
+fi
+
+step "dag_mmpose (editable)"
+if have "import dag_mmpose, os; assert os.path.realpath(os.path.dirname(dag_mmpose.__file__)) == os.path.realpath('$ROOT/dag_mmpose')"; then
+    skip "dag_mmpose"
+else
+    "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+fi
+
+step "check: the stack imports together"
+"$PY" - <<'PY'
+import mmpose.models, mmpose.visualization, mmdet.models  # noqa: F401
+from mmcv.ops import nms  # noqa: F401
+import dag_mmpose
+import torch, numpy, mmcv, mmengine, mmpose, mmdet
+print(f'[dag_mmpose install] OK: torch {torch.__version__}, numpy {numpy.__version__}, '
+      f'mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, '
+      f'mmpose {mmpose.__version__}, dag_mmpose {dag_mmpose.__version__}')
+PY
+STEP=""
+echo "[dag_mmpose install] done. Use: $VENV/bin/python (or: source $VENV/bin/activate)"
