@@ -1,0 +1,4 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from .dag_heatmap import DAGHeatmap
+
+__all__ = ['DAGHeatmap']

@@ -1,0 +1,4 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from .other_instances import GetOtherInstances
+
+__all__ = ['GetOtherInstances']
