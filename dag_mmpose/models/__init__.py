@@ -1,0 +1,2 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from . import heads, losses, necks  # noqa: F401

@@ -1,0 +1,4 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from .adam import ADAM
+
+__all__ = ['ADAM']
