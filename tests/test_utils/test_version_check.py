@@ -1,0 +1,35 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from unittest import TestCase
+from unittest.mock import patch
+
+import mmpose
+
+from dag_mmpose.utils import check_openmmlab_versions, check_version
+
+
+class TestCheckVersion(TestCase):
+
+    def test_in_range(self):
+        check_version('mmpose', '1.3.2', ('1.3.0', '1.4.0'))
+        check_version('mmcv', '2.1.0', ('2.0.1', '2.2.0'))
+        check_version('torch', '2.15.0+cu132', ('2.0.0', '3.0.0'))
+
+    def test_out_of_range_names_package_and_range(self):
+        with self.assertRaisesRegex(ImportError, r'mmpose>=1\.3\.0,<1\.4\.0.*mmpose==1\.4\.0'):
+            check_version('mmpose', '1.4.0', ('1.3.0', '1.4.0'))
+        with self.assertRaisesRegex(ImportError, r'mmcv==2\.2\.0'):
+            check_version('mmcv', '2.2.0', ('2.0.1', '2.2.0'))
+        with self.assertRaisesRegex(ImportError, 'mmpose==0.29.0'):
+            check_version('mmpose', '0.29.0', ('1.3.0', '1.4.0'))
+
+    def test_pre_release_is_below_release(self):
+        with self.assertRaisesRegex(ImportError, 'mmcv==2.0.0rc4'):
+            check_version('mmcv', '2.0.0rc4', ('2.0.1', '2.2.0'))
+
+    def test_installed_stack_passes(self):
+        check_openmmlab_versions()
+
+    def test_installed_stack_out_of_range(self):
+        with patch.object(mmpose, '__version__', '1.4.1'):
+            with self.assertRaisesRegex(ImportError, 'mmpose==1.4.1'):
+                check_openmmlab_versions()
