@@ -43,8 +43,9 @@ fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check)
 
-# Returns 0 when the python snippet runs cleanly inside the environment.
-have() { "$PY" -c "$1" >/dev/null 2>&1; }
+# Returns 0 when the python snippet runs cleanly inside the environment. It runs from /, so
+# that the repository folder on sys.path cannot stand in for an installed package.
+have() { (cd / && "$PY" -c "$1" >/dev/null 2>&1); }
 
 step "numpy, torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION"
 if have "
@@ -138,6 +139,7 @@ else
 fi
 
 step "check: the stack imports together"
+cd /
 "$PY" - <<'PY'
 import mmpose.models, mmpose.visualization, mmdet.models  # noqa: F401
 from mmcv.ops import nms  # noqa: F401
