@@ -1,0 +1,4 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+from .dag_loss import DAGLoss
+
+__all__ = ['DAGLoss']

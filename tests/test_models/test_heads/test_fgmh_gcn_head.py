@@ -1,0 +1,456 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+import copy
+from typing import List, Optional, Tuple
+from unittest import TestCase
+
+import numpy as np
+import torch
+from mmengine.runner.checkpoint import load_state_dict
+from mmengine.structures import InstanceData, PixelData
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
+from torch import nn
+
+import dag_mmpose  # noqa: F401  (registers the DAG modules)
+from dag_mmpose.models.heads import FGMHGCNHead
+
+INPUT_SIZE = (48, 64)  # (w, h)
+HEATMAP_SIZE = (12, 16)  # (W, H)
+C = 8
+COCO = dict(from_file='configs/_base_/datasets/coco.py')
+CROWDPOSE = dict(from_file='configs/_base_/datasets/crowdpose.py')
+KL_LOSS = dict(
+    type='DAGLoss',
+    target_loss=dict(type='KLDiscretLoss', use_target_weight=True, beta=10.0, label_softmax=True),
+)
+SIMCC_DECODER = dict(
+    type='SimCCLabel', input_size=INPUT_SIZE, sigma=(4.0, 4.0), simcc_split_ratio=2.0
+)
+
+
+def _heatmap_cfg(num_keypoints: int = 17, decoder_type: str = 'MSRAHeatmap') -> dict:
+    return dict(
+        type='HeatmapHead',
+        in_channels=C,
+        out_channels=num_keypoints,
+        deconv_out_channels=None,
+        decoder=dict(
+            type=decoder_type, input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0
+        ),
+    )
+
+
+def _simcc_cfg(num_keypoints: int = 17) -> dict:
+    return dict(
+        type='SimCCHead',
+        in_channels=C,
+        out_channels=num_keypoints,
+        input_size=INPUT_SIZE,
+        in_featuremap_size=HEATMAP_SIZE,
+        simcc_split_ratio=2.0,
+        deconv_out_channels=None,
+        decoder=SIMCC_DECODER,
+    )
+
+
+def _rtmcc_cfg(num_keypoints: int = 17) -> dict:
+    return dict(
+        type='RTMCCHead',
+        in_channels=C,
+        out_channels=num_keypoints,
+        input_size=INPUT_SIZE,
+        in_featuremap_size=HEATMAP_SIZE,
+        simcc_split_ratio=2.0,
+        final_layer_kernel_size=1,
+        gau_cfg=dict(
+            hidden_dims=16, s=8, expansion_factor=2, dropout_rate=0.0, drop_path=0.0,
+            act_fn='SiLU', use_rel_bias=False, pos_enc=False,
+        ),
+        decoder=SIMCC_DECODER,
+    )
+
+
+def _head(pose_cfg: Optional[dict] = None, **kwargs) -> FGMHGCNHead:
+    kwargs.setdefault('metainfo', COCO)
+    kwargs.setdefault('gcn_cfg', dict(hidden_channels=16, num_blocks=1))
+    torch.manual_seed(0)
+    head = FGMHGCNHead(pose_cfg=pose_cfg or _heatmap_cfg(), **kwargs)
+    head.init_weights()
+    return head
+
+
+def _feats(batch_size: int = 2, seed: int = 0, requires_grad: bool = False) -> Tuple:
+    """(F_m, F_t) stand-ins, each (B, C, H, W)."""
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(
+        torch.rand(batch_size, C, HEATMAP_SIZE[1], HEATMAP_SIZE[0], generator=generator)
+        .requires_grad_(requires_grad)
+        for _ in range(2)
+    )
+
+
+def _samples(
+    batch_size: int = 2, num_keypoints: int = 17, labelled: bool = True, simcc: bool = False
+) -> List[PoseDataSample]:
+    """Data samples with every label FGMHGCNHead.loss reads."""
+    meta = parse_pose_metainfo(COCO if num_keypoints == 17 else CROWDPOSE)
+    rng = np.random.RandomState(0)
+    samples = []
+    for _ in range(batch_size):
+        sample = PoseDataSample(
+            metainfo=dict(flip_indices=meta['flip_indices'], input_size=INPUT_SIZE)
+        )
+        shape = (num_keypoints, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+        sample.gt_fields = PixelData(
+            heatmaps=torch.from_numpy(rng.rand(*shape)).float(),
+            multi_heatmaps=torch.from_numpy(rng.rand(*shape)).float(),
+        )
+        weights = torch.full((1, num_keypoints), float(labelled))
+        labels = InstanceData(
+            keypoint_weights=weights,
+            multi_keypoint_weights=weights.clone(),
+            keypoint_coords=torch.from_numpy(rng.uniform(-1, 1, (1, num_keypoints, 2))).float(),
+        )
+        if simcc:
+            labels.keypoint_x_labels = torch.from_numpy(
+                rng.rand(1, num_keypoints, INPUT_SIZE[0] * 2)).float()
+            labels.keypoint_y_labels = torch.from_numpy(
+                rng.rand(1, num_keypoints, INPUT_SIZE[1] * 2)).float()
+        sample.gt_instance_labels = labels
+        samples.append(sample)
+    return samples
+
+
+def _total(losses: dict) -> torch.Tensor:
+    return sum(v for k, v in losses.items() if k.startswith('loss'))
+
+
+@MODELS.register_module(name='_DAGTestTinyBackbone', force=True)
+class _TinyBackbone(nn.Module):
+    """Stride-4 stand-in for backbone + neck: returns (F_m, F_t)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, C, kernel_size=4, stride=4)
+        self.target = nn.Conv2d(C, C, kernel_size=3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        multi = torch.relu(self.stem(x))
+        return multi, self.target(multi)
+
+    def init_weights(self) -> None:
+        pass
+
+
+class TestFGMHGCNHead(TestCase):
+
+    def test_forward_shapes(self):
+        head = _head()
+        heatmaps, refined = head(_feats())
+        self.assertEqual(heatmaps.shape, (2, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0]))
+        self.assertEqual(refined.shape, (2, 17, 2))
+        self.assertEqual(head.forward_multi(_feats()).shape, heatmaps.shape)
+
+    def test_loss_keys(self):
+        losses = _head().loss(_feats(), _samples())
+        self.assertEqual(set(losses), {'loss_multi', 'loss_target', 'loss_pose', 'acc_pose'})
+        self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+
+    def test_predict_shapes(self):
+        head = _head().eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(), _samples())
+        self.assertEqual(len(preds), 2)
+        for pred in preds:
+            self.assertEqual(pred.keypoints.shape, (1, 17, 2))
+            self.assertEqual(pred.keypoint_scores.shape, (1, 17))
+            self.assertIsInstance(pred.keypoints, np.ndarray)
+
+    def test_refined_starts_near_initial(self):
+        head = _head().eval()
+        with torch.no_grad():
+            result = head._refine(_feats())
+        self.assertLess((result.refined - result.initial).abs().max().item(), 0.05)
+
+    def test_every_parameter_gets_gradient(self):
+        for name, kwargs in [('default', {}), ('heatmap sampling', dict(sample_heatmaps=True))]:
+            with self.subTest(name):
+                head = _head(**kwargs).train()
+                feats = _feats(requires_grad=True)
+                _total(head.loss(feats, _samples())).backward()
+                for param_name, param in head.named_parameters():
+                    self.assertIsNotNone(param.grad, param_name)
+                    self.assertTrue(torch.isfinite(param.grad).all(), param_name)
+                for feat in feats:
+                    self.assertGreater(feat.grad.abs().sum().item(), 0)
+
+    def test_flip_test_gives_mirrored_result(self):
+        head = _head().eval()
+        flip_indices = parse_pose_metainfo(COCO)['flip_indices']
+        feats, feats_mirror = _feats(seed=1), _feats(seed=2)
+        test_cfg = dict(flip_test=True)
+        with torch.no_grad():
+            pred = head.predict([feats, feats_mirror], _samples(), test_cfg)
+            pred_mirror = head.predict([feats_mirror, feats], _samples(), test_cfg)
+        for one, mirror in zip(pred, pred_mirror):
+            mirrored = mirror.keypoints[:, flip_indices].copy()
+            mirrored[..., 0] = INPUT_SIZE[0] - 1 - mirrored[..., 0]
+            np.testing.assert_allclose(one.keypoints, mirrored, atol=1e-4)
+            np.testing.assert_allclose(
+                one.keypoint_scores, mirror.keypoint_scores[:, flip_indices], atol=1e-6
+            )
+
+    def test_flip_test_in_topdown_estimator(self):
+        """Image and its np.fliplr copy through a TopdownPoseEstimator with flip test."""
+        torch.manual_seed(0)
+        model = MODELS.build(
+            dict(
+                type='TopdownPoseEstimator',
+                backbone=dict(type='_DAGTestTinyBackbone'),
+                head=dict(
+                    type='FGMHGCNHead',
+                    pose_cfg=_heatmap_cfg(),
+                    metainfo=COCO,
+                    gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+                ),
+                test_cfg=dict(flip_test=True, shift_heatmap=False),
+            )
+        ).eval()
+        image = np.random.RandomState(0).rand(INPUT_SIZE[1], INPUT_SIZE[0], 3)
+        flip_indices = parse_pose_metainfo(COCO)['flip_indices']
+
+        def predict(img: np.ndarray) -> np.ndarray:
+            sample = PoseDataSample(
+                metainfo=dict(
+                    flip_indices=flip_indices,
+                    input_size=INPUT_SIZE,
+                    # the crop is the whole image, so crop pixels are image pixels
+                    input_center=np.array([INPUT_SIZE[0] / 2, INPUT_SIZE[1] / 2]),
+                    input_scale=np.array(INPUT_SIZE, dtype=np.float32),
+                )
+            )
+            sample.gt_instances = InstanceData(
+                bboxes=np.array([[0, 0, *INPUT_SIZE]], dtype=np.float32),
+                bbox_scores=np.ones(1, dtype=np.float32),
+            )
+            inputs = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+            with torch.no_grad():
+                return model.predict(inputs, [sample])[0].pred_instances.keypoints
+
+        keypoints = predict(image)
+        keypoints_mirror = predict(np.fliplr(image))
+        mirrored = keypoints_mirror[:, flip_indices].copy()
+        mirrored[..., 0] = INPUT_SIZE[0] - 1 - mirrored[..., 0]
+        np.testing.assert_allclose(keypoints, mirrored, atol=1e-4)
+
+    def test_crowdpose_14_joints(self):
+        head = _head(_heatmap_cfg(14), metainfo=CROWDPOSE).train()
+        losses = head.loss(_feats(), _samples(num_keypoints=14))
+        _total(losses).backward()
+        head.eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(), _samples(num_keypoints=14), dict(flip_test=False))
+            flipped = head.predict([_feats(), _feats(seed=3)], _samples(num_keypoints=14),
+                                   dict(flip_test=True))
+        self.assertEqual(preds[0].keypoints.shape, (1, 14, 2))
+        self.assertEqual(flipped[0].keypoint_scores.shape, (1, 14))
+
+    def test_batch_of_one(self):
+        head = _head().train()
+        losses = head.loss(_feats(batch_size=1), _samples(batch_size=1))
+        _total(losses).backward()
+        self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+        head.eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(batch_size=1), _samples(batch_size=1))
+        self.assertEqual(len(preds), 1)
+
+    def test_all_joints_unlabelled(self):
+        head = _head().train()
+        losses = head.loss(_feats(), _samples(labelled=False))
+        for key in ('loss_multi', 'loss_target', 'loss_pose'):
+            self.assertEqual(losses[key].item(), 0.0, key)
+        self.assertFalse(torch.isnan(losses['acc_pose']))
+        _total(losses).backward()
+        for name, param in head.named_parameters():
+            self.assertTrue(param.grad is None or torch.isfinite(param.grad).all(), name)
+
+    def test_autocast_outputs_finite(self):
+        dtypes = [('cpu', torch.bfloat16), ('cpu', torch.float16)]
+        if torch.cuda.is_available():
+            dtypes += [('cuda', torch.float16), ('cuda', torch.bfloat16)]
+        for device, dtype in dtypes:
+            with self.subTest(device=device, dtype=dtype):
+                head = _head().to(device).train()
+                feats = tuple(f.to(device) for f in _feats())
+                samples = [s.to(device) for s in _samples()]
+                try:
+                    with torch.autocast(device, dtype=dtype):
+                        losses = head.loss(feats, samples)
+                except RuntimeError as error:  # an op without a CPU kernel in this dtype
+                    if device == 'cpu':
+                        self.skipTest(f'{dtype} autocast on CPU unsupported: {error}')
+                    raise
+                self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+                _total(losses).backward()
+                head.eval()
+                with torch.no_grad(), torch.autocast(device, dtype=dtype):
+                    preds = head.predict([feats, feats], samples, dict(flip_test=True))
+                self.assertTrue(np.isfinite(preds[0].keypoints).all())
+                self.assertTrue(np.isfinite(preds[0].keypoint_scores).all())
+
+    def test_simcc_and_rtmcc_base_heads(self):
+        for name, cfg in [('SimCCHead', _simcc_cfg()), ('RTMCCHead', _rtmcc_cfg())]:
+            with self.subTest(name):
+                head = _head(cfg, loss=KL_LOSS).train()
+                optimizer = torch.optim.SGD(head.parameters(), lr=0.01)
+                losses = head.loss(_feats(), _samples(simcc=True))
+                self.assertEqual(
+                    set(losses), {'loss_multi', 'loss_target', 'loss_pose', 'acc_pose'}
+                )
+                _total(losses).backward()
+                for param_name, param in head.named_parameters():
+                    self.assertIsNotNone(param.grad, param_name)
+                optimizer.step()
+                head.eval()
+                with torch.no_grad():
+                    preds = head.predict([_feats(), _feats(seed=3)], _samples(),
+                                         dict(flip_test=True))
+                self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
+                self.assertTrue(np.isfinite(preds[0].keypoints).all())
+
+    def test_simcc_with_heatmap_loss_raises(self):
+        head = _head(_simcc_cfg())
+        with self.assertRaisesRegex(ValueError, 'KLDiscretLoss'):
+            head.loss(_feats(), _samples(simcc=True))
+
+    def test_refine_false_equals_base_predict(self):
+        for name, cfg in [('heatmap', _heatmap_cfg()), ('simcc', _simcc_cfg())]:
+            for flip_test in (False, True):
+                with self.subTest(name, flip_test=flip_test):
+                    head = _head(cfg).eval()
+                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+                    test_cfg = dict(flip_test=flip_test, refine=False)
+                    with torch.no_grad():
+                        preds = head.predict(feats, _samples(), test_cfg)
+                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                    for pred, exp in zip(preds, expected):
+                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
+                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+
+    def test_output_heatmaps(self):
+        for name, cfg in [('heatmap', _heatmap_cfg()), ('simcc', _simcc_cfg())]:
+            with self.subTest(name):
+                head = _head(cfg).eval()
+                with torch.no_grad():
+                    preds, fields = head.predict(
+                        [_feats(), _feats(seed=3)], _samples(),
+                        dict(flip_test=True, output_heatmaps=True),
+                    )
+                self.assertEqual(len(fields), 2)
+                self.assertEqual(fields[0].heatmaps.shape[0], 17)
+                self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
+
+    def test_joint_features_sampled_at_their_cell(self):
+        for decoder_type in ('MSRAHeatmap', 'UDPHeatmap'):
+            with self.subTest(decoder_type):
+                head = _head(_heatmap_cfg(decoder_type=decoder_type))
+                heatmaps = torch.zeros(1, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+                features = torch.zeros(1, 1, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+                for joint in range(17):
+                    row, col = joint % HEATMAP_SIZE[1], joint % HEATMAP_SIZE[0]
+                    heatmaps[0, joint, row, col] = 1.0
+                    features[0, 0, row, col] = joint + 1.0
+                keypoints, _ = head._initial_pose(heatmaps)
+                sampled = head._sample(features, keypoints)
+                self.assertTrue(torch.allclose(sampled[0, :, 0], torch.arange(1.0, 18.0)))
+
+    def test_initial_pose_in_crop_pixels(self):
+        head = _head()
+        heatmaps = torch.zeros(1, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+        heatmaps[0, :, 5, 7] = 0.8
+        keypoints, scores = head._initial_pose(heatmaps)
+        scale = INPUT_SIZE[0] / HEATMAP_SIZE[0]
+        self.assertTrue(torch.allclose(keypoints[0, 0], torch.tensor([7 * scale, 5 * scale])))
+        self.assertTrue(torch.allclose(scores, torch.full((1, 17), 0.8)))
+        simcc_head = _head(_simcc_cfg())
+        pred_x, pred_y = torch.zeros(1, 17, 96), torch.zeros(1, 17, 128)
+        pred_x[..., 30], pred_y[..., 41] = 2.0, 1.0
+        keypoints, scores = simcc_head._initial_pose((pred_x, pred_y))
+        self.assertTrue(torch.allclose(keypoints[0, 3], torch.tensor([15.0, 20.5])))
+        self.assertTrue(torch.allclose(scores, torch.ones(1, 17)))
+
+    def test_load_plain_heatmap_head_checkpoint(self):
+        plain = nn.Module()
+        torch.manual_seed(1)
+        plain.head = MODELS.build(_heatmap_cfg())
+        checkpoint = copy.deepcopy(plain.state_dict())
+        self.assertIn('head.final_layer.weight', checkpoint)
+
+        model = nn.Module()
+        model.head = _head()
+        result = model.load_state_dict(checkpoint, strict=False)
+        self.assertEqual(result.unexpected_keys, [])
+        dag_parts = ('head.multi_head.', 'head.gcn.')
+        self.assertTrue(result.missing_keys)
+        for key in result.missing_keys:
+            self.assertTrue(key.startswith(dag_parts), key)
+        self.assertTrue(
+            torch.equal(model.head.pose_head.final_layer.weight, plain.head.final_layer.weight)
+        )
+        # mmengine's loader (used by load_from / init_cfg Pretrained) takes the same path
+        model.head = _head()
+        load_state_dict(model, checkpoint, strict=False)
+        self.assertTrue(
+            torch.equal(model.head.pose_head.final_layer.weight, plain.head.final_layer.weight)
+        )
+
+    def test_dag_checkpoint_round_trip(self):
+        source = nn.Module()
+        source.head = _head()
+        target = nn.Module()
+        torch.manual_seed(5)
+        target.head = FGMHGCNHead(pose_cfg=_heatmap_cfg(), metainfo=COCO,
+                                  gcn_cfg=dict(hidden_channels=16, num_blocks=1))
+        target.load_state_dict(source.state_dict(), strict=True)
+        for (name, a), b in zip(source.state_dict().items(), target.state_dict().values()):
+            self.assertTrue(torch.equal(a, b), name)
+
+    def test_skeleton_arguments(self):
+        head = _head(metainfo=None, skeleton_links=[(i, i + 1) for i in range(16)])
+        self.assertEqual(len(head.skeleton_links), 16)
+        with self.assertRaisesRegex(ValueError, 'keypoints'):
+            _head(_heatmap_cfg(14), metainfo=COCO)
+        with self.assertRaisesRegex(ValueError, 'exactly one'):
+            _head(metainfo=None)
+        with self.assertRaisesRegex(ValueError, 'outside'):
+            _head(metainfo=None, skeleton_links=[(0, 17)])
+
+    def test_missing_label_names_its_source(self):
+        samples = _samples()
+        del samples[0].gt_fields.multi_heatmaps
+        with self.assertRaisesRegex(KeyError, 'multi_heatmaps.*DAGHeatmap'):
+            _head().loss(_feats(), samples)
+        samples = _samples()
+        del samples[1].gt_instance_labels.keypoint_coords
+        with self.assertRaisesRegex(KeyError, 'keypoint_coords'):
+            _head().loss(_feats(), samples)
+
+    def test_multi_branch_resized_to_target(self):
+        head = _head(
+            multi_cfg=dict(
+                type='HeatmapHead', in_channels=C, out_channels=17,
+                deconv_out_channels=(8,), deconv_kernel_sizes=(4,),
+            )
+        )
+        losses = head.loss(_feats(), _samples())
+        self.assertTrue(torch.isfinite(losses['loss_multi']))
+
+    def test_registered(self):
+        head = MODELS.build(
+            dict(type='FGMHGCNHead', pose_cfg=_heatmap_cfg(), metainfo=COCO,
+                 gcn_cfg=dict(hidden_channels=16, num_blocks=1))
+        )
+        self.assertIsInstance(head, FGMHGCNHead)

@@ -1,0 +1,180 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+import copy
+from unittest import TestCase
+
+import torch
+
+from dag_mmpose.models.heads.gcn import (
+    JointNonLocal,
+    MultiHopGCN,
+    MultiHopModulatedGraphConv,
+    ResidualGraphBlock,
+    hop_distances,
+    k_hop_adjacency,
+    multi_hop_adjacencies,
+    skeleton_adjacency,
+)
+
+# 0 - 1 - 2 - 3 - 4
+CHAIN = [(0, 1), (1, 2), (2, 3), (3, 4)]
+
+
+def _pairs(matrix: torch.Tensor) -> set:
+    """Set of (i, j) where the matrix is non-zero."""
+    return {tuple(ij) for ij in torch.nonzero(matrix).tolist()}
+
+
+class TestAdjacency(TestCase):
+    """skeleton_adjacency, hop_distances, k_hop_adjacency, multi_hop_adjacencies."""
+
+    def test_skeleton_adjacency_unit_diagonal_row_normalised(self):
+        adj = skeleton_adjacency(CHAIN, 5)
+        self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
+        # before normalisation the diagonal is 1: an end joint has degree 2 (self + 1)
+        self.assertAlmostEqual(adj[0, 0].item(), 0.5)
+        self.assertAlmostEqual(adj[0, 1].item(), 0.5)
+        self.assertAlmostEqual(adj[2, 2].item(), 1 / 3)
+        self.assertEqual(_pairs(adj), _pairs(adj.T))
+
+    def test_skeleton_adjacency_without_self_loops(self):
+        adj = skeleton_adjacency(CHAIN, 5, self_loops=False)
+        self.assertTrue(torch.all(torch.diagonal(adj) == 0))
+        self.assertAlmostEqual(adj[0, 1].item(), 1.0)
+        self.assertAlmostEqual(adj[2, 1].item(), 0.5)
+
+    def test_hop_distances(self):
+        dist = hop_distances([(0, 1), (1, 2)], 4)  # joint 3 isolated
+        self.assertEqual(dist[0, 2].item(), 2)
+        self.assertEqual(dist[2, 0].item(), 2)
+        self.assertEqual(dist[1, 1].item(), 0)
+        self.assertEqual(dist[0, 3].item(), -1)
+
+    def test_one_hop_set_and_normalisation(self):
+        adj = k_hop_adjacency(CHAIN, 5, k=1)
+        expected = {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (3, 4), (4, 3)}
+        self.assertEqual(_pairs(adj), expected)
+        self.assertTrue(torch.all(torch.diagonal(adj) == 0))
+        self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
+        self.assertAlmostEqual(adj[1, 0].item(), 0.5)
+
+    def test_two_hop_set_and_normalisation(self):
+        adj = k_hop_adjacency(CHAIN, 5, k=2)
+        expected = {(0, 2), (2, 0), (1, 3), (3, 1), (2, 4), (4, 2)}
+        self.assertEqual(_pairs(adj), expected)
+        self.assertTrue(torch.all(torch.diagonal(adj) == 0))
+        self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
+        self.assertAlmostEqual(adj[2, 0].item(), 0.5)
+
+    def test_unnormalised_is_binary(self):
+        adj = k_hop_adjacency(CHAIN, 5, k=2, normalize=False)
+        self.assertEqual(set(adj.unique().tolist()), {0.0, 1.0})
+
+    def test_joint_without_k_hop_neighbour_has_zero_row(self):
+        adj = k_hop_adjacency(CHAIN, 5, k=4)
+        self.assertEqual(_pairs(adj), {(0, 4), (4, 0)})
+        self.assertTrue(torch.all(adj[1:4] == 0))
+        self.assertFalse(torch.isnan(adj).any())
+
+    def test_multi_hop_stack(self):
+        adj = multi_hop_adjacencies(CHAIN, 5, num_hops=2)
+        self.assertEqual(adj.shape, (2, 5, 5))
+        self.assertTrue(torch.equal(adj[1], k_hop_adjacency(CHAIN, 5, k=2)))
+
+    def test_invalid_arguments(self):
+        with self.assertRaisesRegex(ValueError, 'outside'):
+            skeleton_adjacency([(0, 5)], 5)
+        with self.assertRaises(ValueError):
+            k_hop_adjacency(CHAIN, 5, k=0)
+        with self.assertRaises(ValueError):
+            multi_hop_adjacencies(CHAIN, 5, num_hops=0)
+
+
+class TestMultiHopModulatedGraphConv(TestCase):
+
+    def setUp(self):
+        torch.manual_seed(0)
+        self.adj = multi_hop_adjacencies(CHAIN, 5, num_hops=2)
+
+    def test_output_shape(self):
+        layer = MultiHopModulatedGraphConv(3, 6, self.adj)
+        self.assertEqual(layer(torch.rand(2, 5, 3)).shape, (2, 5, 6))
+
+    def test_modulation_starts_at_one(self):
+        layer = MultiHopModulatedGraphConv(3, 6, self.adj)
+        self.assertEqual(layer.modulation.shape, (2, 5, 6))
+        self.assertTrue(torch.all(layer.modulation == 1))
+
+    def test_matches_equation(self):
+        layer = MultiHopModulatedGraphConv(3, 4, self.adj)
+        with torch.no_grad():
+            layer.modulation.uniform_(0.5, 1.5)
+            layer.bias.uniform_()
+        x = torch.rand(2, 5, 3)
+        w0, w1 = layer.self_weight.weight.T, layer.neighbour_weight.weight.T
+        expected = sum(
+            layer.modulation[k] * (x @ w0 + self.adj[k] @ x @ w1) for k in range(2)
+        ) + layer.bias
+        self.assertTrue(torch.allclose(layer(x), expected, atol=1e-6))
+
+    def test_adjacency_not_in_state_dict(self):
+        layer = MultiHopModulatedGraphConv(3, 4, self.adj)
+        self.assertNotIn('adjacencies', layer.state_dict())
+
+    def test_bad_adjacency_shape(self):
+        with self.assertRaises(ValueError):
+            MultiHopModulatedGraphConv(3, 4, torch.rand(5, 5))
+
+
+class TestResidualGraphBlock(TestCase):
+
+    def test_shape_and_shortcut(self):
+        block = ResidualGraphBlock(8, multi_hop_adjacencies(CHAIN, 5, 2))
+        x = torch.rand(3, 5, 8)
+        self.assertEqual(copy.deepcopy(block)(x).shape, x.shape)
+        with torch.no_grad():
+            for conv in (block.layer1.conv, block.layer2.conv):
+                conv.self_weight.weight.zero_()
+                conv.neighbour_weight.weight.zero_()
+        block.eval()
+        # with zero weights both layers output relu(bn(0)) = 0 in eval: identity block
+        self.assertTrue(torch.allclose(block(x), x))
+
+
+class TestJointNonLocal(TestCase):
+
+    def test_identity_at_init_then_mixes_joints(self):
+        torch.manual_seed(0)
+        block = JointNonLocal(8)
+        x = torch.rand(2, 5, 8)
+        self.assertTrue(torch.equal(block(x), x))
+        with torch.no_grad():
+            block.gamma.fill_(1.0)
+        out = block(x)
+        self.assertEqual(out.shape, x.shape)
+        self.assertFalse(torch.allclose(out, x))
+
+
+class TestMultiHopGCN(TestCase):
+
+    def test_output_shape(self):
+        gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
+        self.assertEqual(gcn(torch.rand(2, 5, 5)).shape, (2, 5, 2))
+
+    def test_default_layout(self):
+        gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5)
+        convs = [m for m in gcn.modules() if isinstance(m, MultiHopModulatedGraphConv)]
+        self.assertEqual(len(convs), 10)  # input + 4 blocks x 2 + output
+        self.assertEqual(sum(isinstance(m, JointNonLocal) for m in gcn.modules()), 4)
+        self.assertEqual(convs[0].out_channels, 128)
+        self.assertEqual(convs[0].modulation.shape[0], 2)  # hops
+
+    def test_output_starts_small(self):
+        torch.manual_seed(0)
+        gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
+        gcn.eval()
+        self.assertLess(gcn(torch.rand(4, 5, 5)).abs().max().item(), 0.05)
+
+    def test_wrong_joint_count(self):
+        gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
+        with self.assertRaisesRegex(ValueError, '5 joints'):
+            gcn(torch.rand(2, 4, 5))
