@@ -84,6 +84,35 @@ def _gather_labels(
     return values
 
 
+def _gather_weights(
+    batch_data_samples: OptSampleList, key: str, num_keypoints: int
+) -> Tensor:
+    """Collect the per-joint weights ``gt_instance_labels.<key>`` as one (B, K) tensor.
+
+    A top-down sample holds one instance, so each sample must hold exactly K weights. They
+    are flattened per sample instead of concatenated as packed because combined encoders
+    (``GenerateTarget(encoder=[SimCCLabel(...), DAGHeatmap(..., with_target_heatmaps=False)])``)
+    wrap ``keypoint_weights`` in a list even when only one encoder emits it, and
+    ``PackPoseInputs`` stacks that list into (1, 1, K): concatenated that is (B, 1, K), which
+    breaks the SimCC accuracy and broadcasts the L1 pose loss over a wrong shape.
+
+    Raises:
+        ValueError: When a sample does not hold K weights, e.g. (2, 1, K) from two
+            encoders that both emit ``keypoint_weights``.
+    """
+    values = _gather_labels(batch_data_samples, 'gt_instance_labels', key)
+    for index, value in enumerate(values):
+        if value.numel() != num_keypoints:
+            raise ValueError(
+                f'FGMHGCNHead expects `gt_instance_labels.{key}` to hold one weight per '
+                f'keypoint, (1, {num_keypoints}), in every data sample; sample {index} has '
+                f'{tuple(value.shape)}. With GenerateTarget(encoder=[...]) only one encoder '
+                'may emit keypoint_weights (use DAGHeatmap(with_target_heatmaps=False) '
+                'next to the codec of the base head).'
+            )
+    return torch.cat([value.reshape(1, num_keypoints) for value in values])
+
+
 @MODELS.register_module()
 class FGMHGCNHead(BaseHead):
     """Feature-Guided Multi-Hop GCN head of DAG (ICASSP 2024, sec. 2.4-2.5).
@@ -558,7 +587,8 @@ class FGMHGCNHead(BaseHead):
             feats (Tuple[Tensor]): ``(F_m, F_t)`` from the neck, each (B, C, H, W).
             batch_data_samples (List[PoseDataSample]): Data samples with
                 ``gt_fields.multi_heatmaps`` (K, H, W), ``gt_instance_labels``
-                ``.multi_keypoint_weights`` (1, K), ``.keypoint_weights`` (1, K),
+                ``.multi_keypoint_weights`` (1, K), ``.keypoint_weights`` (1, K) (or
+                (1, 1, K) as combined encoders pack it),
                 ``.keypoint_coords`` (1, K, 2), and the base head's targets
                 (``gt_fields.heatmaps``, or ``gt_instance_labels.keypoint_x_labels`` /
                 ``keypoint_y_labels`` for SimCC / RTMCC heads).
@@ -576,17 +606,16 @@ class FGMHGCNHead(BaseHead):
         multi_target = torch.stack(
             _gather_labels(batch_data_samples, 'gt_fields', 'multi_heatmaps')
         )
-        multi_weights = torch.cat(
-            _gather_labels(batch_data_samples, 'gt_instance_labels', 'multi_keypoint_weights')
+        # weights as (B, K) whatever extra axes the packing added (see _gather_weights)
+        multi_weights = _gather_weights(
+            batch_data_samples, 'multi_keypoint_weights', self.num_keypoints
         )
         if multi_pred.shape[-2:] != multi_target.shape[-2:]:
             multi_pred = F.interpolate(
                 multi_pred, size=multi_target.shape[-2:], mode='bilinear', align_corners=False
             )
 
-        weights = torch.cat(
-            _gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_weights')
-        )
+        weights = _gather_weights(batch_data_samples, 'keypoint_weights', self.num_keypoints)
         pose_target = torch.cat(
             _gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_coords')
         )
