@@ -4,8 +4,9 @@
 Runs on 2 CPU cores in a few minutes with no download::
 
     python tools/run_demo.py                       # the DAG demo config
-    python tools/run_demo.py --config configs/demo/td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py
-    python tools/run_demo.py --compare CONFIG_B    # train a second config the same way
+    # ... and the plain baseline, trained the same way:
+    python tools/run_demo.py --compare \
+        configs/demo/td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py
 
 Every run trains from scratch in ``--work-dir`` (one sub-folder per config).
 """
@@ -32,7 +33,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--compare', nargs='*', default=[], help='further configs to train')
     parser.add_argument('--data-root', default='data/synthetic_coco', help='generated data')
     parser.add_argument(
-        '--num-images', type=int, nargs=3, default=[600, 100, 100], metavar=('TRAIN', 'VAL', 'TEST'))
+        '--num-images',
+        type=int,
+        nargs=3,
+        default=[600, 100, 100],
+        metavar=('TRAIN', 'VAL', 'TEST'))
     parser.add_argument('--epochs', type=int, help='override train_cfg.max_epochs')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seed', type=int, default=0)

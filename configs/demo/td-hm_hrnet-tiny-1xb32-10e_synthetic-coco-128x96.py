@@ -143,6 +143,7 @@ test_dataloader = dict(
     ))
 
 # evaluators
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
 test_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_test.json')

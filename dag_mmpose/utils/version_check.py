@@ -5,7 +5,8 @@ from typing import Tuple
 
 from dag_mmpose.version import MMCV_RANGE, MMENGINE_RANGE, MMPOSE_RANGE
 
-_INSTALL_HINT = 'Run `bash tools/install.sh` from the dag_mmpose repository, or see README "Install".'
+_INSTALL_HINT = ('Run `bash tools/install.sh` from the dag_mmpose repository, or see README '
+                 '"Install".')
 
 
 def _digit_version(version: str) -> Tuple[int, ...]:
