@@ -1,0 +1,341 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Every config under ``configs/`` builds, trains one step and predicts with flip test.
+
+The configs are discovered, not listed, so a new config is covered as soon as it is added.
+Pretrained ``init_cfg`` entries are dropped (no download); everything else is the config's
+own. Input crops larger than 256x192 are scaled down to fit it (384x288 -> 256x192) for CPU
+speed: every ``input_size`` / ``heatmap_size`` / ``in_featuremap_size`` of the config is
+scaled by one factor, and only when all of them stay integers and the crop stays a multiple
+of the backbones' stride 32 (else the config runs at its own size), so a config whose sizes
+disagree still fails.
+
+The batch is made by the config's *own* train / val pipeline (minus ``LoadImage``) from a
+synthetic image holding two annotated people of the config's dataset (any keypoint count),
+so the labels are exactly what that config's codecs produce: heatmaps, SimCC labels, DAG
+multi-joint heatmaps with the other person in the crop, and so on. The other person comes
+from a two-instance stand-in for the dataset that mmpose puts in ``results['dataset']``.
+"""
+import copy
+import glob
+import os.path as osp
+import random
+from fractions import Fraction
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+from torch import nn
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
+BATCH_SIZE = 2  # > 1 so that label stacking is exercised and BatchNorm sees a batch
+MAX_INPUT_AREA = 256 * 192  # larger crops are scaled down, see the module docstring
+SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
+SCALES = (Fraction(2, 3), Fraction(1, 2), Fraction(1, 3), Fraction(1, 4))
+
+# Parameter / buffer name prefixes that only a DAG model has
+DAG_PARTS = ('neck.', 'head.multi_head.', 'head.gcn.')
+# (plain mmpose config, DAG config with the same backbone and base head)
+CHECKPOINT_PAIRS = [
+    ('demo/td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py',
+     'demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'),
+    ('body_2d_keypoint/dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+     'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py'),
+]
+
+
+def _config_id(path: str) -> str:
+    return osp.relpath(path, CONFIG_ROOT)
+
+
+def _type_name(transform: Dict[str, Any]) -> str:
+    """``'mmdet.YOLOXHSVRandomAug'`` -> ``'YOLOXHSVRandomAug'``."""
+    name = transform['type']
+    return name if isinstance(name, str) else name.__name__
+
+
+def _drop_pretrained(node: Any) -> Any:
+    """Remove every ``init_cfg`` of type ``Pretrained`` (in place, at any depth)."""
+    if isinstance(node, dict):
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        elif isinstance(init_cfg, list):
+            kept = [c for c in init_cfg if c.get('type') != 'Pretrained']
+            node['init_cfg'] = kept or None
+        for value in node.values():
+            _drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_pretrained(value)
+    return node
+
+
+def _load_config(path: str) -> Config:
+    cfg = Config.fromfile(path)  # imports custom_imports (dag_mmpose)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    _drop_pretrained(cfg.model)
+    return cfg
+
+
+def _size_entries(node: Any, found: List[Tuple[dict, str]]) -> List[Tuple[dict, str]]:
+    """Every ``(dict, key)`` whose key is one of :data:`SIZE_KEYS`, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SIZE_KEYS and isinstance(value, (list, tuple)):
+                found.append((node, key))
+            else:
+                _size_entries(value, found)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _size_entries(value, found)
+    return found
+
+
+def _reduce_input_size(cfg: Config) -> Optional[Fraction]:
+    """Scale every size of a config with a crop above :data:`MAX_INPUT_AREA` by one
+    factor (in place); return the factor, or ``None`` when the config keeps its size."""
+    affine = [t for t in _dataset_cfg(cfg, 'train')['pipeline']
+              if _type_name(t) == 'TopdownAffine']
+    width, height = affine[0]['input_size']
+    if width * height <= MAX_INPUT_AREA:
+        return None
+    entries = _size_entries([cfg[key] for key in cfg.keys()], [])
+    for scale in SCALES:
+        if width * height * scale**2 > MAX_INPUT_AREA:
+            continue
+        if (width * scale) % 32 or (height * scale) % 32:
+            continue
+        scaled = [[s * scale for s in node[key]] for node, key in entries]
+        if all(v.denominator == 1 for size in scaled for v in size):
+            for (node, key), size in zip(entries, scaled):
+                node[key] = tuple(int(v) for v in size)
+            return scale
+    return None
+
+
+def _build_model(cfg: Config, seed: int = 0, init: bool = True) -> nn.Module:
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    if init:
+        model.init_weights()
+    return model
+
+
+def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
+    """The dataset config of a dataloader, through wrappers such as ``RepeatDataset``."""
+    dataset = cfg[f'{split}_dataloader']['dataset']
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
+def _metainfo(cfg: Config) -> Dict[str, Any]:
+    """The parsed metainfo of the config's training dataset."""
+    dataset = cfg.train_dataloader.dataset
+    metainfo = dataset.get('metainfo')
+    while metainfo is None and 'dataset' in dataset:
+        dataset = dataset['dataset']
+        metainfo = dataset.get('metainfo')
+    if metainfo is None:
+        metainfo = DATASETS.get(dataset['type']).METAINFO
+    return parse_pose_metainfo(copy.deepcopy(dict(metainfo)))
+
+
+def _pipeline(cfg: Config, split: str) -> List[Any]:
+    """The config's pipeline without ``LoadImage`` (the sample brings its image).
+
+    ``Albumentation`` only changes pixel values; it is left out when its optional
+    dependency is not installed, as mmpose's own tests do.
+    """
+    try:
+        import albumentations  # noqa: F401
+        skip = {'LoadImage'}
+    except ImportError:
+        skip = {'LoadImage', 'Albumentation'}
+    steps = _dataset_cfg(cfg, split)['pipeline']
+    return [TRANSFORMS.build(copy.deepcopy(t)) for t in steps if _type_name(t) not in skip]
+
+
+class _TwoPeople:
+    """The few ``BaseCocoStyleDataset`` methods that DAG transforms read from
+    ``results['dataset']``: two annotated people in one image."""
+
+    def __init__(self, infos: List[Dict[str, Any]], metainfo: Dict[str, Any]) -> None:
+        self.infos = infos
+        self.metainfo = metainfo
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def get_data_info(self, idx: int) -> Dict[str, Any]:
+        return copy.deepcopy(self.infos[idx])
+
+
+def _samples(cfg: Config) -> List[Dict[str, Any]]:
+    """Data infos as ``BaseCocoStyleDataset.prepare_data`` + ``LoadImage`` give them:
+    one per person of a synthetic image with two overlapping people."""
+    meta = _metainfo(cfg)
+    num_keypoints = meta['num_keypoints']
+    affine = [t for t in _dataset_cfg(cfg, 'train')['pipeline']
+              if _type_name(t) == 'TopdownAffine']
+    w_in, h_in = affine[0]['input_size'] if affine else (192, 256)
+    img_h, img_w = int(h_in * 1.5), int(w_in * 2)
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 256, (img_h, img_w, 3), dtype=np.uint8)
+
+    infos = []
+    for idx, x0 in enumerate((0.25 * img_w, 0.45 * img_w)):
+        box = np.array([[x0, 0.15 * img_h, x0 + 0.3 * img_w, 0.85 * img_h]], dtype=np.float32)
+        keypoints = np.stack([
+            rng.uniform(box[0, 0], box[0, 2], num_keypoints),
+            rng.uniform(box[0, 1], box[0, 3], num_keypoints),
+        ], axis=-1)[None].astype(np.float32)
+        visible = np.ones((1, num_keypoints), dtype=np.float32)
+        visible[0, idx] = 0  # one unlabelled joint per person
+        info = dict(
+            img_id=1, id=idx + 1, img_path='synthetic.jpg', category_id=1, iscrowd=0,
+            segmentation=None, bbox=box, bbox_score=np.ones(1, dtype=np.float32),
+            num_keypoints=int(visible.sum()), keypoints=keypoints, keypoints_visible=visible)
+        for key in ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs',
+                    'dataset_keypoint_weights', 'flip_indices', 'skeleton_links'):
+            info[key] = copy.deepcopy(meta[key])
+        infos.append(info)
+
+    dataset = _TwoPeople(infos, meta)
+    samples = []
+    for idx in range(len(infos)):
+        sample = dataset.get_data_info(idx)
+        sample.update(dataset=dataset, img=img.copy(), img_shape=(img_h, img_w),
+                      ori_shape=(img_h, img_w))
+        samples.append(sample)
+    return samples
+
+
+def _run_pipeline(transforms: List[Any], samples: List[Dict[str, Any]]) -> dict:
+    packed = []
+    for sample in samples:
+        results = copy.deepcopy(sample)
+        for transform in transforms:
+            results = transform(results)
+            assert results is not None, f'{transform!r} dropped the synthetic sample'
+        packed.append(results)
+    return pseudo_collate(packed)
+
+
+def _optim_wrapper(cfg: Config, model: nn.Module):
+    """The config's optimizer wrapper; mixed precision only where CUDA exists."""
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if optim_cfg.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        optim_cfg['type'] = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            optim_cfg.pop(key, None)
+    return build_optim_wrapper(model, optim_cfg)
+
+
+def test_configs_are_discovered():
+    ids = [_config_id(p) for p in CONFIGS]
+    for baseline, dag in CHECKPOINT_PAIRS:
+        assert baseline in ids and dag in ids
+    assert 'body_2d_keypoint/dag/coco/td-hm_hrnet-w48_dag-8xb32-210e_coco-384x288.py' in ids
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
+def test_dag_pipeline_wiring(path):
+    """A DAG head needs the other people in the crop before the targets are made, warped
+    with the crop's own input size."""
+    cfg = _load_config(path)
+    if cfg.model.get('head', {}).get('type') != 'FGMHGCNHead':
+        pytest.skip('not a DAG config')
+    names = [_type_name(t) for t in _dataset_cfg(cfg, 'train')['pipeline']]
+    assert 'GetOtherInstances' in names, 'a DAG config needs GetOtherInstances'
+    others = names.index('GetOtherInstances')
+    assert names.index('TopdownAffine') < others < names.index('GenerateTarget')
+    steps = _dataset_cfg(cfg, 'train')['pipeline']
+    assert tuple(steps[others]['input_size']) == tuple(
+        steps[names.index('TopdownAffine')]['input_size'])
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
+def test_config_trains_and_predicts(path):
+    cfg = _load_config(path)
+    _reduce_input_size(cfg)
+    random.seed(0)
+    np.random.seed(0)
+    model = _build_model(cfg)
+    samples = _samples(cfg)[:BATCH_SIZE]
+    num_keypoints = len(samples[0]['flip_indices'])
+
+    # one training step: forward, loss, backward, optimizer update
+    model.train()
+    data = _run_pipeline(_pipeline(cfg, 'train'), samples)
+    optim_wrapper = _optim_wrapper(cfg, model)
+    head_before = [p.detach().clone() for p in model.head.parameters()]
+    log_vars = model.train_step(data, optim_wrapper)
+    losses = {k: float(v.detach()) for k, v in log_vars.items() if k.startswith('loss')}
+    assert 'loss' in losses and len(losses) > 1, log_vars
+    assert all(np.isfinite(v) for v in losses.values()), losses
+    if cfg.model.head.type == 'FGMHGCNHead':
+        assert {'loss_multi', 'loss_target', 'loss_pose'} <= set(losses), losses
+    assert any(not torch.equal(before, p) for before, p in
+               zip(head_before, model.head.parameters())), 'no head update'
+
+    # one prediction step with flip test, in image pixels
+    model.test_cfg['flip_test'] = True
+    model.eval()
+    data = _run_pipeline(_pipeline(cfg, 'val'), [
+        {k: v for k, v in s.items() if k != 'dataset'} for s in samples])
+    with torch.no_grad():
+        results = model.test_step(data)
+    assert len(results) == len(samples)
+    for result in results:
+        keypoints = result.pred_instances.keypoints
+        scores = result.pred_instances.keypoint_scores
+        assert keypoints.shape == (1, num_keypoints, 2)
+        assert scores.shape == (1, num_keypoints)
+        assert np.isfinite(keypoints).all() and np.isfinite(scores).all()
+
+
+def _state_dicts(pair: Tuple[str, str]) -> Tuple[dict, nn.Module]:
+    baseline, dag = (osp.join(CONFIG_ROOT, p) for p in pair)
+    # different seeds, so that equal tensors after loading mean "loaded"
+    plain_state = _build_model(_load_config(baseline), seed=1, init=False).state_dict()
+    return plain_state, _build_model(_load_config(dag), seed=2, init=False)
+
+
+def _dag_name(name: str, dag_state: dict) -> str:
+    """Where a plain model's parameter lives in the DAG model."""
+    return name if name in dag_state else name.replace('head.', 'head.pose_head.', 1)
+
+
+@pytest.mark.parametrize('pair', CHECKPOINT_PAIRS, ids=lambda p: osp.basename(p[1]))
+def test_plain_checkpoint_loads_into_dag_model(pair):
+    """A plain mmpose model's weights fill everything but the DAG parts."""
+    plain_state, dag_model = _state_dicts(pair)
+    incompatible = dag_model.load_state_dict(plain_state, strict=False)
+    assert incompatible.unexpected_keys == []
+    assert incompatible.missing_keys, 'the DAG model should have parts of its own'
+    non_dag = [k for k in incompatible.missing_keys if not k.startswith(DAG_PARTS)]
+    assert non_dag == []
+    dag_state = dag_model.state_dict()
+    for name, value in plain_state.items():
+        assert torch.equal(dag_state[_dag_name(name, dag_state)], value), name
+
+
+@pytest.mark.parametrize('pair', CHECKPOINT_PAIRS, ids=lambda p: osp.basename(p[1]))
+def test_plain_checkpoint_loads_through_mmengine(pair):
+    """The same through mmengine's loader, the path of ``load_from``."""
+    plain_state, dag_model = _state_dicts(pair)
+    _load_checkpoint_to_model(dag_model, dict(state_dict=plain_state), strict=False)
+    dag_state = dag_model.state_dict()
+    for name, value in plain_state.items():
+        assert torch.equal(dag_state[_dag_name(name, dag_state)], value), name

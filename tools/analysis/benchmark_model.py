@@ -1,0 +1,464 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Whole-model throughput and peak memory of two configs, measured in one process.
+
+By default the DAG HRNet-W32 256x192 config against its same-recipe baseline. Both models
+are built in this process and measured in interleaved rounds (the order alternates every
+round), so slow drifts of a shared machine hit both alike; the table gives the median over
+the rounds and the ratio of the first config to the second.
+
+- *train img/s*: ``model.train_step`` (data preprocessor, forward, loss, backward and the
+  config's optimizer step) on a batch made by the config's own train pipeline (minus
+  ``LoadImage``) from a synthetic image with two annotated people, so a DAG config runs its
+  full loss path (multi-joint heatmaps with the other person, target heatmaps, refined pose).
+- *infer img/s*: ``model.test_step`` with the config's own ``test_cfg`` (flip test in the
+  shipped configs), decoding included, on a batch made by the val pipeline.
+- *peak memory* is the extra memory one step needs above what is allocated before it
+  (activations, gradients, workspace), plus the model's own parameters, gradients and
+  optimizer state counted from their tensors. CUDA: ``torch.cuda.max_memory_allocated``.
+  CPU: the process' resident-set high-water mark (``VmHWM``, reset through
+  ``/proc/self/clear_refs`` after returning free heap to the OS; Linux only, ``n/a``
+  elsewhere). On CPU the two models share one heap, so a step can reuse pages the other
+  model freed and not show them; read the CPU numbers as approximate.
+
+Pretrained weights are not loaded (no download; throughput does not depend on them); the
+configs' other initialisation is applied.
+
+Examples::
+
+    python tools/analysis/benchmark_model.py --device cpu --batch-size 2 --threads 2
+    python tools/analysis/benchmark_model.py --device cuda --batch-size 64 --amp
+    python tools/analysis/benchmark_model.py --config A.py --baseline B.py --input-size 96 128
+"""
+import argparse
+import copy
+import ctypes
+import gc
+import logging
+import os.path as osp
+import statistics
+import time
+from fractions import Fraction
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.logging import MMLogger
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO, 'configs', 'body_2d_keypoint', 'dag', 'coco')
+DEFAULT_CONFIG = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py')
+DEFAULT_BASELINE = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
+# config keys that hold a crop, heatmap or feature-map size as (w, h)
+SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
+# metainfo items BaseCocoStyleDataset.get_data_info adds to every sample
+METAINFO_KEYS = ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs',
+                 'dataset_keypoint_weights', 'flip_indices', 'skeleton_links')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Training and inference throughput and peak memory of two configs')
+    parser.add_argument('--config', default=DEFAULT_CONFIG, help='first config (e.g. DAG)')
+    parser.add_argument(
+        '--baseline', default=DEFAULT_BASELINE, help='second config; ratios are first/second')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='device (default: cuda when available, else cpu)')
+    parser.add_argument(
+        '--batch-size', type=int, default=None,
+        help="images per step (default: the first config's train batch size on CUDA, 2 on CPU)")
+    parser.add_argument(
+        '--input-size', type=int, nargs=2, default=None, metavar=('W', 'H'),
+        help='run both configs at this crop size; every input / heatmap / feature-map size '
+        'of the configs is scaled with it and must stay an integer')
+    parser.add_argument('--rounds', type=int, default=3, help='timed rounds (median)')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
+    parser.add_argument('--train-iters', type=int, default=2, help='train steps per round')
+    parser.add_argument('--test-iters', type=int, default=2, help='test steps per round')
+    parser.add_argument(
+        '--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='CUDA mixed precision: AmpOptimWrapper (float16, dynamic loss scale) for '
+        'training, torch.autocast for inference')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if args.amp and not args.device.startswith('cuda'):
+        parser.error('--amp measures CUDA autocast runs; use it with --device cuda')
+    if min(args.rounds, args.train_iters, args.test_iters) < 1 or args.warmup < 0:
+        parser.error('--rounds, --train-iters and --test-iters must be >= 1, --warmup >= 0')
+    return args
+
+
+# ------------------------------------------------------------------------------ configs
+
+
+def _type_name(step: Dict[str, Any]) -> str:
+    name = step['type']
+    return name if isinstance(name, str) else name.__name__
+
+
+def _drop_pretrained(node: Any) -> None:
+    """Remove every ``init_cfg`` of type ``Pretrained`` (in place, at any depth)."""
+    if isinstance(node, dict):
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        elif isinstance(init_cfg, list):
+            node['init_cfg'] = [c for c in init_cfg if c.get('type') != 'Pretrained'] or None
+        for value in node.values():
+            _drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_pretrained(value)
+
+
+def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
+    """The dataset config of a dataloader, through wrappers such as ``RepeatDataset``."""
+    dataset = cfg[f'{split}_dataloader']['dataset']
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
+def _crop_size(cfg: Config) -> Tuple[int, int]:
+    affine = [s for s in _dataset_cfg(cfg, 'train')['pipeline']
+              if _type_name(s) == 'TopdownAffine']
+    if not affine:
+        raise ValueError('benchmark_model.py measures top-down configs (TopdownAffine)')
+    width, height = affine[0]['input_size']
+    return int(width), int(height)
+
+
+def _size_entries(node: Any, found: List[Tuple[dict, str]]) -> List[Tuple[dict, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SIZE_KEYS and isinstance(value, (list, tuple)):
+                found.append((node, key))
+            else:
+                _size_entries(value, found)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _size_entries(value, found)
+    return found
+
+
+def resize_config(cfg: Config, input_size: Sequence[int]) -> None:
+    """Scale every (w, h) size of the config so that the crop becomes ``input_size``.
+
+    Raises:
+        ValueError: When a scaled size is not an integer (the sizes would disagree).
+    """
+    width, height = _crop_size(cfg)
+    scale = (Fraction(input_size[0], width), Fraction(input_size[1], height))
+    entries = _size_entries([cfg[key] for key in cfg.keys()], [])
+    scaled = []
+    for node, key in entries:
+        size = [v * f for v, f in zip(node[key], scale)]
+        if any(v.denominator != 1 for v in size):
+            raise ValueError(
+                f'--input-size {tuple(input_size)} scales {key}={tuple(node[key])} to a '
+                'non-integer size; choose a size with integer heatmap / feature-map sizes')
+        scaled.append(tuple(int(v) for v in size))
+    for (node, key), size in zip(entries, scaled):
+        node[key] = size
+
+
+def load_config(path: str, input_size: Optional[Sequence[int]], amp: bool) -> Config:
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    _drop_pretrained(cfg.model)
+    if input_size is not None:
+        resize_config(cfg, input_size)
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'  # float16, dynamic loss scale
+    return cfg
+
+
+# --------------------------------------------------------------------------------- data
+
+
+class _TwoPeople:
+    """What DAG transforms read from ``results['dataset']``: two people in one image."""
+
+    def __init__(self, infos: List[Dict[str, Any]], metainfo: Dict[str, Any]) -> None:
+        self.infos = infos
+        self.metainfo = metainfo
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def get_data_info(self, idx: int) -> Dict[str, Any]:
+        return copy.deepcopy(self.infos[idx])
+
+
+def _metainfo(cfg: Config) -> Dict[str, Any]:
+    dataset = cfg.train_dataloader.dataset
+    metainfo = dataset.get('metainfo')
+    while metainfo is None and 'dataset' in dataset:
+        dataset = dataset['dataset']
+        metainfo = dataset.get('metainfo')
+    if metainfo is None:
+        metainfo = DATASETS.get(dataset['type']).METAINFO
+    return parse_pose_metainfo(copy.deepcopy(dict(metainfo)))
+
+
+def synthetic_samples(cfg: Config, seed: int) -> List[Dict[str, Any]]:
+    """Data infos as ``prepare_data`` + ``LoadImage`` give them, one per person of a random
+    image with two overlapping people of the config's dataset."""
+    meta = _metainfo(cfg)
+    num_keypoints = meta['num_keypoints']
+    w_in, h_in = _crop_size(cfg)
+    img_h, img_w = int(h_in * 1.5), int(w_in * 2)
+    rng = np.random.RandomState(seed)
+    img = rng.randint(0, 256, (img_h, img_w, 3), dtype=np.uint8)
+    infos = []
+    for idx, x0 in enumerate((0.25 * img_w, 0.45 * img_w)):
+        box = np.array([[x0, 0.15 * img_h, x0 + 0.3 * img_w, 0.85 * img_h]], dtype=np.float32)
+        keypoints = np.stack([rng.uniform(box[0, 0], box[0, 2], num_keypoints),
+                              rng.uniform(box[0, 1], box[0, 3], num_keypoints)], axis=-1)
+        visible = np.ones((1, num_keypoints), dtype=np.float32)
+        info = dict(
+            img_id=1, id=idx + 1, img_path='synthetic.jpg', category_id=1, iscrowd=0,
+            segmentation=None, bbox=box, bbox_score=np.ones(1, dtype=np.float32),
+            num_keypoints=num_keypoints, keypoints=keypoints[None].astype(np.float32),
+            keypoints_visible=visible)
+        info.update({key: copy.deepcopy(meta[key]) for key in METAINFO_KEYS})
+        infos.append(info)
+    dataset = _TwoPeople(infos, meta)
+    samples = []
+    for idx in range(len(dataset)):
+        sample = dataset.get_data_info(idx)
+        sample.update(dataset=dataset, img=img, img_shape=(img_h, img_w),
+                      ori_shape=(img_h, img_w))
+        samples.append(sample)
+    return samples
+
+
+def make_batch(cfg: Config, split: str, samples: List[Dict[str, Any]],
+               batch_size: int) -> dict:
+    """A collated batch from the config's own pipeline (without ``LoadImage``)."""
+    skip = {'LoadImage'}  # the samples bring their image
+    try:
+        import albumentations  # noqa: F401
+    except ImportError:
+        skip.add('Albumentation')  # pixel values only; its optional dependency is missing
+    transforms = [TRANSFORMS.build(copy.deepcopy(s)) for s in _dataset_cfg(cfg, split)['pipeline']
+                  if _type_name(s) not in skip]
+    packed = []
+    for i in range(batch_size):
+        results = copy.deepcopy(samples[i % len(samples)])
+        if split != 'train':
+            results.pop('dataset')
+        for transform in transforms:
+            results = transform(results)
+            if results is None:
+                raise RuntimeError(f'{transform!r} dropped the synthetic sample')
+        packed.append(results)
+    return pseudo_collate(packed)
+
+
+# ------------------------------------------------------------------------ measurement
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _read_status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _release_free_heap() -> None:
+    """Return freed heap pages to the OS so that they do not hide the next peak."""
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def step_peak_mib(run: Callable[[], None], device: torch.device) -> Optional[float]:
+    """Extra memory (MiB) one call of ``run`` needs above the current usage."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        run()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    _release_free_heap()
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM to the current VmRSS (Linux >= 4.0)
+        base = _read_status_kib('VmRSS')
+    except (OSError, KeyError):
+        return None
+    run()
+    return (_read_status_kib('VmHWM') - base) / 2**10
+
+
+def _tensor_mib(tensors) -> float:
+    return sum(t.numel() * t.element_size() for t in tensors if torch.is_tensor(t)) / 2**20
+
+
+class Bench:
+    """One config: model, optimizer, fixed batches and the two timed passes."""
+
+    def __init__(self, name: str, cfg: Config, args: argparse.Namespace,
+                 device: torch.device) -> None:
+        self.name = name
+        self.device = device
+        self.amp = args.amp
+        torch.manual_seed(args.seed)
+        self.model = MODELS.build(cfg.model)
+        # the configs' own initialisation (heads at std 0.001), so the logged losses are
+        # those of a first training step; mmengine logs every parameter at INFO while doing it
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            self.model.init_weights()
+        finally:
+            logger.setLevel(level)
+        self.model.to(device)
+        self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(cfg.optim_wrapper))
+        samples = synthetic_samples(cfg, args.seed)
+        self.train_data = make_batch(cfg, 'train', samples, args.batch_size)
+        self.test_data = make_batch(cfg, 'val', samples, args.batch_size)
+        self.batch_size = args.batch_size
+        self.flip_test = bool(self.model.test_cfg.get('flip_test', False))
+        self.train_rates: List[float] = []
+        self.test_rates: List[float] = []
+        self.losses: Dict[str, float] = {}
+
+    def train_step(self) -> None:
+        self.model.train()
+        log_vars = self.model.train_step(self.train_data, self.optim_wrapper)
+        self.losses = {k: float(v.detach()) for k, v in log_vars.items() if k.startswith('loss')}
+
+    def test_step(self) -> None:
+        self.model.eval()
+        with torch.no_grad(), torch.autocast(self.device.type, enabled=self.amp):
+            self.model.test_step(self.test_data)
+
+    def timed(self, step: Callable[[], None], iters: int) -> float:
+        """Images per second over ``iters`` calls of ``step``."""
+        _sync(self.device)
+        start = time.perf_counter()
+        for _ in range(iters):
+            step()
+        _sync(self.device)
+        return iters * self.batch_size / (time.perf_counter() - start)
+
+    def state_mib(self, train: bool) -> float:
+        """Memory the model holds between steps: parameters and buffers, plus the
+        optimizer state when training (gradients are freed by ``zero_grad`` after every
+        update, so they belong to the step peak)."""
+        held = list(self.model.parameters()) + list(self.model.buffers())
+        if train:
+            held += [v for s in self.optim_wrapper.optimizer.state.values() for v in s.values()]
+        return _tensor_mib(held)
+
+
+def _median(values: List[float]) -> str:
+    if not values:
+        return 'n/a'
+    return f'{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})'
+
+
+def _fmt(value: Optional[float], digits: int = 0) -> str:
+    return 'n/a' if value is None else f'{value:.{digits}f}'
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> str:
+    return 'n/a' if a is None or b is None or b <= 0 else f'{a / b:.2f}x'
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    np.random.seed(args.seed)
+
+    cfgs = [load_config(p, args.input_size, args.amp) for p in (args.config, args.baseline)]
+    if args.batch_size is None:
+        args.batch_size = cfgs[0].train_dataloader.batch_size if device.type == 'cuda' else 2
+    names = [osp.splitext(osp.basename(p))[0] for p in (args.config, args.baseline)]
+    benches = [Bench(n, c, args, device) for n, c in zip(names, cfgs)]
+
+    for rnd in range(args.warmup + args.rounds):
+        order = benches if rnd % 2 == 0 else benches[::-1]
+        for bench in order:
+            train_rate = bench.timed(bench.train_step, args.train_iters)
+            test_rate = bench.timed(bench.test_step, args.test_iters)
+            if rnd >= args.warmup:
+                bench.train_rates.append(train_rate)
+                bench.test_rates.append(test_rate)
+        if rnd >= args.warmup:
+            print(f'round {rnd - args.warmup + 1}/{args.rounds}: ' + ', '.join(
+                f'{b.name} train {b.train_rates[-1]:.2f} / infer {b.test_rates[-1]:.2f} img/s'
+                for b in benches), flush=True)
+
+    # peak memory: one more step each, after the timing, one model at a time
+    memory = {}
+    for bench in benches:
+        train_peak = step_peak_mib(bench.train_step, device)
+        test_peak = step_peak_mib(bench.test_step, device)
+        memory[bench.name] = (
+            None if train_peak is None else train_peak + bench.state_mib(train=True),
+            None if test_peak is None else test_peak + bench.state_mib(train=False))
+
+    first, second = benches
+    medians = {b.name: (statistics.median(b.train_rates), statistics.median(b.test_rates))
+               for b in benches}
+    w, h = _crop_size(cfgs[0])
+    print()
+    print(f'device {device}' + (f' ({torch.cuda.get_device_name(device)})'
+                                if device.type == 'cuda' else
+                                f', {torch.get_num_threads()} threads') +
+          f', torch {torch.__version__}, input {h}x{w} (HxW), batch {args.batch_size}, '
+          f'amp {args.amp}, flip test {first.flip_test}/{second.flip_test}, '
+          f'median (min-max) of {args.rounds} rounds x {args.train_iters} train / '
+          f'{args.test_iters} test steps after {args.warmup} warm-up round(s)')
+    header = ('metric', first.name, second.name, 'first / second')
+    rows = [
+        ('train img/s', _median(first.train_rates), _median(second.train_rates),
+         _ratio(medians[first.name][0], medians[second.name][0])),
+        ('infer img/s', _median(first.test_rates), _median(second.test_rates),
+         _ratio(medians[first.name][1], medians[second.name][1])),
+        ('train peak MiB', _fmt(memory[first.name][0]), _fmt(memory[second.name][0]),
+         _ratio(memory[first.name][0], memory[second.name][0])),
+        ('infer peak MiB', _fmt(memory[first.name][1]), _fmt(memory[second.name][1]),
+         _ratio(memory[first.name][1], memory[second.name][1])),
+        ('params (M)', *(f'{sum(p.numel() for p in b.model.parameters()) / 1e6:.2f}'
+                         for b in benches),
+         _ratio(*(sum(p.numel() for p in b.model.parameters()) for b in benches))),
+        ('last losses', *(', '.join(f'{k}={v:.4g}' for k, v in b.losses.items())
+                          for b in benches), ''),
+    ]
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '|'.join('---' for _ in header) + '|')
+    for row in rows:
+        print('| ' + ' | '.join(row) + ' |')
+    mem_how = ('torch.cuda.max_memory_allocated' if device.type == 'cuda' else
+               'VmHWM above VmRSS before the step (shared heap: approximate)')
+    print(f'peak MiB = one step above the memory held before it ({mem_how}) + the model '
+          'state held between steps (train: params, buffers, optimizer state; infer: params, '
+          'buffers)')
+
+
+if __name__ == '__main__':
+    main()
