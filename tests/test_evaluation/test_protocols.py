@@ -14,6 +14,8 @@ COCO_KEYS = ['AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75
              'AR (L)']
 CROWDPOSE_KEYS = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)']
 
+METAINFO = {17: 'configs/_base_/datasets/coco.py', 14: 'configs/_base_/datasets/crowdpose.py'}
+
 PROTOCOLS = {
     # name: (dataset type, folder, ann file, bbox file, metric kwargs, joints, metric prefix)
     'coco-gt-boxes': ('CocoDataset', 'synthetic_coco', 'annotations/person_keypoints_val.json',
@@ -40,7 +42,9 @@ def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
     dataset_type, folder, ann_file, bbox_file, metric, joints, prefix = PROTOCOLS[protocol]
     data_root = osp.join(synthetic_root, 'data', folder, '')
     cfg = Config.fromfile(DEMO_CONFIG)
-    cfg.model.head.out_channels = joints
+    # the DAG demo model, resized to the dataset's joints and skeleton
+    cfg.model.head.pose_cfg.out_channels = joints
+    cfg.model.head.metainfo = dict(from_file=METAINFO[joints])
     dataset = dict(
         type=dataset_type,
         data_root=data_root,
