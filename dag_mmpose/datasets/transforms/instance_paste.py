@@ -1,0 +1,435 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Instance Paste: paste segmented people from an instance pool into the top-down crop."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+from mmpose.registry import TRANSFORMS
+
+from ..instance_pool import InstancePool
+
+# the centre of a biased paste lands on a target joint moved by up to this fraction of
+# the crop's width / height, so the joint is almost always under the pasted person
+_ANCHOR_JITTER = 0.1
+
+
+@TRANSFORMS.register_module()
+class InstancePaste(BaseTransform):
+    """Paste people from an instance pool into the crop to simulate person occlusion.
+
+    DAG's *Instance Paste* (section 2.2 of the paper): with probability ``prob``, 1 to n
+    people cut out of a segmented dataset (a pool built by ``tools/build_instance_pool.py``,
+    format in ``docs/instance_pool.md``) are pasted over the training crop, each with a
+    random rotation, scale and position, alpha-blended along its mask with softened edges.
+    The target's own annotations are left unchanged, so the network learns to find joints
+    hidden by another person; the pasted people's keypoints are appended to
+    ``other_keypoints`` so DAG's multi-joint heatmaps contain them too.
+
+    Place it after ``TopdownAffine`` and ``GetOtherInstances`` and before
+    ``GenerateTarget``. It works on the crop only: it costs a warp of each pasted person
+    into the box it covers and a blend inside that box.
+
+    Geometry of one paste, all in crop pixels (the crop is the target's box padded by
+    ``GetBBoxCenterScale`` and warped by ``TopdownAffine``, so its height is the
+    reference): the pasted person is rotated by an angle drawn from ``rotation`` about the
+    centre of its mask box, scaled so that the longer side of its mask box becomes
+    ``s * crop height`` with ``s`` drawn from ``scale`` (with mmpose's padding of 1.25 the
+    target person is about 0.8 crop heights tall), and its mask-box centre is put at
+    a point drawn as follows: with probability ``overlap_bias``, a labelled target joint
+    inside the crop (the crop centre if there is none) moved by up to 10 % of the crop
+    size; otherwise a uniform point of the crop. Pasted people may stick out of the crop
+    (they are clipped).
+
+    Image types: (H, W), (H, W, 1) and (H, W, 2) images get the pasted person's grey
+    value in their first channel; images with 3 or more channels get its colour (BGR, like
+    mmcv loads images) in their first three channels; further channels are kept. uint8
+    and float32 images (values in 0-255, as mmcv's loaders and photometric transforms give)
+    keep their shape and dtype; other dtypes are blended in float32 and cast back.
+
+    Required Keys:
+
+        - img
+        - transformed_keypoints (optional: the target's joints in crop pixels, written by
+          ``TopdownAffine``; the biased paste positions are drawn near them)
+        - keypoints (optional: K, and the paste positions when there is no
+          ``transformed_keypoints``)
+        - keypoints_visible (optional)
+        - other_keypoints (optional)
+        - other_keypoints_visible (optional)
+
+    Modified Keys:
+
+        - img
+        - other_keypoints (one (K, 2) row appended per pasted person; created as (0, K, 2)
+          if missing)
+        - other_keypoints_visible (one (K,) row per pasted person, 1 for the labelled
+          joints inside the crop, else 0)
+
+    Added Keys:
+
+        - pasted_instances (list[dict]): One dict per pasted person (empty when nothing
+          was pasted): ``pool_index`` (int), ``angle`` (float, degrees), ``scale`` (float,
+          the drawn ``s``), ``corners`` ((4, 2) float32, the rotated box of the person's
+          mask in crop pixels, grown by the half pool pixel a bilinear warp reaches; it
+          may lie partly outside the crop) and ``bbox`` ((4,) float32 ``[x1, y1, x2,
+          y2]`` of the corners, clipped to the crop). Pixels outside every ``bbox`` are
+          left unchanged.
+
+    Args:
+        pool (str | InstancePool): The pool folder (``index.json`` + ``crops.u8``) or an
+            opened :class:`~dag_mmpose.datasets.instance_pool.InstancePool`.
+        prob (float): Probability of pasting into a sample. Defaults to 0.5, as Mask
+            Joints: the released DAG config switches pasting off, so the paper gives no
+            value; half of the samples stay clean.
+        num_instances (Tuple[int, int]): Min and max people pasted per sample (uniform).
+            Defaults to ``(1, 2)``.
+        rotation (Tuple[float, float]): Range of the rotation in degrees (uniform).
+            Defaults to ``(-30.0, 30.0)``.
+        scale (Tuple[float, float]): Range of the longer side of the pasted person's mask
+            box relative to the crop height (uniform). Defaults to ``(0.5, 1.0)``, about
+            0.6 to 1.25 times the target's size.
+        overlap_bias (float): Probability in [0, 1] of centring a paste on a labelled
+            target joint rather than anywhere in the crop. Defaults to 0.7.
+        edge_softness (float): Sigma in crop pixels of the Gaussian that feathers the
+            mask edges (inwards only, so no background of the source image shows).
+            0 gives hard edges. Defaults to 1.0.
+        num_keypoints (int, optional): K of the dataset, checked against the pool (or
+            against ``keypoint_mapping``) at construction. Defaults to ``None``.
+        keypoint_mapping (Sequence[Tuple[int, int]], optional): ``(pool index, dataset
+            index)`` pairs, like mmpose's ``KeypointConverter``, for a pool whose joints
+            differ from the dataset's (e.g. a COCO pool for CrowdPose); dataset joints
+            without a pair are unlabelled. ``None`` requires the pool's K to equal the
+            dataset's. Defaults to ``None``.
+    """
+
+    def __init__(
+        self,
+        pool: Union[str, InstancePool],
+        prob: float = 0.5,
+        num_instances: Tuple[int, int] = (1, 2),
+        rotation: Tuple[float, float] = (-30.0, 30.0),
+        scale: Tuple[float, float] = (0.5, 1.0),
+        overlap_bias: float = 0.7,
+        edge_softness: float = 1.0,
+        num_keypoints: Optional[int] = None,
+        keypoint_mapping: Optional[Sequence[Tuple[int, int]]] = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'prob must lie in [0, 1], got {prob}')
+        if len(num_instances) != 2 or not 0 <= num_instances[0] <= num_instances[1] \
+                or num_instances[1] < 1:
+            raise ValueError('num_instances must be (min, max) with 0 <= min <= max and '
+                             f'max >= 1, got {num_instances}')
+        if len(rotation) != 2 or rotation[0] > rotation[1]:
+            raise ValueError(f'rotation must be a (min, max) range in degrees, got {rotation}')
+        if len(scale) != 2 or not 0.0 < scale[0] <= scale[1]:
+            raise ValueError(f'scale must be (min, max) with 0 < min <= max, got {scale}')
+        if not 0.0 <= overlap_bias <= 1.0:
+            raise ValueError(f'overlap_bias must lie in [0, 1], got {overlap_bias}')
+        if edge_softness < 0:
+            raise ValueError(f'edge_softness must be >= 0, got {edge_softness}')
+
+        if isinstance(pool, InstancePool):
+            self._pool = pool
+            self.pool = pool.pool_dir
+        else:
+            self._pool = InstancePool(pool)
+            self.pool = pool
+        self.prob = prob
+        self.num_instances = tuple(int(n) for n in num_instances)
+        self.rotation = tuple(float(r) for r in rotation)
+        self.scale = tuple(float(s) for s in scale)
+        self.overlap_bias = overlap_bias
+        self.edge_softness = edge_softness
+        self.num_keypoints = num_keypoints
+        self.keypoint_mapping = None
+        if keypoint_mapping is not None:
+            self.keypoint_mapping = [(int(s), int(d)) for s, d in keypoint_mapping]
+        self._check_keypoints()
+
+    def _check_keypoints(self) -> None:
+        """Check ``num_keypoints`` / ``keypoint_mapping`` against the pool."""
+        pool_k = self._pool.num_keypoints
+        where = f'InstancePaste(pool={self.pool!r})'
+        if self.keypoint_mapping is not None:
+            for src, dst in self.keypoint_mapping:
+                if not 0 <= src < pool_k:
+                    raise ValueError(f'{where}: keypoint_mapping pair {(src, dst)} names pool '
+                                     f'joint {src}, but the pool has {pool_k} keypoints')
+                if dst < 0 or (self.num_keypoints is not None and dst >= self.num_keypoints):
+                    raise ValueError(f'{where}: keypoint_mapping pair {(src, dst)} names '
+                                     f'dataset joint {dst} outside [0, {self.num_keypoints})')
+        elif self.num_keypoints is not None and pool_k and pool_k != self.num_keypoints:
+            raise ValueError(
+                f'{where}: the pool has {pool_k} keypoints, the dataset {self.num_keypoints}; '
+                'build the pool from a dataset with the same joints or give '
+                'keypoint_mapping=[(pool joint, dataset joint), ...]')
+
+    @staticmethod
+    def _sample_num_keypoints(results: dict) -> Optional[int]:
+        for key in ('keypoints', 'other_keypoints'):
+            value = results.get(key, None)
+            if value is not None and np.ndim(value) == 3:
+                return int(np.shape(value)[1])
+        return None
+
+    @staticmethod
+    def _anchors(results: dict, width: int, height: int) -> np.ndarray:
+        """Labelled target joints inside the crop, (A, 2); the crop centre if none."""
+        # After TopdownAffine, crop pixels are in `transformed_keypoints`; `keypoints` stays
+        # in image pixels. Without TopdownAffine (crop == image) both agree.
+        keypoints = results.get('transformed_keypoints', None)
+        if keypoints is None:
+            keypoints = results.get('keypoints', None)
+        if keypoints is not None and np.ndim(keypoints) == 3 and np.size(keypoints):
+            points = np.asarray(keypoints, dtype=np.float32)[0, :, :2]
+            visible = results.get('keypoints_visible', None)
+            if visible is None:
+                labelled = np.ones(len(points), dtype=bool)
+            else:
+                visible = np.asarray(visible, dtype=np.float32)
+                if visible.ndim == 3:
+                    visible = visible[..., 0]
+                labelled = visible.reshape(-1)[:len(points)] > 0
+            inside = (labelled & np.isfinite(points).all(axis=1) & (points[:, 0] >= 0)
+                      & (points[:, 0] < width) & (points[:, 1] >= 0) & (points[:, 1] < height))
+            if inside.any():
+                return points[inside]
+        return np.array([[(width - 1) / 2, (height - 1) / 2]], dtype=np.float32)
+
+    @cache_randomness
+    def _get_paste_params(self, anchors: np.ndarray, width: int,
+                          height: int) -> List[Tuple[int, float, float, float, float]]:
+        """Draw what to paste.
+
+        Args:
+            anchors (np.ndarray): (A, 2) points a biased paste is centred near.
+            width (int): Crop width.
+            height (int): Crop height.
+
+        Returns:
+            list[tuple]: Per paste ``(pool index, angle in degrees, scale, centre x,
+            centre y)``; empty when nothing is pasted.
+        """
+        if np.random.rand() >= self.prob:
+            return []
+        num = np.random.randint(self.num_instances[0], self.num_instances[1] + 1)
+        params = []
+        for _ in range(num):
+            index = int(np.random.randint(len(self._pool)))
+            angle = float(np.random.uniform(*self.rotation))
+            scale = float(np.random.uniform(*self.scale))
+            if np.random.rand() < self.overlap_bias:
+                anchor = anchors[np.random.randint(len(anchors))]
+                jitter = np.random.uniform(-_ANCHOR_JITTER, _ANCHOR_JITTER, size=2)
+                cx = float(anchor[0] + jitter[0] * width)
+                cy = float(anchor[1] + jitter[1] * height)
+            else:
+                cx, cy = (float(v) for v in np.random.uniform(0, 1, size=2) * (width, height))
+            params.append((index, angle, scale, cx, cy))
+        return params
+
+    def _paste_matrix(self, crop_shape: Tuple[int, int], angle: float, scale: float,
+                      center: Tuple[float, float], img_height: int) -> np.ndarray:
+        """The 2x3 matrix from pool-crop pixels to image pixels."""
+        h, w = crop_shape
+        margin = self._pool.margin
+        longer = max(h - 2 * margin, w - 2 * margin, 1)
+        factor = scale * img_height / longer
+        matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, factor)
+        matrix[0, 2] += center[0] - (w - 1) / 2
+        matrix[1, 2] += center[1] - (h - 1) / 2
+        return matrix
+
+    def _blend(self, img: np.ndarray, rgba: np.ndarray, matrix: np.ndarray,
+               bounds: Tuple[float, float, float, float]) -> None:
+        """Alpha-blend the warped crop into ``img`` (in place).
+
+        Work is limited to ``bounds`` (x1, y1, x2, y2: what the warped mask can reach) and,
+        after the warp, to the box of the warped mask; uint8 images are blended without
+        any float conversion.
+        """
+        img_h, img_w = img.shape[:2]
+        x0 = max(int(math.floor(bounds[0])), 0)
+        y0 = max(int(math.floor(bounds[1])), 0)
+        x1 = min(int(math.ceil(bounds[2])) + 1, img_w)
+        y1 = min(int(math.ceil(bounds[3])) + 1, img_h)
+        if x0 >= x1 or y0 >= y1:
+            return
+        local = matrix.copy()
+        local[0, 2] -= x0
+        local[1, 2] -= y0
+        warped = cv2.warpAffine(
+            rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        warped = warped.reshape(y1 - y0, x1 - x0, 4)
+        mask = cv2.extractChannel(warped, 3)
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        if bw == 0 or bh == 0:
+            return
+        # keep room for the blur around the mask, so its edges are feathered everywhere
+        # but where the crop itself cuts the person
+        ksize = 2 * int(math.ceil(2 * self.edge_softness)) + 1
+        pad = ksize // 2
+        bx0, by0 = max(bx - pad, 0), max(by - pad, 0)
+        bx1, by1 = min(bx + bw + pad, x1 - x0), min(by + bh + pad, y1 - y0)
+        warped = warped[by0:by1, bx0:bx1]
+        mask = mask[by0:by1, bx0:bx1]
+        if self.edge_softness > 0:
+            # inward feathering (mask x blurred mask), so no source background shows; the
+            # kernel spans +-2 sigma, which halves the cost of cv2's default +-3 sigma
+            blurred = cv2.GaussianBlur(
+                mask, (ksize, ksize), self.edge_softness, borderType=cv2.BORDER_REPLICATE)
+            mask = cv2.multiply(mask, blurred, scale=1 / 255)
+        mask = mask.reshape(warped.shape[:2])
+
+        y0, y1, x0, x1 = y0 + by0, y0 + by1, x0 + bx0, x0 + bx1
+        if img.ndim == 2 or img.shape[2] < 3:
+            colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY).reshape(mask.shape)
+            target = img[y0:y1, x0:x1] if img.ndim == 2 else img[y0:y1, x0:x1, 0]
+        else:
+            colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR).reshape(mask.shape + (3, ))
+            target = img[y0:y1, x0:x1, :3]
+
+        if img.dtype == np.uint8:
+            # colour * a / 255 + img * (255 - a) / 255 in saturating uint8 SIMD calls:
+            # exact where a is 0 or 255, off by at most 1 elsewhere, and several times
+            # cheaper than a float blend of the region
+            weight = mask if colour.ndim == 2 else cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
+            pasted = cv2.multiply(colour, weight, scale=1 / 255)
+            kept = cv2.multiply(target, cv2.bitwise_not(weight), scale=1 / 255)
+            if img.ndim == 2 or img.shape[2] in (1, 3):
+                # a row-strided view of the (contiguous) image: cv2 writes into it
+                cv2.add(pasted, kept, dst=target)
+            else:  # the first channels of 2- or 4+-channel pixels: cv2 cannot address them
+                target[...] = cv2.add(pasted, kept).reshape(target.shape)
+            return
+        # other dtypes: float blend of the region, in float64 where float32 would round
+        # the untouched pixels
+        work = np.result_type(img.dtype, np.float32)
+        alpha = mask.astype(work) * (1 / 255)
+        if colour.ndim == 3:
+            alpha = alpha[..., None]
+        base = target.astype(work)
+        blended = base + (colour.astype(work) - base) * alpha
+        if np.issubdtype(img.dtype, np.integer):
+            info = np.iinfo(img.dtype)
+            blended = np.clip(np.rint(blended), info.min, info.max)
+        target[...] = blended
+
+    def _map_keypoints(self, keypoints: np.ndarray, num_keypoints: int) -> np.ndarray:
+        """Pool keypoints (K_pool, 3) to the dataset's joints (K, 3)."""
+        if self.keypoint_mapping is None:
+            return keypoints
+        mapped = np.zeros((num_keypoints, 3), dtype=np.float32)
+        for src, dst in self.keypoint_mapping:
+            mapped[dst] = keypoints[src]
+        return mapped
+
+    def transform(self, results: Dict) -> Optional[dict]:
+        """Paste people into ``results['img']`` and append their keypoints.
+
+        Args:
+            results (dict): The result dict, after ``TopdownAffine`` (and
+                ``GetOtherInstances``).
+
+        Returns:
+            dict: The result dict.
+        """
+        img = results['img']
+        img_h, img_w = img.shape[:2]
+        anchors = self._anchors(results, img_w, img_h)
+        params = self._get_paste_params(anchors, img_w, img_h)
+        results['pasted_instances'] = []
+        if not params:
+            return results
+
+        pool_k = self._pool.num_keypoints
+        num_keypoints = self._sample_num_keypoints(results)
+        if num_keypoints is None:
+            num_keypoints = self.num_keypoints if self.num_keypoints is not None else (
+                pool_k if self.keypoint_mapping is None else None)
+        with_keypoints = pool_k > 0 and num_keypoints is not None
+        if with_keypoints and self.keypoint_mapping is None and pool_k != num_keypoints:
+            raise ValueError(
+                f'InstancePaste(pool={self.pool!r}): the pool has {pool_k} keypoints, the '
+                f'sample {num_keypoints}; build the pool from a dataset with the same '
+                'joints or give keypoint_mapping=[(pool joint, dataset joint), ...]')
+        if with_keypoints and self.keypoint_mapping is not None and max(
+                (dst for _, dst in self.keypoint_mapping), default=-1) >= num_keypoints:
+            raise ValueError(
+                f'InstancePaste(pool={self.pool!r}): keypoint_mapping names dataset joints '
+                f'beyond the {num_keypoints} keypoints of the sample')
+
+        img = img.copy()  # the caller's array (maybe a cached image) stays as it was
+        new_keypoints, new_visible = [], []
+        for index, angle, scale, cx, cy in params:
+            rgba, keypoints = self._pool[index]
+            h, w = rgba.shape[:2]
+            matrix = self._paste_matrix((h, w), angle, scale, (cx, cy), img_h)
+            # the reach of the bilinear warp of the mask: its pixel centres +-1 pool
+            # pixel (the margin is transparent, so the rest of the crop adds nothing)
+            m = self._pool.margin
+            box = np.array([[m - 1, m - 1], [w - m, m - 1], [w - m, h - m], [m - 1, h - m]],
+                           dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
+            x_min, y_min = box.min(axis=0).tolist()
+            x_max, y_max = box.max(axis=0).tolist()
+            self._blend(img, rgba, matrix, (x_min, y_min, x_max, y_max))
+            results['pasted_instances'].append(
+                dict(
+                    pool_index=int(index),
+                    angle=float(angle),
+                    scale=float(scale),
+                    corners=box.astype(np.float32),
+                    bbox=np.array([
+                        min(max(x_min, 0), img_w),
+                        min(max(y_min, 0), img_h),
+                        min(max(x_max, 0), img_w),
+                        min(max(y_max, 0), img_h)
+                    ], dtype=np.float32)))
+            if not with_keypoints:
+                continue
+            keypoints = self._map_keypoints(keypoints, num_keypoints)
+            points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
+            inside = ((points[:, 0] >= 0) & (points[:, 0] < img_w) & (points[:, 1] >= 0)
+                      & (points[:, 1] < img_h))
+            new_keypoints.append(points.astype(np.float32))
+            new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
+        results['img'] = img
+
+        if with_keypoints:
+            others = results.get('other_keypoints', None)
+            others_visible = results.get('other_keypoints_visible', None)
+            if others is None:
+                others = np.zeros((0, num_keypoints, 2), dtype=np.float32)
+            if others_visible is None:
+                others_visible = np.zeros((len(others), num_keypoints), dtype=np.float32)
+            results['other_keypoints'] = np.concatenate(
+                [np.asarray(others, dtype=np.float32).reshape(-1, num_keypoints, 2),
+                 np.stack(new_keypoints)], axis=0)
+            results['other_keypoints_visible'] = np.concatenate(
+                [np.asarray(others_visible, dtype=np.float32).reshape(-1, num_keypoints),
+                 np.stack(new_visible)], axis=0)
+        return results
+
+    def __repr__(self) -> str:
+        """print the basic information of the transform.
+
+        Returns:
+            str: Formatted string.
+        """
+        repr_str = self.__class__.__name__
+        repr_str += f'(pool={self.pool!r}, '
+        repr_str += f'prob={self.prob}, '
+        repr_str += f'num_instances={self.num_instances}, '
+        repr_str += f'rotation={self.rotation}, '
+        repr_str += f'scale={self.scale}, '
+        repr_str += f'overlap_bias={self.overlap_bias}, '
+        repr_str += f'edge_softness={self.edge_softness}, '
+        repr_str += f'num_keypoints={self.num_keypoints}, '
+        repr_str += f'keypoint_mapping={self.keypoint_mapping})'
+        return repr_str
