@@ -15,7 +15,7 @@ from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
 
 register_checkpoint_safe_globals()
 
-from . import codecs, datasets, models  # noqa: E402,F401
+from . import codecs, datasets, engine, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from dag_mmpose.datasets.synthetic import generate_all
+from dag_mmpose.datasets.synthetic import generate_all, generate_demo_data
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The README's main job trains the DAG demo; the tools are proven on it.
@@ -16,10 +16,12 @@ DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
 
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
-    """A folder holding ``data/synthetic_{coco,crowdpose,ochuman}`` as the configs expect."""
+    """A folder holding ``data/synthetic_{coco,crowdpose,ochuman}`` as the configs expect
+    (relative paths in the demo configs resolve when it is the working directory)."""
     root = tmp_path_factory.mktemp('synthetic')
     data = root / 'data'
-    generate_all(str(data / 'synthetic_coco'), 'coco', num_images=[12, 6, 6], seed=0)
+    # COCO layout plus the instance pool the DAG demo config pastes from
+    generate_demo_data(str(data / 'synthetic_coco'), num_images=[12, 6, 6], seed=0)
     generate_all(str(data / 'synthetic_crowdpose'), 'crowdpose', num_images=[6, 6], seed=1)
     generate_all(str(data / 'synthetic_ochuman'), 'ochuman', num_images=[4, 4], seed=2)
     return str(root)
@@ -33,3 +35,16 @@ def tool_env() -> dict:
     env.setdefault('OMP_NUM_THREADS', '1')
     env['PYTHON'] = sys.executable
     return env
+
+
+def use_synthetic_coco(cfg, synthetic_root: str) -> None:
+    """Point a demo config's data, evaluators and instance pool at ``synthetic_root``."""
+    data_root = osp.join(synthetic_root, 'data', 'synthetic_coco', '')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+    for split in ('val', 'test'):
+        cfg[f'{split}_evaluator'].ann_file = osp.join(data_root, 'annotations',
+                                                      f'person_keypoints_{split}.json')
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'InstancePaste':
+            step['pool'] = osp.join(data_root, 'instance_pool', '')

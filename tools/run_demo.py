@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from dag_mmpose.datasets.synthetic import generate_all
+from dag_mmpose.datasets.synthetic import generate_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'demo',
@@ -48,6 +48,9 @@ def parse_args() -> argparse.Namespace:
 def load_cfg(path: str, args: argparse.Namespace, name: str) -> Config:
     cfg = Config.fromfile(path)
     root = osp.join(args.data_root, '')
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'InstancePaste':
+            step['pool'] = osp.join(root, 'instance_pool', '')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
     cfg.val_evaluator.ann_file = osp.join(root, 'annotations', 'person_keypoints_val.json')
@@ -89,9 +92,8 @@ def run(path: str, args: argparse.Namespace) -> List[tuple]:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    for summary in generate_all(args.data_root, 'coco', num_images=args.num_images,
-                                seed=args.seed):
-        print(summary)
+    for line in generate_demo_data(args.data_root, args.num_images, seed=args.seed):
+        print(line)
     rows = []
     for path in [args.config, *args.compare]:
         rows += run(path, args)

@@ -3,10 +3,13 @@
 
 Example:
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --show-dir vis/
+    # initial (argmax) and GCN-refined pose of a DAG model drawn together
+    python tools/test.py CONFIG CHECKPOINT --show-refinement --show-dir vis_refinement/
 """
 import argparse
 import os
 import os.path as osp
+from typing import Optional
 
 import mmengine
 from mmengine.config import Config, DictAction
@@ -30,6 +33,12 @@ def parse_args() -> argparse.Namespace:
         help='override config entries, key=value (e.g. test_dataloader.batch_size=8)')
     parser.add_argument('--show-dir', help='directory to save visualised predictions')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--show-refinement',
+        action='store_true',
+        help='draw the initial (argmax) and the GCN-refined pose of an FGMHGCNHead model '
+        'together, into --show-dir instead of the plain predictions (default folder: '
+        'vis_refinement; relative folders go under <work_dir>/<timestamp>/ as --show-dir)')
     parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
     parser.add_argument('--wait-time', type=float, default=1, help='seconds per shown window')
     parser.add_argument(
@@ -52,7 +61,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
-    if args.show or args.show_dir is not None:
+    # with --show-refinement the refinement drawings take --show-dir's place
+    plain_show_dir = None if args.show_refinement else args.show_dir
+    if args.show or plain_show_dir is not None:
         if 'visualization' not in cfg.default_hooks:
             raise KeyError('--show/--show-dir need default_hooks.visualization='
                            'dict(type="PoseVisualizationHook") in the config')
@@ -60,7 +71,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.default_hooks.visualization.show = args.show
         if args.show:
             cfg.default_hooks.visualization.wait_time = args.wait_time
-        cfg.default_hooks.visualization.out_dir = args.show_dir
+        cfg.default_hooks.visualization.out_dir = plain_show_dir
         cfg.default_hooks.visualization.interval = args.interval
 
     if args.dump is not None:
@@ -73,7 +84,36 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.show_refinement:
+        add_refinement_visualization(cfg, args.show_dir, args.interval)
     return cfg
+
+
+def add_refinement_visualization(cfg: Config, out_dir: Optional[str], interval: int) -> None:
+    """Make the FGMH-GCN head output its initial pose and draw it with the refined one.
+
+    Raises:
+        ValueError: When the model head is not ``FGMHGCNHead`` or refinement is off.
+    """
+    head = cfg.model.get('head') or {}
+    head_type = head.get('type')
+    head_name = head_type if isinstance(head_type, str) else getattr(
+        head_type, '__name__', repr(head_type))
+    if head_name.split('.')[-1] != 'FGMHGCNHead':
+        raise ValueError(
+            '--show-refinement draws the initial and the refined pose of the DAG head: '
+            f"model.head.type must be 'FGMHGCNHead', this config has {head_name!r}")
+    test_cfg = cfg.model.get('test_cfg') or {}
+    if not test_cfg.get('refine', True):
+        raise ValueError('--show-refinement needs model.test_cfg.refine=True '
+                         '(refine=False returns the base head\'s pose unrefined)')
+    cfg.model.test_cfg = dict(test_cfg, output_initial=True)
+    kpt_thr = cfg.get('default_hooks', {}).get('visualization', {}).get('kpt_thr', 0.3)
+    cfg.custom_hooks = [
+        *cfg.get('custom_hooks', []),
+        dict(type='RefinementVisualizationHook', interval=interval, kpt_thr=kpt_thr,
+             out_dir=out_dir),
+    ]
 
 
 class SaveMetricsHook(Hook):

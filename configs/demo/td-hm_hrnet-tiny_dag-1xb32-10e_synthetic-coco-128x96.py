@@ -1,6 +1,7 @@
-# Demo recipe: DAG (ADAM neck + FGMH-GCN head + multi-joint targets) on the generated
-# occluded-pose data. Same backbone, schedule and data as the plain baseline
-# td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py, so their APs compare directly.
+# Demo recipe: DAG (Mask Joints + Instance Paste, ADAM neck, FGMH-GCN head, multi-joint
+# targets, DAG loss) on the generated occluded-pose data. Same backbone, schedule and data as
+# the plain baseline td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py, so their APs
+# compare directly. `python tools/run_demo.py` generates the data and the instance pool.
 _base_ = ['./td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py']
 
 # codec settings: target heatmaps as MSRAHeatmap, plus multi-joint heatmaps (other people at
@@ -33,6 +34,11 @@ train_pipeline = [
     dict(type='RandomBBoxTransform'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GetOtherInstances', input_size=codec['input_size']),
+    # DAG's data part: Mask Joints as released (p=0.5, 2 joints, 20-38 px at 256x192 as a
+    # fraction of the crop) and Instance Paste from the pool tools/run_demo.py cuts out of
+    # the generated train split
+    dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
+    dict(type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.5),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]

@@ -151,19 +151,23 @@ def _metainfo(cfg: Config) -> Dict[str, Any]:
     return parse_pose_metainfo(copy.deepcopy(dict(metainfo)))
 
 
-def _pipeline(cfg: Config, split: str) -> List[Any]:
+def _pipeline(cfg: Config, split: str, pool: Optional[str] = None) -> List[Any]:
     """The config's pipeline without ``LoadImage`` (the sample brings its image).
 
     ``Albumentation`` only changes pixel values; it is left out when its optional
-    dependency is not installed, as mmpose's own tests do.
+    dependency is not installed, as mmpose's own tests do. ``InstancePaste`` pastes from
+    ``pool`` instead of the config's (which is built from the real dataset).
     """
     try:
         import albumentations  # noqa: F401
         skip = {'LoadImage'}
     except ImportError:
         skip = {'LoadImage', 'Albumentation'}
-    steps = _dataset_cfg(cfg, split)['pipeline']
-    return [TRANSFORMS.build(copy.deepcopy(t)) for t in steps if _type_name(t) not in skip]
+    steps = copy.deepcopy(_dataset_cfg(cfg, split)['pipeline'])
+    for step in steps:
+        if _type_name(step) == 'InstancePaste':
+            step['pool'] = pool
+    return [TRANSFORMS.build(t) for t in steps if _type_name(t) not in skip]
 
 
 class _TwoPeople:
@@ -263,10 +267,19 @@ def test_dag_pipeline_wiring(path):
     steps = _dataset_cfg(cfg, 'train')['pipeline']
     assert tuple(steps[others]['input_size']) == tuple(
         steps[names.index('TopdownAffine')]['input_size'])
+    # occlusion augmentation acts on the crop; pasted people join the other people
+    for name in ('MaskJoints', 'InstancePaste'):
+        if name in names:
+            assert names.index('TopdownAffine') < names.index(name) < names.index(
+                'GenerateTarget'), name
+    if 'InstancePaste' in names:
+        assert others < names.index('InstancePaste'), 'InstancePaste after GetOtherInstances'
+
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
-def test_config_trains_and_predicts(path):
+def test_config_trains_and_predicts(path, synthetic_root):
+    pool = osp.join(synthetic_root, 'data', 'synthetic_coco', 'instance_pool')
     cfg = _load_config(path)
     _reduce_input_size(cfg)
     random.seed(0)
@@ -277,7 +290,7 @@ def test_config_trains_and_predicts(path):
 
     # one training step: forward, loss, backward, optimizer update
     model.train()
-    data = _run_pipeline(_pipeline(cfg, 'train'), samples)
+    data = _run_pipeline(_pipeline(cfg, 'train', pool), samples)
     optim_wrapper = _optim_wrapper(cfg, model)
     head_before = [p.detach().clone() for p in model.head.parameters()]
     log_vars = model.train_step(data, optim_wrapper)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dag_mmpose.datasets.synthetic import generate_all
+from dag_mmpose.datasets.synthetic import generate_demo_data
 
 from ..conftest import REPO_ROOT
 
@@ -46,8 +46,10 @@ def tool():
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp('browse') / 'synthetic_coco'
-    generate_all(str(root), 'coco', num_images=[4, 2, 2])
+    # data/synthetic_coco under a folder the CLI runs in, so that the demo config's relative
+    # instance pool path resolves
+    root = tmp_path_factory.mktemp('browse') / 'data' / 'synthetic_coco'
+    generate_demo_data(str(root), num_images=[8, 2, 2])
     return str(root) + '/'
 
 
@@ -56,7 +58,8 @@ def test_cli_on_demo_dag_config(data_root, tool_env, tmp_path):
     result = subprocess.run(
         [sys.executable, TOOL, DAG_CONFIG, '--num-samples', '3', '--out', str(out),
          '--seed', '1', '--cfg-options', f'train_dataloader.dataset.data_root={data_root}'],
-        cwd=str(tmp_path), env=tool_env, capture_output=True, text=True, timeout=120)
+        cwd=osp.dirname(osp.dirname(osp.dirname(data_root))), env=tool_env,
+        capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     grid = cv2.imread(str(out))
     assert grid is not None

@@ -16,7 +16,7 @@ from mmpose.registry import MODELS
 
 from dag_mmpose.utils.launch import setup_cpu_distributed
 
-from ..conftest import DEMO_CONFIG, REPO_ROOT
+from ..conftest import DEMO_CONFIG, REPO_ROOT, use_synthetic_coco
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +40,7 @@ def _run(cmd, cwd, env, timeout=600):
 
 def _tiny_cfg(synthetic_root, work_dir, **train_cfg) -> Config:
     cfg = Config.fromfile(DEMO_CONFIG)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = osp.join(synthetic_root, 'data', 'synthetic_coco', '')
-    cfg.val_evaluator.ann_file = osp.join(cfg.val_dataloader.dataset.data_root,
-                                          'annotations', 'person_keypoints_val.json')
+    use_synthetic_coco(cfg, synthetic_root)
     cfg.merge_from_dict({opt.split('=')[0]: eval(opt.split('=')[1]) for opt in TINY})
     cfg.train_cfg.update(train_cfg)
     cfg.work_dir = work_dir

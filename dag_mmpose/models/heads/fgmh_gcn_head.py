@@ -176,7 +176,9 @@ class FGMHGCNHead(BaseHead):
     Test config keys read by :meth:`predict`: ``flip_test``, ``shift_coords`` (flip the
     refined x back as ``w - 1 - x``, mmpose's pixel flip; default ``True``), ``refine``
     (``False`` returns exactly the base head's own ``predict``; default ``True``),
-    ``output_heatmaps``, and for the heatmaps output ``flip_mode`` / ``shift_heatmap``.
+    ``output_initial`` (also return the initial pose as ``initial_keypoints``; default
+    ``False``), ``output_heatmaps``, and for the heatmaps output ``flip_mode`` /
+    ``shift_heatmap``.
 
     Example:
         >>> import torch
@@ -525,6 +527,12 @@ class FGMHGCNHead(BaseHead):
             ``keypoints`` (1, K, 2) in input-crop pixels and ``keypoint_scores`` (1, K)
             (the base head's maxima; flip-averaged with flip test); with
             ``test_cfg['output_heatmaps']`` also the base head's (flip-averaged) heatmaps.
+            With ``test_cfg['output_initial']`` each InstanceData also holds
+            ``initial_keypoints`` (1, K, 2): the hard-argmax pose the GCN refined, in
+            input-crop pixels and flip-averaged like ``keypoints``, so that ``keypoints -
+            initial_keypoints`` is the (averaged) offset of the GCN. mmpose's top-down
+            estimator maps only ``keypoints`` to image pixels; ``initial_keypoints`` stay
+            in crop pixels (see :class:`RefinementVisualizationHook`).
             With ``test_cfg['refine']=False``: exactly the base head's ``predict``.
         """
         test_cfg = {} if test_cfg is None else test_cfg
@@ -550,9 +558,15 @@ class FGMHGCNHead(BaseHead):
                 )
             )
             scores = 0.5 * (result.scores + result_flip.scores[:, list(flip_indices)])
+            initial = 0.5 * (
+                result.initial
+                + self._flip_back(
+                    result_flip.initial, flip_indices, test_cfg.get('shift_coords', True)
+                )
+            )
         else:
             result = self._refine(feats)
-            refined, scores = result.refined, result.scores
+            refined, scores, initial = result.refined, result.scores, result.initial
 
         keypoints = to_numpy(self._to_pixels(refined.detach()))
         scores = to_numpy(scores.detach().float())
@@ -560,6 +574,10 @@ class FGMHGCNHead(BaseHead):
             InstanceData(keypoints=kpts[None], keypoint_scores=kpt_scores[None])
             for kpts, kpt_scores in zip(keypoints, scores)
         ]
+        if test_cfg.get('output_initial', False):
+            initial_keypoints = to_numpy(self._to_pixels(initial.detach().float()))
+            for instances, kpts in zip(preds, initial_keypoints):
+                instances.initial_keypoints = kpts[None]
 
         if test_cfg.get('output_heatmaps', False):
             outputs = result.base_outputs

@@ -133,8 +133,14 @@ train_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     # the other annotated people of the image, for the multi-joint heatmaps
     dict(type='GetOtherInstances', input_size=codec['input_size']),
-    # DAG's data part goes here once it exists: MaskJoints (p=0.5, 2 labelled joints,
-    # 30-57 px boxes at 384x288: 20-38 px scaled with the input), then InstancePaste
+    # DAG's data part (paper sec. 2.2). Mask Joints as released: p=0.5, 2 labelled joints,
+    # boxes of 20-38 px at 256x192, given as 0.104-0.198 of the crop's shorter side so they
+    # scale with the input (30-57 px here). Instance Paste from a pool of COCO train2017
+    # people, built once with `python tools/build_instance_pool.py data/coco/annotations/
+    # person_keypoints_train2017.json data/coco/train2017/ data/coco/dag_instance_pool/`;
+    # the release ships it switched off, so p=0.5 is our choice (docs/instance_pool.md).
+    dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
+    dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
