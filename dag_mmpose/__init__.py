@@ -3,9 +3,15 @@
 
 ``import dag_mmpose`` checks the installed mmengine / mmcv / mmpose versions and registers
 every DAG module into mmpose's own registries (``MODELS``, ``TRANSFORMS``,
-``KEYPOINT_CODECS``), so configs only need::
+``KEYPOINT_CODECS``, ``HOOKS``), so configs only need::
 
     custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
+
+It also makes two fixes to the installed stack, each documented where it is made: torch's
+``weights_only`` loader learns the exact types mmengine Runner checkpoints hold
+(:mod:`dag_mmpose.utils.checkpoint`, for ``--resume`` / ``load_from`` on torch >= 2.6), and
+mmpose's visualizer draws keypoints again under numpy >= 2.4
+(:mod:`dag_mmpose.engine.visualizer_compat`).
 """
 from .utils.version_check import check_openmmlab_versions
 

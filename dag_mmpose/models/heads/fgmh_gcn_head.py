@@ -23,12 +23,23 @@ from mmpose.utils.typing import (
     PixelDataList,
     Predictions,
 )
-from torch import Tensor
+from torch import Tensor, nn
 
 from .gcn import MultiHopGCN, _check_links
 
 # Output of the wrapped head: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
 BaseOutputs = Union[Tensor, Tuple[Tensor, Tensor]]
+
+# Submodules of FGMHGCNHead itself, whether or not a switch left them out: checkpoint keys
+# under these names are never moved into the base head (see _map_base_head_keys)
+_OWN_PARTS = ('pose_head', 'multi_head', 'gcn', 'loss_module')
+
+# Which part of the head reads a label, for the error raised when it is missing
+_LABEL_USERS = {
+    'multi_heatmaps': 'the multi-joint branch (use_multi_branch=True)',
+    'multi_keypoint_weights': 'the multi-joint branch (use_multi_branch=True)',
+    'keypoint_coords': 'the GCN refinement (use_gcn=True)',
+}
 
 # Where each label the loss reads comes from, for the error raised when it is missing
 _LABEL_SOURCES = {
@@ -72,8 +83,9 @@ def _gather_labels(
     for sample in batch_data_samples or []:
         container = getattr(sample, field, None)
         if container is None or key not in container:
+            user = f' for {_LABEL_USERS[key]}' if key in _LABEL_USERS else ''
             raise KeyError(
-                f'FGMHGCNHead.loss needs `{field}.{key}` in every data sample. It is '
+                f'FGMHGCNHead.loss needs `{field}.{key}` in every data sample{user}. It is '
                 f'produced by {_LABEL_SOURCES.get(key, "the codec")} in GenerateTarget, '
                 "and PackPoseInputs packs it only when the codec's field/label mapping "
                 'tables list it.'
@@ -120,13 +132,35 @@ class FGMHGCNHead(BaseHead):
     Wraps a stock mmpose top-down head (``pose_cfg``; ``HeatmapHead``, ``SimCCHead``,
     ``RTMCCHead``, ...) the way :class:`mmpose.models.heads.VisPredictHead` does, and adds:
 
-    1. a *multi-joint* heatmap branch on the backbone features ``F_m`` (supervised with
-       every person in the crop; training only);
-    2. a *refinement* of the base head's pose: the initial pose is the hard argmax of the
-       base output (no gradient through it), joint features are bilinearly sampled from
-       the target features ``F_t`` at the initial joints (``grid_sample``), concatenated
-       with the initial coordinates in [-1, 1] and the scores, and a multi-hop modulated
-       GCN over the dataset's skeleton predicts an offset: ``refined = initial + offset``.
+    1. a *multi-joint* heatmap branch ``multi_head`` on the backbone features ``F_m``
+       (supervised with every person in the crop: ``loss_multi``; training only);
+    2. a *refinement* ``gcn`` of the base head's pose: the initial pose is the hard argmax
+       of the base output (no gradient through it), joint features are bilinearly sampled
+       from the target features ``F_t`` at the initial joints (``grid_sample``),
+       concatenated with the initial coordinates in [-1, 1] and the scores, and a
+       multi-hop modulated GCN over the dataset's skeleton predicts an offset: ``refined =
+       initial + offset`` (supervised with the target pose: ``loss_pose``).
+
+    The base head's own output is supervised with the target person (``loss_target``).
+
+    Each DAG part is one switch, for the ablation of the paper (Table 2). A switched-off
+    part is not built, so every parameter that remains receives a gradient (DDP with
+    ``find_unused_parameters=False``), its loss term is neither computed nor logged, and
+    the labels only it reads are not required:
+
+    - ``use_multi_branch=False``: no ``multi_head`` and no ``loss_multi``; the samples need
+      no ``multi_heatmaps`` / ``multi_keypoint_weights``. ``multi_cfg`` and
+      ``multi_in_index`` are ignored.
+    - ``use_gcn=False``: no ``gcn`` and no ``loss_pose``; :meth:`forward` returns the base
+      output alone and :meth:`predict` is the base head's own ``predict`` (what
+      ``test_cfg['refine']=False`` gives with the GCN); the samples need no
+      ``keypoint_coords``. ``gcn_cfg``, ``sample_heatmaps`` and ``use_scores`` are ignored
+      and the skeleton is optional (a given ``metainfo`` is still checked against K).
+    - both ``False`` would be the base head alone: a ``ValueError`` says to use ``pose_cfg`` as
+      the model head instead.
+
+    Ignoring the arguments of a switched-off part lets an ablation config inherit the full
+    DAG config and change one line.
 
     The input is the neck's ``(F_m, F_t)``: the base head and the sampling use ``F_t =
     feats[-1]`` (the base head is called on ``feats[-1:]``), the multi-joint branch uses
@@ -140,7 +174,9 @@ class FGMHGCNHead(BaseHead):
 
     A plain mmpose checkpoint of the base head (keys ``head.final_layer.*`` ...) loads into
     this head: a load-state-dict pre-hook moves such keys to ``head.pose_head.*``, so only
-    the DAG parts (multi-joint branch, GCN, and the neck outside) start from scratch.
+    the DAG parts (multi-joint branch, GCN, and the neck outside) start from scratch. A
+    full DAG checkpoint loads into a head with parts switched off (``strict=False``): the
+    keys of the missing parts are reported as unexpected, the rest loads.
 
     Args:
         pose_cfg (dict): Config of the wrapped mmpose head. It must have a ``decoder``
@@ -155,30 +191,36 @@ class FGMHGCNHead(BaseHead):
         metainfo (dict, optional): Dataset meta information for the skeleton, e.g.
             ``dict(from_file='configs/_base_/datasets/coco.py')``, parsed by mmpose's
             ``parse_pose_metainfo`` (mmpose's own dataset configs are found even when
-            mmpose is installed as a package). Give this or ``skeleton_links``.
+            mmpose is installed as a package). Give this or ``skeleton_links`` (neither
+            is needed with ``use_gcn=False``).
         skeleton_links (Sequence[Sequence[int]], optional): Skeleton as (i, j) joint
             index pairs. Give this or ``metainfo``.
         gcn_cfg (dict, optional): Arguments of :class:`MultiHopGCN` besides the channels
             and the skeleton: ``hidden_channels`` (128), ``num_blocks`` (4), ``num_hops``
             (2), ``non_local`` (True), ``dropout`` (0.). Given keys override defaults.
-        feat_channels (int, optional): Channels of ``F_t`` (and ``F_m``). Defaults to
-            ``pose_cfg['in_channels']``.
+        feat_channels (int, optional): Channels of ``F_t`` (and ``F_m``), needed by the
+            GCN and the default multi-joint branch. Defaults to ``pose_cfg['in_channels']``.
         sample_heatmaps (bool): Also sample the base head's heatmaps (K values per joint)
             into the joint features. Heatmap base heads only. Defaults to ``False``.
         use_scores (bool): Append the initial keypoint scores to the joint features.
             Defaults to ``True``.
-        loss (dict, optional): Config of the loss, called like :class:`DAGLoss`.
-            Defaults to ``dict(type='DAGLoss')``; a SimCC / RTMCC base head needs a
-            matching ``target_loss`` (e.g. ``KLDiscretLoss``).
+        use_multi_branch (bool): Build the multi-joint branch and its loss term
+            ``loss_multi``. Defaults to ``True``.
+        use_gcn (bool): Build the GCN refinement and its loss term ``loss_pose``.
+            Defaults to ``True``.
+        loss (dict, optional): Config of the loss, called like :class:`DAGLoss`, with
+            ``None`` for the inputs of a switched-off part. Defaults to
+            ``dict(type='DAGLoss')``; a SimCC / RTMCC base head needs a matching
+            ``target_loss`` (e.g. ``KLDiscretLoss``).
         init_cfg (dict, optional): Initialisation config. Defaults to
             :attr:`default_init_cfg`.
 
     Test config keys read by :meth:`predict`: ``flip_test``, ``shift_coords`` (flip the
     refined x back as ``w - 1 - x``, mmpose's pixel flip; default ``True``), ``refine``
-    (``False`` returns exactly the base head's own ``predict``; default ``True``),
-    ``output_initial`` (also return the initial pose as ``initial_keypoints``; default
-    ``False``), ``output_heatmaps``, and for the heatmaps output ``flip_mode`` /
-    ``shift_heatmap``.
+    (``False`` returns exactly the base head's own ``predict``; default ``True``; without
+    a GCN the base head's ``predict`` is always used), ``output_initial`` (also return
+    the initial pose as ``initial_keypoints``; default ``False``; only with refinement),
+    ``output_heatmaps``, and for the heatmaps output ``flip_mode`` / ``shift_heatmap``.
 
     Example:
         >>> import torch
@@ -194,6 +236,16 @@ class FGMHGCNHead(BaseHead):
         >>> heatmaps, refined = head(feats)
         >>> heatmaps.shape, refined.shape
         (torch.Size([2, 17, 16, 12]), torch.Size([2, 17, 2]))
+        >>> # the "+ADAM" row of the ablation: multi-joint branch, no GCN
+        >>> adam_only = FGMHGCNHead(
+        ...     pose_cfg=dict(
+        ...         type='HeatmapHead', in_channels=8, out_channels=17,
+        ...         deconv_out_channels=None,
+        ...         decoder=dict(type='MSRAHeatmap', input_size=(48, 64),
+        ...                      heatmap_size=(12, 16), sigma=2.)),
+        ...     use_gcn=False)
+        >>> adam_only(feats).shape, adam_only.gcn
+        (torch.Size([2, 17, 16, 12]), None)
     """
 
     def __init__(
@@ -207,12 +259,23 @@ class FGMHGCNHead(BaseHead):
         feat_channels: Optional[int] = None,
         sample_heatmaps: bool = False,
         use_scores: bool = True,
+        use_multi_branch: bool = True,
+        use_gcn: bool = True,
         loss: OptConfigType = None,
         init_cfg: OptConfigType = None,
     ) -> None:
+        if not (use_multi_branch or use_gcn):
+            raise ValueError(
+                'FGMHGCNHead with use_multi_branch=False and use_gcn=False has no DAG part '
+                'left: it would be the base head alone. Use the base head itself as the '
+                f"model head instead (head=dict(type={pose_cfg.get('type')!r}, ...), the "
+                'pose_cfg here, with its own loss)'
+            )
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
+        self.use_multi_branch = bool(use_multi_branch)
+        self.use_gcn = bool(use_gcn)
 
         self.pose_cfg = pose_cfg
         self.pose_head = MODELS.build(pose_cfg)
@@ -230,11 +293,17 @@ class FGMHGCNHead(BaseHead):
         self.input_size = (int(decoder.input_size[0]), int(decoder.input_size[1]))
         self.use_udp = isinstance(decoder, UDPHeatmap) or bool(getattr(decoder, 'use_udp', False))
 
-        self.skeleton_links = self._resolve_skeleton(metainfo, skeleton_links, self.num_keypoints)
+        # the skeleton is the GCN's graph; without a GCN a given one is still checked
+        self.skeleton_links: Optional[List[Tuple[int, int]]] = None
+        if use_gcn or metainfo is not None or skeleton_links is not None:
+            self.skeleton_links = self._resolve_skeleton(
+                metainfo, skeleton_links, self.num_keypoints
+            )
 
         if feat_channels is None:
             feat_channels = pose_cfg.get('in_channels')
-        if not isinstance(feat_channels, int):
+        needs_channels = use_gcn or (use_multi_branch and multi_cfg is None)
+        if needs_channels and not isinstance(feat_channels, int):
             raise ValueError(
                 'FGMHGCNHead samples joint features from one feature map: give '
                 f'`feat_channels` (int); pose_cfg in_channels is {feat_channels!r}'
@@ -244,38 +313,47 @@ class FGMHGCNHead(BaseHead):
         self.sample_heatmaps = sample_heatmaps
         self.use_scores = use_scores
 
-        if multi_cfg is None:
-            multi_cfg = dict(
-                type='HeatmapHead',
-                in_channels=feat_channels,
-                out_channels=self.num_keypoints,
-                deconv_out_channels=None,
-                final_layer=dict(kernel_size=1),
-            )
-        self.multi_head = MODELS.build(multi_cfg)
+        # switched-off parts are None, not modules: no parameter without a gradient
+        self.multi_head: Optional[nn.Module] = None
+        if use_multi_branch:
+            if multi_cfg is None:
+                multi_cfg = dict(
+                    type='HeatmapHead',
+                    in_channels=feat_channels,
+                    out_channels=self.num_keypoints,
+                    deconv_out_channels=None,
+                    final_layer=dict(kernel_size=1),
+                )
+            self.multi_head = MODELS.build(multi_cfg)
 
+        self.gcn: Optional[MultiHopGCN] = None
+        if use_gcn:
+            self.gcn = self._build_gcn(gcn_cfg)
+
+        self.loss_module = MODELS.build(loss if loss is not None else dict(type='DAGLoss'))
+
+        # plain mmpose checkpoints name the base head's weights `head.*`
+        self._register_load_state_dict_pre_hook(self._map_base_head_keys)
+
+    def _build_gcn(self, gcn_cfg: OptConfigType) -> MultiHopGCN:
+        """The refinement GCN: joint features in, a 2-D offset per joint out."""
         gcn_args = dict(
             hidden_channels=128, num_blocks=4, num_hops=2, non_local=True, dropout=0.0
         )
         gcn_args.update(gcn_cfg or {})
         gcn_in_channels = (
-            feat_channels
+            self.feat_channels
             + 2
-            + int(use_scores)
-            + (self.num_keypoints if sample_heatmaps else 0)
+            + int(self.use_scores)
+            + (self.num_keypoints if self.sample_heatmaps else 0)
         )
-        self.gcn = MultiHopGCN(
+        return MultiHopGCN(
             gcn_in_channels,
             2,
             skeleton_links=self.skeleton_links,
             num_joints=self.num_keypoints,
             **gcn_args,
         )
-
-        self.loss_module = MODELS.build(loss if loss is not None else dict(type='DAGLoss'))
-
-        # plain mmpose checkpoints name the base head's weights `head.*`
-        self._register_load_state_dict_pre_hook(self._map_base_head_keys)
 
     @property
     def default_init_cfg(self) -> List[dict]:
@@ -412,6 +490,10 @@ class FGMHGCNHead(BaseHead):
         )  # (B, C, 1, K)
         return sampled.squeeze(2).transpose(1, 2)
 
+    def _forward_base(self, feats: Sequence[Tensor]) -> BaseOutputs:
+        """The base head's forward on ``F_t = feats[-1]``."""
+        return self.pose_head.forward(tuple(feats[-1:]))
+
     def _refine(self, feats: Sequence[Tensor]) -> _Refinement:
         """Base head forward, initial pose, joint features and GCN refinement.
 
@@ -421,8 +503,10 @@ class FGMHGCNHead(BaseHead):
         Returns:
             _Refinement: base outputs, scores, initial and refined pose.
         """
+        if self.gcn is None:
+            raise RuntimeError('FGMHGCNHead(use_gcn=False) has no GCN refinement')
         target_feats = feats[-1]
-        base_outputs = self.pose_head.forward(tuple(feats[-1:]))
+        base_outputs = self._forward_base(feats)
         keypoints, scores = self._initial_pose(base_outputs)
         initial = self._to_normalised(keypoints)
 
@@ -444,23 +528,35 @@ class FGMHGCNHead(BaseHead):
         refined = initial + offsets.float()
         return _Refinement(base_outputs, scores, initial, refined)
 
-    def forward(self, feats: Tuple[Tensor]) -> Tuple[BaseOutputs, Tensor]:
+    def forward(
+        self, feats: Tuple[Tensor]
+    ) -> Union[Tuple[BaseOutputs, Tensor], BaseOutputs]:
         """Run the base head and the refinement (no multi-joint branch: training only).
 
         Args:
             feats (Tuple[Tensor]): ``(F_m, F_t)`` from the neck, each (B, C, H, W).
 
         Returns:
-            tuple:
+            tuple: ``(base_outputs, refined)``:
+
             - base_outputs: the base head's output, heatmaps (B, K, H, W) or SimCC
               vectors ((B, K, Wx), (B, K, Wy)).
             - refined (Tensor): refined pose in [-1, 1] in shape (B, K, 2).
+
+            With ``use_gcn=False`` there is no refined pose: ``base_outputs`` alone, as
+            the base head's ``forward`` returns it.
         """
+        if self.gcn is None:
+            return self._forward_base(feats)
         result = self._refine(feats)
         return result.base_outputs, result.refined
 
     def forward_multi(self, feats: Tuple[Tensor]) -> Tensor:
         """Multi-joint heatmaps from ``F_m = feats[multi_in_index]``, (B, K, H, W)."""
+        if self.multi_head is None:
+            raise RuntimeError(
+                'FGMHGCNHead(use_multi_branch=False) has no multi-joint branch'
+            )
         return self.multi_head.forward((feats[self.multi_in_index],))
 
     # ----------------------------------------------------------------------- predict
@@ -533,7 +629,8 @@ class FGMHGCNHead(BaseHead):
             initial_keypoints`` is the (averaged) offset of the GCN. mmpose's top-down
             estimator maps only ``keypoints`` to image pixels; ``initial_keypoints`` stay
             in crop pixels (see :class:`RefinementVisualizationHook`).
-            With ``test_cfg['refine']=False``: exactly the base head's ``predict``.
+            With ``test_cfg['refine']=False`` or ``use_gcn=False``: exactly the base
+            head's ``predict``.
         """
         test_cfg = {} if test_cfg is None else test_cfg
         flip_test = test_cfg.get('flip_test', False)
@@ -543,7 +640,7 @@ class FGMHGCNHead(BaseHead):
                 '(original, flipped)'
             )
 
-        if not test_cfg.get('refine', True):
+        if self.gcn is None or not test_cfg.get('refine', True):
             base_feats = [tuple(f[-1:]) for f in feats] if flip_test else tuple(feats[-1:])
             return self.pose_head.predict(base_feats, batch_data_samples, test_cfg)
 
@@ -599,17 +696,19 @@ class FGMHGCNHead(BaseHead):
         """Compute ``loss_multi``, ``loss_target``, ``loss_pose`` and ``acc_pose``.
 
         The base head runs once; its output feeds both the target loss and the
-        refinement.
+        refinement. A switched-off part adds no loss term and reads no labels:
+        ``loss_multi`` only with ``use_multi_branch``, ``loss_pose`` only with ``use_gcn``.
 
         Args:
             feats (Tuple[Tensor]): ``(F_m, F_t)`` from the neck, each (B, C, H, W).
             batch_data_samples (List[PoseDataSample]): Data samples with
-                ``gt_fields.multi_heatmaps`` (K, H, W), ``gt_instance_labels``
-                ``.multi_keypoint_weights`` (1, K), ``.keypoint_weights`` (1, K) (or
-                (1, 1, K) as combined encoders pack it),
-                ``.keypoint_coords`` (1, K, 2), and the base head's targets
-                (``gt_fields.heatmaps``, or ``gt_instance_labels.keypoint_x_labels`` /
-                ``keypoint_y_labels`` for SimCC / RTMCC heads).
+                ``gt_instance_labels.keypoint_weights`` (1, K) (or (1, 1, K) as combined
+                encoders pack it) and the base head's targets (``gt_fields.heatmaps``, or
+                ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for
+                SimCC / RTMCC heads); with ``use_multi_branch`` also
+                ``gt_fields.multi_heatmaps`` (K, H, W) and
+                ``gt_instance_labels.multi_keypoint_weights`` (1, K); with ``use_gcn``
+                also ``gt_instance_labels.keypoint_coords`` (1, K, 2).
             train_cfg (dict, optional): ``compute_acc`` (default ``True``) switches the
                 accuracy off. Defaults to ``{}``.
 
@@ -618,27 +717,38 @@ class FGMHGCNHead(BaseHead):
             base head would log it).
         """
         train_cfg = {} if train_cfg is None else train_cfg
-        result = self._refine(feats)
-        multi_pred = self.forward_multi(feats).float()
+        if self.gcn is not None:
+            result = self._refine(feats)
+            base_outputs, refined = result.base_outputs, result.refined
+        else:
+            base_outputs, refined = self._forward_base(feats), None
 
-        multi_target = torch.stack(
-            _gather_labels(batch_data_samples, 'gt_fields', 'multi_heatmaps')
-        )
-        # weights as (B, K) whatever extra axes the packing added (see _gather_weights)
-        multi_weights = _gather_weights(
-            batch_data_samples, 'multi_keypoint_weights', self.num_keypoints
-        )
-        if multi_pred.shape[-2:] != multi_target.shape[-2:]:
-            multi_pred = F.interpolate(
-                multi_pred, size=multi_target.shape[-2:], mode='bilinear', align_corners=False
+        multi_pred = multi_target = multi_weights = None
+        if self.multi_head is not None:
+            multi_pred = self.forward_multi(feats).float()
+            multi_target = torch.stack(
+                _gather_labels(batch_data_samples, 'gt_fields', 'multi_heatmaps')
             )
+            # weights as (B, K) whatever extra axes the packing added (see _gather_weights)
+            multi_weights = _gather_weights(
+                batch_data_samples, 'multi_keypoint_weights', self.num_keypoints
+            )
+            if multi_pred.shape[-2:] != multi_target.shape[-2:]:
+                multi_pred = F.interpolate(
+                    multi_pred,
+                    size=multi_target.shape[-2:],
+                    mode='bilinear',
+                    align_corners=False,
+                )
 
         weights = _gather_weights(batch_data_samples, 'keypoint_weights', self.num_keypoints)
-        pose_target = torch.cat(
-            _gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_coords')
-        )
+        pose_target = pose_weights = None
+        if refined is not None:
+            pose_target = torch.cat(
+                _gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_coords')
+            )
+            pose_weights = weights
 
-        base_outputs = result.base_outputs
         if isinstance(base_outputs, Tensor):
             target_pred = base_outputs.float()
             target = torch.stack(_gather_labels(batch_data_samples, 'gt_fields', 'heatmaps'))
@@ -662,9 +772,9 @@ class FGMHGCNHead(BaseHead):
             target_pred,
             target,
             weights,
-            result.refined,
+            refined,
             pose_target,
-            weights,
+            pose_weights,
         )
 
         if train_cfg.get('compute_acc', True):
@@ -698,9 +808,10 @@ class FGMHGCNHead(BaseHead):
 
         A key is moved when its first name is a submodule, parameter or buffer of the
         base head and not one of this head's own submodules (``pose_head``,
-        ``multi_head``, ``gcn``, ``loss_module``), so DAG checkpoints load unchanged.
+        ``multi_head``, ``gcn``, ``loss_module``, built or switched off), so DAG
+        checkpoints load unchanged.
         """
-        own = set(self._modules)
+        own = set(self._modules) | set(_OWN_PARTS)
         base = set(self.pose_head._modules) | set(self.pose_head._parameters)
         base |= set(self.pose_head._buffers)
         for key in list(state_dict):

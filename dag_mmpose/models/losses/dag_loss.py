@@ -1,6 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """The DAG training loss: multi-joint heatmaps + target output + refined pose (eq. 4)."""
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType
@@ -22,7 +22,10 @@ class DAGLoss(nn.Module):
       over the crop; ``lambda`` is the ``loss_weight`` of ``pose_loss``.
 
     Each term is built from its own mmpose loss config and returned under its own key, so
-    mmengine logs them separately (and sums every ``loss_*`` key for the update). The
+    mmengine logs them separately (and sums every ``loss_*`` key for the update). A term
+    whose prediction is ``None`` is skipped and its key left out: that is how
+    :class:`FGMHGCNHead` with ``use_multi_branch=False`` / ``use_gcn=False`` trains
+    without ``l_m`` / ``l_p`` (the ablation of the paper's Table 2). The
     defaults are the released DAG weights in mmpose units: the authors' heatmap MSE is
     half of mmpose's ``KeypointMSELoss``, hence ``loss_weight=0.5``; ``lambda = 0.01``.
     With weighted sub-losses (``use_target_weight=True``, the defaults) joints with weight
@@ -45,6 +48,8 @@ class DAGLoss(nn.Module):
         >>> xy = torch.rand(2, 17, 2)
         >>> sorted(loss(hm, hm, w, hm, hm, w, xy, xy, w))
         ['loss_multi', 'loss_pose', 'loss_target']
+        >>> sorted(loss(None, None, None, hm, hm, w, xy, xy, w))
+        ['loss_pose', 'loss_target']
     """
 
     def __init__(
@@ -68,17 +73,17 @@ class DAGLoss(nn.Module):
 
     def forward(
         self,
-        multi_pred: Tensor,
-        multi_target: Tensor,
-        multi_weights: Tensor,
+        multi_pred: Optional[Tensor],
+        multi_target: Optional[Tensor],
+        multi_weights: Optional[Tensor],
         target_pred: HeadTensors,
         target_target: HeadTensors,
         target_weights: Tensor,
-        pose_pred: Tensor,
-        pose_target: Tensor,
-        pose_weights: Tensor,
+        pose_pred: Optional[Tensor],
+        pose_target: Optional[Tensor],
+        pose_weights: Optional[Tensor],
     ) -> Dict[str, Tensor]:
-        """Compute the three terms.
+        """Compute the three terms, or those whose prediction is given.
 
         Note:
             - batch size: B
@@ -88,21 +93,26 @@ class DAGLoss(nn.Module):
               ((B, K, Wx), (B, K, Wy))
 
         Args:
-            multi_pred (Tensor): Multi-joint heatmaps predicted, shape (B, K, H, W).
+            multi_pred (Tensor, optional): Multi-joint heatmaps predicted, shape
+                (B, K, H, W); ``None`` skips ``loss_multi`` (with its target / weights).
             multi_target (Tensor): Multi-joint target heatmaps, shape (B, K, H, W).
             multi_weights (Tensor): Multi-joint keypoint weights, shape (B, K).
             target_pred (Tensor | Tuple[Tensor]): The base head's output.
             target_target (Tensor | Tuple[Tensor]): Its target, same structure.
             target_weights (Tensor): Target keypoint weights, shape (B, K).
-            pose_pred (Tensor): Refined pose in [-1, 1], shape (B, K, 2).
+            pose_pred (Tensor, optional): Refined pose in [-1, 1], shape (B, K, 2);
+                ``None`` skips ``loss_pose`` (with its target / weights).
             pose_target (Tensor): Target pose in [-1, 1], shape (B, K, 2).
             pose_weights (Tensor): Target keypoint weights, shape (B, K).
 
         Returns:
-            Dict[str, Tensor]: Scalars ``loss_multi``, ``loss_target``, ``loss_pose``.
+            Dict[str, Tensor]: Scalars ``loss_multi`` (unless skipped), ``loss_target``,
+            ``loss_pose`` (unless skipped).
         """
-        return dict(
-            loss_multi=self.multi_loss(multi_pred, multi_target, multi_weights),
-            loss_target=self.target_loss(target_pred, target_target, target_weights),
-            loss_pose=self.pose_loss(pose_pred, pose_target, pose_weights),
-        )
+        losses = {}
+        if multi_pred is not None:
+            losses['loss_multi'] = self.multi_loss(multi_pred, multi_target, multi_weights)
+        losses['loss_target'] = self.target_loss(target_pred, target_target, target_weights)
+        if pose_pred is not None:
+            losses['loss_pose'] = self.pose_loss(pose_pred, pose_target, pose_weights)
+        return losses

@@ -454,3 +454,167 @@ class TestFGMHGCNHead(TestCase):
                  gcn_cfg=dict(hidden_channels=16, num_blocks=1))
         )
         self.assertIsInstance(head, FGMHGCNHead)
+
+
+# The ablation switches (paper Table 2): name -> (head kwargs, loss keys)
+SWITCHES = {
+    'full': ({}, {'loss_multi', 'loss_target', 'loss_pose'}),
+    'no multi branch': (dict(use_multi_branch=False), {'loss_target', 'loss_pose'}),
+    'no gcn': (dict(use_gcn=False), {'loss_multi', 'loss_target'}),
+}
+# parameter-name prefix of each switchable part -> the switch that removes it
+SWITCHED_PARTS = {'multi_head.': 'use_multi_branch', 'gcn.': 'use_gcn'}
+
+
+def _switched_off(kwargs: dict) -> Tuple[str, ...]:
+    """Parameter-name prefixes of the parts ``kwargs`` switches off."""
+    return tuple(prefix for prefix, switch in SWITCHED_PARTS.items()
+                 if not kwargs.get(switch, True))
+
+
+class TestFGMHGCNHeadSwitches(TestCase):
+    """``use_multi_branch`` / ``use_gcn``: one config line per paper component."""
+
+    def test_switched_off_parts_are_not_built(self):
+        for name, (kwargs, _) in SWITCHES.items():
+            with self.subTest(name):
+                head = _head(**kwargs)
+                off = _switched_off(kwargs)
+                self.assertEqual(head.multi_head is None, 'multi_head.' in off)
+                self.assertEqual(head.gcn is None, 'gcn.' in off)
+                names = [n for n, _ in head.named_parameters()]
+                self.assertTrue(any(n.startswith('pose_head.') for n in names))
+                for prefix in SWITCHED_PARTS:
+                    built = any(n.startswith(prefix) for n in names)
+                    self.assertEqual(built, prefix not in off, prefix)
+
+    def test_both_off_asks_for_the_plain_head(self):
+        with self.assertRaisesRegex(ValueError, "base head.*'HeatmapHead'"):
+            _head(use_multi_branch=False, use_gcn=False)
+
+    def test_every_parameter_gets_gradient_in_each_mode(self):
+        """What DDP with find_unused_parameters=False needs: no parameter left out."""
+        bases = [('heatmap', _heatmap_cfg(), {}, False),
+                 ('simcc', _simcc_cfg(), dict(loss=KL_LOSS), True)]
+        for name, (kwargs, keys) in SWITCHES.items():
+            for base, cfg, loss_kwargs, simcc in bases:
+                with self.subTest(name, base=base):
+                    head = _head(cfg, **kwargs, **loss_kwargs).train()
+                    feats = _feats(requires_grad=True)
+                    losses = head.loss(feats, _samples(simcc=simcc))
+                    self.assertEqual(set(losses), keys | {'acc_pose'})
+                    self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+                    _total(losses).backward()
+                    for param_name, param in head.named_parameters():
+                        self.assertIsNotNone(param.grad, param_name)
+                        self.assertTrue(torch.isfinite(param.grad).all(), param_name)
+                    # F_t always feeds the base head; F_m only the multi-joint branch
+                    self.assertGreater(feats[-1].grad.abs().sum().item(), 0)
+                    self.assertEqual(feats[0].grad is not None, head.multi_head is not None)
+
+    def test_gcn_off_predicts_as_the_base_head(self):
+        for name, cfg in [('heatmap', _heatmap_cfg()), ('simcc', _simcc_cfg())]:
+            for flip_test in (False, True):
+                with self.subTest(name, flip_test=flip_test):
+                    head = _head(cfg, use_gcn=False).eval()
+                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+                    # refine / output_initial have nothing to act on without a GCN
+                    test_cfg = dict(flip_test=flip_test, refine=True, output_initial=True)
+                    with torch.no_grad():
+                        preds = head.predict(feats, _samples(), test_cfg)
+                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                    self.assertEqual(len(preds), len(expected))
+                    for pred, exp in zip(preds, expected):
+                        self.assertNotIn('initial_keypoints', pred)
+                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
+                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+
+    def test_forward_in_each_mode(self):
+        heatmap_shape = (2, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+        heatmaps, refined = _head(use_multi_branch=False)(_feats())
+        self.assertEqual((heatmaps.shape, refined.shape), (heatmap_shape, (2, 17, 2)))
+        head = _head(use_gcn=False)
+        outputs = head(_feats())
+        self.assertIsInstance(outputs, torch.Tensor)
+        self.assertTrue(torch.equal(outputs, head.pose_head(_feats()[-1:])))
+        with self.assertRaisesRegex(RuntimeError, 'use_multi_branch=False'):
+            _head(use_multi_branch=False).forward_multi(_feats())
+
+    def test_missing_labels_only_for_the_parts_built(self):
+        def without(*keys: str) -> List[PoseDataSample]:
+            samples = _samples()
+            for sample in samples:
+                for key in keys:
+                    for field in (sample.gt_fields, sample.gt_instance_labels):
+                        if key in field:
+                            delattr(field, key)
+            return samples
+
+        multi_keys = ('multi_heatmaps', 'multi_keypoint_weights')
+        # a switched-off part reads none of its labels
+        losses = _head(use_multi_branch=False).loss(_feats(), without(*multi_keys))
+        self.assertEqual(set(losses), {'loss_target', 'loss_pose', 'acc_pose'})
+        losses = _head(use_gcn=False).loss(_feats(), without('keypoint_coords'))
+        self.assertEqual(set(losses), {'loss_multi', 'loss_target', 'acc_pose'})
+        # the parts that are built still name what they miss and why
+        with self.assertRaisesRegex(KeyError, 'keypoint_coords.*use_gcn=True'):
+            _head(use_multi_branch=False).loss(_feats(), without('keypoint_coords'))
+        for key in multi_keys:
+            with self.assertRaisesRegex(KeyError, f'{key}.*use_multi_branch=True'):
+                _head(use_gcn=False).loss(_feats(), without(key))
+        with self.assertRaisesRegex(KeyError, 'gt_fields.heatmaps'):
+            _head(use_gcn=False).loss(_feats(), without('heatmaps'))
+
+    def test_gcn_off_needs_no_skeleton(self):
+        head = _head(use_gcn=False, metainfo=None)
+        self.assertIsNone(head.skeleton_links)
+        self.assertEqual(set(head.loss(_feats(), _samples())),
+                         {'loss_multi', 'loss_target', 'acc_pose'})
+        # a skeleton given anyway is still checked against the base head
+        with self.assertRaisesRegex(ValueError, 'keypoints'):
+            _head(_heatmap_cfg(14), use_gcn=False, metainfo=COCO)
+        with self.assertRaisesRegex(ValueError, 'exactly one'):
+            _head(use_gcn=False, skeleton_links=[(0, 1)])  # plus the default metainfo
+        with self.assertRaisesRegex(ValueError, 'exactly one'):
+            _head(use_multi_branch=False, metainfo=None)
+
+    def test_plain_checkpoint_loads_in_each_mode(self):
+        plain = nn.Module()
+        torch.manual_seed(1)
+        plain.head = MODELS.build(_heatmap_cfg())
+        checkpoint = copy.deepcopy(plain.state_dict())
+        for name, (kwargs, _) in SWITCHES.items():
+            with self.subTest(name):
+                model = nn.Module()
+                model.head = _head(**kwargs)
+                result = model.load_state_dict(checkpoint, strict=False)
+                self.assertEqual(result.unexpected_keys, [])
+                built = tuple(f'head.{p}' for p in SWITCHED_PARTS
+                              if p not in _switched_off(kwargs))
+                self.assertTrue(result.missing_keys)
+                for key in result.missing_keys:
+                    self.assertTrue(key.startswith(built), key)
+                self.assertTrue(torch.equal(model.head.pose_head.final_layer.weight,
+                                            plain.head.final_layer.weight))
+
+    def test_full_dag_checkpoint_loads_into_each_mode(self):
+        """The keys of a switched-off part are unexpected (never moved into the base
+        head); everything else loads."""
+        source = nn.Module()
+        source.head = _head()
+        state = source.state_dict()
+        for name, (kwargs, _) in SWITCHES.items():
+            with self.subTest(name):
+                torch.manual_seed(7)
+                target = nn.Module()
+                target.head = FGMHGCNHead(pose_cfg=_heatmap_cfg(), metainfo=COCO,
+                                          gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+                                          **kwargs)
+                result = target.load_state_dict(state, strict=False)
+                self.assertEqual(result.missing_keys, [])
+                off = tuple(f'head.{p}' for p in _switched_off(kwargs))
+                expected = sorted(k for k in state if off and k.startswith(off))
+                self.assertEqual(sorted(result.unexpected_keys), expected)
+                for key, value in target.state_dict().items():
+                    self.assertTrue(torch.equal(value, state[key]), key)
