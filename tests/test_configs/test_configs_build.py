@@ -34,6 +34,8 @@ from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 from torch import nn
 
+from dag_mmpose.utils.config import drop_pretrained
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
@@ -63,27 +65,10 @@ def _type_name(transform: Dict[str, Any]) -> str:
     return name if isinstance(name, str) else name.__name__
 
 
-def _drop_pretrained(node: Any) -> Any:
-    """Remove every ``init_cfg`` of type ``Pretrained`` (in place, at any depth)."""
-    if isinstance(node, dict):
-        init_cfg = node.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        elif isinstance(init_cfg, list):
-            kept = [c for c in init_cfg if c.get('type') != 'Pretrained']
-            node['init_cfg'] = kept or None
-        for value in node.values():
-            _drop_pretrained(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _drop_pretrained(value)
-    return node
-
-
 def _load_config(path: str) -> Config:
     cfg = Config.fromfile(path)  # imports custom_imports (dag_mmpose)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    _drop_pretrained(cfg.model)
+    drop_pretrained(cfg.model)
     return cfg
 
 

@@ -16,8 +16,6 @@ Example::
     python tools/analysis/benchmark_adam.py --batch-size 2 --threads 2
 """
 import argparse
-import ctypes
-import gc
 import statistics
 import time
 from typing import Callable, Dict, List, Optional, Tuple
@@ -26,6 +24,7 @@ import torch
 from torch import Tensor
 
 from dag_mmpose.models.necks import ADAM
+from dag_mmpose.utils.benchmark import peak_memory_mib
 
 # name: (channels, height, width) of the HRNet output ADAM sees.
 SETTINGS: Dict[str, Tuple[int, int, int]] = {
@@ -60,44 +59,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
     return parser.parse_args()
-
-
-def _read_status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _release_free_heap() -> None:
-    """Return freed heap pages to the OS so they do not hide the next peak."""
-    gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def measure_peak_mib(run: Callable[[], None], device: torch.device) -> Optional[float]:
-    """Extra memory (MiB) ``run`` needs above the current usage; ``None`` if unknown."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        run()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    _release_free_heap()
-    try:
-        # '5' resets VmHWM to the current VmRSS (Linux >= 4.0).
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        base = _read_status_kib('VmRSS')
-    except OSError:
-        return None
-    run()
-    return (_read_status_kib('VmHWM') - base) / 2**10
 
 
 def time_ms(run: Callable[[], None], device: torch.device, warmup: int,
@@ -147,7 +108,7 @@ def bench_case(cls: type, setting: Tuple[int, int, int], device: torch.device,
     run = make_pass(neck, x, backward)
     try:
         run()  # first call: kernel selection, thread pools, allocator growth
-        peak = measure_peak_mib(run, device)
+        peak = peak_memory_mib(run, device)
         elapsed = time_ms(run, device, args.warmup, args.repeats)
     except torch.cuda.OutOfMemoryError:
         return None, None

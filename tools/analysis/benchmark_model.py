@@ -31,8 +31,6 @@ Examples::
 """
 import argparse
 import copy
-import ctypes
-import gc
 import logging
 import os.path as osp
 import statistics
@@ -49,6 +47,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+
+from dag_mmpose.utils.benchmark import peak_memory_mib
+from dag_mmpose.utils.config import drop_pretrained
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'body_2d_keypoint', 'dag', 'coco')
@@ -102,21 +103,6 @@ def parse_args() -> argparse.Namespace:
 def _type_name(step: Dict[str, Any]) -> str:
     name = step['type']
     return name if isinstance(name, str) else name.__name__
-
-
-def _drop_pretrained(node: Any) -> None:
-    """Remove every ``init_cfg`` of type ``Pretrained`` (in place, at any depth)."""
-    if isinstance(node, dict):
-        init_cfg = node.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        elif isinstance(init_cfg, list):
-            node['init_cfg'] = [c for c in init_cfg if c.get('type') != 'Pretrained'] or None
-        for value in node.values():
-            _drop_pretrained(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _drop_pretrained(value)
 
 
 def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
@@ -173,7 +159,7 @@ def resize_config(cfg: Config, input_size: Sequence[int]) -> None:
 def load_config(path: str, input_size: Optional[Sequence[int]], amp: bool) -> Config:
     cfg = Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    _drop_pretrained(cfg.model)
+    drop_pretrained(cfg.model)
     if input_size is not None:
         resize_config(cfg, input_size)
     if amp:
@@ -270,43 +256,6 @@ def make_batch(cfg: Config, split: str, samples: List[Dict[str, Any]],
 def _sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-
-
-def _read_status_kib(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _release_free_heap() -> None:
-    """Return freed heap pages to the OS so that they do not hide the next peak."""
-    gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def step_peak_mib(run: Callable[[], None], device: torch.device) -> Optional[float]:
-    """Extra memory (MiB) one call of ``run`` needs above the current usage."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        run()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    _release_free_heap()
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # reset VmHWM to the current VmRSS (Linux >= 4.0)
-        base = _read_status_kib('VmRSS')
-    except (OSError, KeyError):
-        return None
-    run()
-    return (_read_status_kib('VmHWM') - base) / 2**10
 
 
 def _tensor_mib(tensors) -> float:
@@ -415,8 +364,8 @@ def main() -> None:
     # peak memory: one more step each, after the timing, one model at a time
     memory = {}
     for bench in benches:
-        train_peak = step_peak_mib(bench.train_step, device)
-        test_peak = step_peak_mib(bench.test_step, device)
+        train_peak = peak_memory_mib(bench.train_step, device)
+        test_peak = peak_memory_mib(bench.test_step, device)
         memory[bench.name] = (
             None if train_peak is None else train_peak + bench.state_mib(train=True),
             None if test_peak is None else test_peak + bench.state_mib(train=False))
