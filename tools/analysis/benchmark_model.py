@@ -231,6 +231,9 @@ def make_batch(cfg: Config, split: str, samples: List[Dict[str, Any]],
                batch_size: int) -> dict:
     """A collated batch from the config's own pipeline (without ``LoadImage``)."""
     skip = {'LoadImage'}  # the samples bring their image
+    # Occlusion augmentation changes pixel values and adds pasted people, not the model's work;
+    # its cost is measured by benchmark_augmentation.py, and its pool may not be built here.
+    skip |= {'MaskJoints', 'InstancePaste'}
     try:
         import albumentations  # noqa: F401
     except ImportError:
