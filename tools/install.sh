@@ -132,10 +132,17 @@ else
 fi
 
 step "dag_mmpose (editable)"
-if have "import dag_mmpose, os; assert os.path.realpath(os.path.dirname(dag_mmpose.__file__)) == os.path.realpath('$ROOT/dag_mmpose')"; then
+# The metadata check matters: openmim's dependencies pin setuptools 60, which predates
+# pyproject metadata, so a non-isolated build would register the package as "UNKNOWN".
+if have "
+import os, importlib.metadata as md, dag_mmpose
+assert os.path.realpath(os.path.dirname(dag_mmpose.__file__)) == os.path.realpath('$ROOT/dag_mmpose')
+assert md.version('dag_mmpose') == dag_mmpose.__version__
+"; then
     skip "dag_mmpose"
 else
-    "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+    # Built in pip's isolated environment, whatever setuptools the venv holds.
+    "${PIP[@]}" --no-deps -e "$ROOT"
 fi
 
 step "check: the stack imports together"

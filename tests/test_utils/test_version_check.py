@@ -33,3 +33,14 @@ class TestCheckVersion(TestCase):
         with patch.object(mmpose, '__version__', '1.4.1'):
             with self.assertRaisesRegex(ImportError, 'mmpose==1.4.1'):
                 check_openmmlab_versions()
+
+
+class TestInstalledPackage(TestCase):
+
+    def test_metadata_names_dag_mmpose(self):
+        # tools/install.sh must register the package under its own name and version
+        # (a non-isolated build with an old setuptools registers it as "UNKNOWN").
+        import importlib.metadata
+
+        import dag_mmpose
+        self.assertEqual(importlib.metadata.version('dag_mmpose'), dag_mmpose.__version__)
