@@ -20,20 +20,27 @@ import glob
 import os.path as osp
 import random
 from fractions import Fraction
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
-from mmpose.datasets.datasets.utils import parse_pose_metainfo
-from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+from mmpose.registry import MODELS
 from torch import nn
 
+from dag_mmpose.testing import (
+    build_pipeline,
+    crop_size,
+    dataset_cfg,
+    pack_batch,
+    size_entries,
+    two_people_samples,
+    type_name,
+)
 from dag_mmpose.utils.config import drop_pretrained
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -41,7 +48,6 @@ CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
 BATCH_SIZE = 2  # > 1 so that label stacking is exercised and BatchNorm sees a batch
 MAX_INPUT_AREA = 256 * 192  # larger crops are scaled down, see the module docstring
-SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
 SCALES = (Fraction(2, 3), Fraction(1, 2), Fraction(1, 3), Fraction(1, 4))
 
 # Parameter / buffer name prefixes that only a DAG model has
@@ -59,12 +65,6 @@ def _config_id(path: str) -> str:
     return osp.relpath(path, CONFIG_ROOT)
 
 
-def _type_name(transform: Dict[str, Any]) -> str:
-    """``'mmdet.YOLOXHSVRandomAug'`` -> ``'YOLOXHSVRandomAug'``."""
-    name = transform['type']
-    return name if isinstance(name, str) else name.__name__
-
-
 def _load_config(path: str) -> Config:
     cfg = Config.fromfile(path)  # imports custom_imports (dag_mmpose)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
@@ -72,29 +72,13 @@ def _load_config(path: str) -> Config:
     return cfg
 
 
-def _size_entries(node: Any, found: List[Tuple[dict, str]]) -> List[Tuple[dict, str]]:
-    """Every ``(dict, key)`` whose key is one of :data:`SIZE_KEYS`, at any depth."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in SIZE_KEYS and isinstance(value, (list, tuple)):
-                found.append((node, key))
-            else:
-                _size_entries(value, found)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _size_entries(value, found)
-    return found
-
-
 def _reduce_input_size(cfg: Config) -> Optional[Fraction]:
     """Scale every size of a config with a crop above :data:`MAX_INPUT_AREA` by one
     factor (in place); return the factor, or ``None`` when the config keeps its size."""
-    affine = [t for t in _dataset_cfg(cfg, 'train')['pipeline']
-              if _type_name(t) == 'TopdownAffine']
-    width, height = affine[0]['input_size']
+    width, height = crop_size(cfg)
     if width * height <= MAX_INPUT_AREA:
         return None
-    entries = _size_entries([cfg[key] for key in cfg.keys()], [])
+    entries = size_entries([cfg[key] for key in cfg.keys()])
     for scale in SCALES:
         if width * height * scale**2 > MAX_INPUT_AREA:
             continue
@@ -114,111 +98,6 @@ def _build_model(cfg: Config, seed: int = 0, init: bool = True) -> nn.Module:
     if init:
         model.init_weights()
     return model
-
-
-def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
-    """The dataset config of a dataloader, through wrappers such as ``RepeatDataset``."""
-    dataset = cfg[f'{split}_dataloader']['dataset']
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
-def _metainfo(cfg: Config) -> Dict[str, Any]:
-    """The parsed metainfo of the config's training dataset."""
-    dataset = cfg.train_dataloader.dataset
-    metainfo = dataset.get('metainfo')
-    while metainfo is None and 'dataset' in dataset:
-        dataset = dataset['dataset']
-        metainfo = dataset.get('metainfo')
-    if metainfo is None:
-        metainfo = DATASETS.get(dataset['type']).METAINFO
-    return parse_pose_metainfo(copy.deepcopy(dict(metainfo)))
-
-
-def _pipeline(cfg: Config, split: str, pool: Optional[str] = None) -> List[Any]:
-    """The config's pipeline without ``LoadImage`` (the sample brings its image).
-
-    ``Albumentation`` only changes pixel values; it is left out when its optional
-    dependency is not installed, as mmpose's own tests do. ``InstancePaste`` pastes from
-    ``pool`` instead of the config's (which is built from the real dataset).
-    """
-    try:
-        import albumentations  # noqa: F401
-        skip = {'LoadImage'}
-    except ImportError:
-        skip = {'LoadImage', 'Albumentation'}
-    steps = copy.deepcopy(_dataset_cfg(cfg, split)['pipeline'])
-    for step in steps:
-        if _type_name(step) == 'InstancePaste':
-            step['pool'] = pool
-    return [TRANSFORMS.build(t) for t in steps if _type_name(t) not in skip]
-
-
-class _TwoPeople:
-    """The few ``BaseCocoStyleDataset`` methods that DAG transforms read from
-    ``results['dataset']``: two annotated people in one image."""
-
-    def __init__(self, infos: List[Dict[str, Any]], metainfo: Dict[str, Any]) -> None:
-        self.infos = infos
-        self.metainfo = metainfo
-
-    def __len__(self) -> int:
-        return len(self.infos)
-
-    def get_data_info(self, idx: int) -> Dict[str, Any]:
-        return copy.deepcopy(self.infos[idx])
-
-
-def _samples(cfg: Config) -> List[Dict[str, Any]]:
-    """Data infos as ``BaseCocoStyleDataset.prepare_data`` + ``LoadImage`` give them:
-    one per person of a synthetic image with two overlapping people."""
-    meta = _metainfo(cfg)
-    num_keypoints = meta['num_keypoints']
-    affine = [t for t in _dataset_cfg(cfg, 'train')['pipeline']
-              if _type_name(t) == 'TopdownAffine']
-    w_in, h_in = affine[0]['input_size'] if affine else (192, 256)
-    img_h, img_w = int(h_in * 1.5), int(w_in * 2)
-    rng = np.random.RandomState(0)
-    img = rng.randint(0, 256, (img_h, img_w, 3), dtype=np.uint8)
-
-    infos = []
-    for idx, x0 in enumerate((0.25 * img_w, 0.45 * img_w)):
-        box = np.array([[x0, 0.15 * img_h, x0 + 0.3 * img_w, 0.85 * img_h]], dtype=np.float32)
-        keypoints = np.stack([
-            rng.uniform(box[0, 0], box[0, 2], num_keypoints),
-            rng.uniform(box[0, 1], box[0, 3], num_keypoints),
-        ], axis=-1)[None].astype(np.float32)
-        visible = np.ones((1, num_keypoints), dtype=np.float32)
-        visible[0, idx] = 0  # one unlabelled joint per person
-        info = dict(
-            img_id=1, id=idx + 1, img_path='synthetic.jpg', category_id=1, iscrowd=0,
-            segmentation=None, bbox=box, bbox_score=np.ones(1, dtype=np.float32),
-            num_keypoints=int(visible.sum()), keypoints=keypoints, keypoints_visible=visible)
-        for key in ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs',
-                    'dataset_keypoint_weights', 'flip_indices', 'skeleton_links'):
-            info[key] = copy.deepcopy(meta[key])
-        infos.append(info)
-
-    dataset = _TwoPeople(infos, meta)
-    samples = []
-    for idx in range(len(infos)):
-        sample = dataset.get_data_info(idx)
-        sample.update(dataset=dataset, img=img.copy(), img_shape=(img_h, img_w),
-                      ori_shape=(img_h, img_w))
-        samples.append(sample)
-    return samples
-
-
-def _run_pipeline(transforms: List[Any], samples: List[Dict[str, Any]]) -> dict:
-    packed = []
-    for sample in samples:
-        results = copy.deepcopy(sample)
-        for transform in transforms:
-            results = transform(results)
-            assert results is not None, f'{transform!r} dropped the synthetic sample'
-        packed.append(results)
-    return pseudo_collate(packed)
 
 
 def _optim_wrapper(cfg: Config, model: nn.Module):
@@ -245,14 +124,14 @@ def test_dag_pipeline_wiring(path):
     cfg = _load_config(path)
     if cfg.model.get('head', {}).get('type') != 'FGMHGCNHead':
         pytest.skip('not a DAG config')
-    names = [_type_name(t) for t in _dataset_cfg(cfg, 'train')['pipeline']]
+    names = [type_name(t) for t in dataset_cfg(cfg, 'train')['pipeline']]
     if not cfg.model.head.get('use_multi_branch', True):
         assert 'GetOtherInstances' not in names, 'other people feed only the multi branch'
         return
     assert 'GetOtherInstances' in names, 'a DAG config needs GetOtherInstances'
     others = names.index('GetOtherInstances')
     assert names.index('TopdownAffine') < others < names.index('GenerateTarget')
-    steps = _dataset_cfg(cfg, 'train')['pipeline']
+    steps = dataset_cfg(cfg, 'train')['pipeline']
     assert tuple(steps[others]['input_size']) == tuple(
         steps[names.index('TopdownAffine')]['input_size'])
     # occlusion augmentation acts on the crop; pasted people join the other people
@@ -273,12 +152,12 @@ def test_config_trains_and_predicts(path, synthetic_root):
     random.seed(0)
     np.random.seed(0)
     model = _build_model(cfg)
-    samples = _samples(cfg)[:BATCH_SIZE]
+    samples = two_people_samples(cfg)[:BATCH_SIZE]
     num_keypoints = len(samples[0]['flip_indices'])
 
     # one training step: forward, loss, backward, optimizer update
     model.train()
-    data = _run_pipeline(_pipeline(cfg, 'train', pool), samples)
+    data = pack_batch(build_pipeline(cfg, 'train', pool=pool), samples)
     optim_wrapper = _optim_wrapper(cfg, model)
     head_before = [p.detach().clone() for p in model.head.parameters()]
     log_vars = model.train_step(data, optim_wrapper)
@@ -300,8 +179,7 @@ def test_config_trains_and_predicts(path, synthetic_root):
     # one prediction step with flip test, in image pixels
     model.test_cfg['flip_test'] = True
     model.eval()
-    data = _run_pipeline(_pipeline(cfg, 'val'), [
-        {k: v for k, v in s.items() if k != 'dataset'} for s in samples])
+    data = pack_batch(build_pipeline(cfg, 'val'), samples, with_dataset=False)
     with torch.no_grad():
         results = model.test_step(data)
     assert len(results) == len(samples)

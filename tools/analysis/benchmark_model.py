@@ -36,18 +36,23 @@ import os.path as osp
 import statistics
 import time
 from fractions import Fraction
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmpose.datasets.datasets.utils import parse_pose_metainfo
-from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+from mmpose.registry import MODELS
 
+from dag_mmpose.testing import (
+    build_pipeline,
+    crop_size,
+    pack_batch,
+    size_entries,
+    two_people_samples,
+)
 from dag_mmpose.utils.benchmark import peak_memory_mib
 from dag_mmpose.utils.config import drop_pretrained
 
@@ -56,10 +61,6 @@ CONFIG_DIR = osp.join(REPO, 'configs', 'body_2d_keypoint', 'dag', 'coco')
 DEFAULT_CONFIG = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py')
 DEFAULT_BASELINE = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
 # config keys that hold a crop, heatmap or feature-map size as (w, h)
-SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
-# metainfo items BaseCocoStyleDataset.get_data_info adds to every sample
-METAINFO_KEYS = ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs',
-                 'dataset_keypoint_weights', 'flip_indices', 'skeleton_links')
 
 
 def parse_args() -> argparse.Namespace:
@@ -100,50 +101,15 @@ def parse_args() -> argparse.Namespace:
 # ------------------------------------------------------------------------------ configs
 
 
-def _type_name(step: Dict[str, Any]) -> str:
-    name = step['type']
-    return name if isinstance(name, str) else name.__name__
-
-
-def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
-    """The dataset config of a dataloader, through wrappers such as ``RepeatDataset``."""
-    dataset = cfg[f'{split}_dataloader']['dataset']
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
-def _crop_size(cfg: Config) -> Tuple[int, int]:
-    affine = [s for s in _dataset_cfg(cfg, 'train')['pipeline']
-              if _type_name(s) == 'TopdownAffine']
-    if not affine:
-        raise ValueError('benchmark_model.py measures top-down configs (TopdownAffine)')
-    width, height = affine[0]['input_size']
-    return int(width), int(height)
-
-
-def _size_entries(node: Any, found: List[Tuple[dict, str]]) -> List[Tuple[dict, str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in SIZE_KEYS and isinstance(value, (list, tuple)):
-                found.append((node, key))
-            else:
-                _size_entries(value, found)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _size_entries(value, found)
-    return found
-
-
 def resize_config(cfg: Config, input_size: Sequence[int]) -> None:
     """Scale every (w, h) size of the config so that the crop becomes ``input_size``.
 
     Raises:
         ValueError: When a scaled size is not an integer (the sizes would disagree).
     """
-    width, height = _crop_size(cfg)
+    width, height = crop_size(cfg)
     scale = (Fraction(input_size[0], width), Fraction(input_size[1], height))
-    entries = _size_entries([cfg[key] for key in cfg.keys()], [])
+    entries = size_entries([cfg[key] for key in cfg.keys()])
     scaled = []
     for node, key in entries:
         size = [v * f for v, f in zip(node[key], scale)]
@@ -165,92 +131,6 @@ def load_config(path: str, input_size: Optional[Sequence[int]], amp: bool) -> Co
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'  # float16, dynamic loss scale
     return cfg
-
-
-# --------------------------------------------------------------------------------- data
-
-
-class _TwoPeople:
-    """What DAG transforms read from ``results['dataset']``: two people in one image."""
-
-    def __init__(self, infos: List[Dict[str, Any]], metainfo: Dict[str, Any]) -> None:
-        self.infos = infos
-        self.metainfo = metainfo
-
-    def __len__(self) -> int:
-        return len(self.infos)
-
-    def get_data_info(self, idx: int) -> Dict[str, Any]:
-        return copy.deepcopy(self.infos[idx])
-
-
-def _metainfo(cfg: Config) -> Dict[str, Any]:
-    dataset = cfg.train_dataloader.dataset
-    metainfo = dataset.get('metainfo')
-    while metainfo is None and 'dataset' in dataset:
-        dataset = dataset['dataset']
-        metainfo = dataset.get('metainfo')
-    if metainfo is None:
-        metainfo = DATASETS.get(dataset['type']).METAINFO
-    return parse_pose_metainfo(copy.deepcopy(dict(metainfo)))
-
-
-def synthetic_samples(cfg: Config, seed: int) -> List[Dict[str, Any]]:
-    """Data infos as ``prepare_data`` + ``LoadImage`` give them, one per person of a random
-    image with two overlapping people of the config's dataset."""
-    meta = _metainfo(cfg)
-    num_keypoints = meta['num_keypoints']
-    w_in, h_in = _crop_size(cfg)
-    img_h, img_w = int(h_in * 1.5), int(w_in * 2)
-    rng = np.random.RandomState(seed)
-    img = rng.randint(0, 256, (img_h, img_w, 3), dtype=np.uint8)
-    infos = []
-    for idx, x0 in enumerate((0.25 * img_w, 0.45 * img_w)):
-        box = np.array([[x0, 0.15 * img_h, x0 + 0.3 * img_w, 0.85 * img_h]], dtype=np.float32)
-        keypoints = np.stack([rng.uniform(box[0, 0], box[0, 2], num_keypoints),
-                              rng.uniform(box[0, 1], box[0, 3], num_keypoints)], axis=-1)
-        visible = np.ones((1, num_keypoints), dtype=np.float32)
-        info = dict(
-            img_id=1, id=idx + 1, img_path='synthetic.jpg', category_id=1, iscrowd=0,
-            segmentation=None, bbox=box, bbox_score=np.ones(1, dtype=np.float32),
-            num_keypoints=num_keypoints, keypoints=keypoints[None].astype(np.float32),
-            keypoints_visible=visible)
-        info.update({key: copy.deepcopy(meta[key]) for key in METAINFO_KEYS})
-        infos.append(info)
-    dataset = _TwoPeople(infos, meta)
-    samples = []
-    for idx in range(len(dataset)):
-        sample = dataset.get_data_info(idx)
-        sample.update(dataset=dataset, img=img, img_shape=(img_h, img_w),
-                      ori_shape=(img_h, img_w))
-        samples.append(sample)
-    return samples
-
-
-def make_batch(cfg: Config, split: str, samples: List[Dict[str, Any]],
-               batch_size: int) -> dict:
-    """A collated batch from the config's own pipeline (without ``LoadImage``)."""
-    skip = {'LoadImage'}  # the samples bring their image
-    # Occlusion augmentation changes pixel values and adds pasted people, not the model's work;
-    # its cost is measured by benchmark_augmentation.py, and its pool may not be built here.
-    skip |= {'MaskJoints', 'InstancePaste'}
-    try:
-        import albumentations  # noqa: F401
-    except ImportError:
-        skip.add('Albumentation')  # pixel values only; its optional dependency is missing
-    transforms = [TRANSFORMS.build(copy.deepcopy(s)) for s in _dataset_cfg(cfg, split)['pipeline']
-                  if _type_name(s) not in skip]
-    packed = []
-    for i in range(batch_size):
-        results = copy.deepcopy(samples[i % len(samples)])
-        if split != 'train':
-            results.pop('dataset')
-        for transform in transforms:
-            results = transform(results)
-            if results is None:
-                raise RuntimeError(f'{transform!r} dropped the synthetic sample')
-        packed.append(results)
-    return pseudo_collate(packed)
 
 
 # ------------------------------------------------------------------------ measurement
@@ -286,9 +166,15 @@ class Bench:
             logger.setLevel(level)
         self.model.to(device)
         self.optim_wrapper = build_optim_wrapper(self.model, copy.deepcopy(cfg.optim_wrapper))
-        samples = synthetic_samples(cfg, args.seed)
-        self.train_data = make_batch(cfg, 'train', samples, args.batch_size)
-        self.test_data = make_batch(cfg, 'val', samples, args.batch_size)
+        samples = two_people_samples(cfg, args.seed)
+        # Occlusion augmentation changes pixel values and adds pasted people, not the model's
+        # work; its cost has its own benchmark (benchmark_augmentation.py), and its pool may
+        # not be built here.
+        skip = ('MaskJoints', 'InstancePaste')
+        self.train_data = pack_batch(
+            build_pipeline(cfg, 'train', skip=skip), samples, args.batch_size)
+        self.test_data = pack_batch(
+            build_pipeline(cfg, 'val', skip=skip), samples, args.batch_size, with_dataset=False)
         self.batch_size = args.batch_size
         self.flip_test = bool(self.model.test_cfg.get('flip_test', False))
         self.train_rates: List[float] = []
@@ -376,7 +262,7 @@ def main() -> None:
     first, second = benches
     medians = {b.name: (statistics.median(b.train_rates), statistics.median(b.test_rates))
                for b in benches}
-    w, h = _crop_size(cfgs[0])
+    w, h = crop_size(cfgs[0])
     print()
     print(f'device {device}' + (f' ({torch.cuda.get_device_name(device)})'
                                 if device.type == 'cuda' else
