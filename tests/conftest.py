@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from dag_mmpose.datasets.synthetic import generate_all, generate_demo_data
+from dag_mmpose.datasets.synthetic import generate_all, generate_demo_data, use_demo_data
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The README's main job trains the DAG demo; the tools are proven on it.
@@ -39,12 +39,4 @@ def tool_env() -> dict:
 
 def use_synthetic_coco(cfg, synthetic_root: str) -> None:
     """Point a demo config's data, evaluators and instance pool at ``synthetic_root``."""
-    data_root = osp.join(synthetic_root, 'data', 'synthetic_coco', '')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-    for split in ('val', 'test'):
-        cfg[f'{split}_evaluator'].ann_file = osp.join(data_root, 'annotations',
-                                                      f'person_keypoints_{split}.json')
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step['type'] == 'InstancePaste':
-            step['pool'] = osp.join(data_root, 'instance_pool', '')
+    use_demo_data(cfg, osp.join(synthetic_root, 'data', 'synthetic_coco'))

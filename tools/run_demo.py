@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from dag_mmpose.datasets.synthetic import generate_demo_data
+from dag_mmpose.datasets.synthetic import generate_demo_data, use_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'demo',
@@ -47,14 +47,7 @@ def parse_args() -> argparse.Namespace:
 
 def load_cfg(path: str, args: argparse.Namespace, name: str) -> Config:
     cfg = Config.fromfile(path)
-    root = osp.join(args.data_root, '')
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step['type'] == 'InstancePaste':
-            step['pool'] = osp.join(root, 'instance_pool', '')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-    cfg.val_evaluator.ann_file = osp.join(root, 'annotations', 'person_keypoints_val.json')
-    cfg.test_evaluator.ann_file = osp.join(root, 'annotations', 'person_keypoints_test.json')
+    use_demo_data(cfg, args.data_root)
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = args.epochs
         cfg.train_cfg.val_interval = args.epochs

@@ -28,7 +28,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -1115,3 +1115,22 @@ def generate_demo_data(root: str,
             **DEMO_POOL_FILTERS)
         lines.append('pool: ' + format_summary(summary).replace('\n', '; '))
     return lines
+
+
+def use_demo_data(cfg: Any, root: str, pool_dir: str = 'instance_pool') -> None:
+    """Point a COCO-layout config at data written by :func:`generate_demo_data` (in place):
+    the three dataloaders, the val / test evaluators and the ``InstancePaste`` pool.
+
+    Args:
+        cfg (mmengine.Config): A config such as the demo configs.
+        root (str): The root given to :func:`generate_demo_data`.
+        pool_dir (str): Its ``pool_dir``.
+    """
+    root = osp.join(root, '')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    for split in ('val', 'test'):
+        cfg[f'{split}_evaluator'].ann_file = LAYOUTS['coco'].ann_path(root, split)
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'InstancePaste':
+            step['pool'] = osp.join(root, pool_dir, '')
