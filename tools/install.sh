@@ -17,8 +17,14 @@ VENV="${DAG_VENV:-$ROOT/.venv}"
 PYTHON_BIN="${PYTHON:-python3}"
 WHEEL_CACHE="${DAG_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dag_mmpose/wheels}"
 
-TORCH_VERSION=2.15.0
-TORCHVISION_VERSION=0.29.2
+# The versions this script installs, all in one place. torch/torchvision: 2.14.1 / 0.29.1 are
+# the newest pair that pip on these machines may install (its configuration caps torch<=2.14.1,
+# torchvision<=0.29.1, and both wheels lie on the machine's disk for Python 3.11, so they
+# install without a download). They are CUDA builds and run on CPU too. For another torch,
+# override both (e.g. TORCH_VERSION=2.5.1 TORCHVISION_VERSION=0.20.1): the mmcv wheel is built
+# and cached per torch version. pyproject's range (torch>=2.1) is what the code itself needs.
+TORCH_VERSION="${TORCH_VERSION:-2.14.1}"
+TORCHVISION_VERSION="${TORCHVISION_VERSION:-0.29.1}"
 MMENGINE_VERSION=0.10.7
 MMCV_VERSION=2.1.0
 MMDET_VERSION=3.3.0
@@ -41,7 +47,25 @@ else
     skip "virtual environment"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --disable-pip-version-check)
+
+# pip with its failure made readable: on error, name the pip command and the packages and
+# versions asked for, and repeat the lines in which pip says why (its full output stays above).
+pip_run() {
+    local log rc=0
+    log="$(mktemp)"
+    "$PY" -m pip "$1" --disable-pip-version-check "${@:2}" 2>&1 | tee "$log" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        {
+            printf '\n[dag_mmpose install] pip %s failed for: %s\n' "$1" "${*:2}"
+            printf '[dag_mmpose install] pip said:\n'
+            grep -E '^(ERROR|error|note|  +The (user|conflict)|  +[A-Za-z0-9_.-]+ [0-9.]+ depends)' "$log" \
+                | head -n 20 | sed 's/^/    /' || true
+        } >&2
+    fi
+    rm -f "$log"
+    return "$rc"
+}
+pip_install() { pip_run install "$@"; }
 
 # Returns 0 when the python snippet runs cleanly inside the environment. It runs from /, so
 # that the repository folder on sys.path cannot stand in for an installed package.
@@ -58,7 +82,7 @@ assert int(numpy.__version__.split('.')[0]) >= 2
 else
     # torchvision only ships CUDA builds on the index; it pairs with the index's CUDA torch,
     # which runs on CPU as well. --no-index for torch would pick the local CPU 2.13 wheel.
-    "${PIP[@]}" "numpy>=2,<2.5" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+    pip_install "numpy>=2,<2.5" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
 
 step "build tools (setuptools<70 for mmcv's setup.py, wheel, Cython, ninja)"
@@ -66,14 +90,14 @@ step "build tools (setuptools<70 for mmcv's setup.py, wheel, Cython, ninja)"
 if have "import setuptools, wheel, Cython, ninja; assert int(setuptools.__version__.split('.')[0]) < 70"; then
     skip "build tools"
 else
-    "${PIP[@]}" "setuptools<70" wheel Cython ninja
+    pip_install "setuptools<70" wheel Cython ninja
 fi
 
 step "mmengine $MMENGINE_VERSION and common runtime dependencies"
 if have "import mmengine, cv2, scipy, matplotlib, json_tricks, munkres, PIL, pycocotools, shapely, terminaltables, tqdm; assert mmengine.__version__ == '$MMENGINE_VERSION'"; then
     skip "mmengine and runtime deps"
 else
-    "${PIP[@]}" "mmengine==$MMENGINE_VERSION" opencv-python scipy matplotlib json_tricks munkres \
+    pip_install "mmengine==$MMENGINE_VERSION" opencv-python scipy matplotlib json_tricks munkres \
         pillow pycocotools shapely terminaltables tqdm
 fi
 
@@ -86,19 +110,19 @@ else
     cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
     if [ -z "$cached" ]; then
         build="$(mktemp -d)"
-        "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary mmcv \
+        pip_run download --no-deps --no-binary mmcv \
             "mmcv==$MMCV_VERSION" -d "$build"
         tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
         # torch >= 2.10 headers need C++20; mmcv 2.1.0's setup.py hard-codes -std=c++17.
         sed -i 's/-std=c++17/-std=c++20/g' "$build/mmcv-$MMCV_VERSION/setup.py"
         mkdir -p "$WHEEL_CACHE/torch-$torch_tag"
         (cd "$build/mmcv-$MMCV_VERSION" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-            "$PY" -m pip wheel --disable-pip-version-check --no-build-isolation --no-deps \
+            pip_run wheel --no-build-isolation --no-deps \
             -w "$WHEEL_CACHE/torch-$torch_tag" .)
         rm -rf "$build"
         cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
     fi
-    "${PIP[@]}" --no-deps "$cached"
+    pip_install --no-deps "$cached"
     have "from mmcv.ops import nms" || { echo "mmcv installed but its compiled ops do not import" >&2; exit 1; }
 fi
 
@@ -107,28 +131,28 @@ if have "from xtcocotools.coco import COCO; from xtcocotools.cocoeval import COC
     skip "xtcocotools"
 else
     # The index's xtcocotools wheels are built against numpy 1.x and fail under numpy 2.
-    "${PIP[@]}" --no-binary xtcocotools --no-build-isolation xtcocotools
+    pip_install --no-binary xtcocotools --no-build-isolation xtcocotools
 fi
 
 step "mmdet $MMDET_VERSION"
 if have "import mmdet; assert mmdet.__version__ == '$MMDET_VERSION'"; then
     skip "mmdet"
 else
-    "${PIP[@]}" --no-deps "mmdet==$MMDET_VERSION"
+    pip_install --no-deps "mmdet==$MMDET_VERSION"
 fi
 
 step "mmpose $MMPOSE_VERSION (--no-deps: its declared chumpy does not build)"
 if have "import mmpose; assert mmpose.__version__ == '$MMPOSE_VERSION'"; then
     skip "mmpose"
 else
-    "${PIP[@]}" --no-deps "mmpose==$MMPOSE_VERSION"
+    pip_install --no-deps "mmpose==$MMPOSE_VERSION"
 fi
 
 step "openmim and test tools"
 if have "import mim, pytest, hypothesis, ruff" ; then
     skip "openmim, pytest, hypothesis, ruff"
 else
-    "${PIP[@]}" "openmim==0.3.9" pytest hypothesis ruff
+    pip_install "openmim==0.3.9" pytest hypothesis ruff
 fi
 
 step "dag_mmpose (editable)"
@@ -142,7 +166,7 @@ assert md.version('dag_mmpose') == dag_mmpose.__version__
     skip "dag_mmpose"
 else
     # Built in pip's isolated environment, whatever setuptools the venv holds.
-    "${PIP[@]}" --no-deps -e "$ROOT"
+    pip_install --no-deps -e "$ROOT"
 fi
 
 step "check: the stack imports together"
