@@ -102,7 +102,15 @@ else
 fi
 
 step "mmcv $MMCV_VERSION with compiled ops (built from source once, wheel cached in $WHEEL_CACHE)"
-if have "import mmcv; from mmcv.ops import nms; assert mmcv.__version__ == '$MMCV_VERSION'"; then
+# The compiled ops are tied to the torch they were built against: besides importing, the
+# installed mmcv must be the wheel built for this torch (pip records the file it came from).
+if have "
+import json, importlib.metadata as md, mmcv, torch
+from mmcv.ops import nms
+assert mmcv.__version__ == '$MMCV_VERSION'
+url = json.loads(md.distribution('mmcv').read_text('direct_url.json'))['url']
+assert '/torch-' + torch.__version__.split('+')[0] + '/' in url, url
+"; then
     skip "mmcv with ops"
 else
     mkdir -p "$WHEEL_CACHE"
@@ -122,7 +130,7 @@ else
         rm -rf "$build"
         cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
     fi
-    pip_install --no-deps "$cached"
+    pip_install --no-deps --force-reinstall "$cached"
     have "from mmcv.ops import nms" || { echo "mmcv installed but its compiled ops do not import" >&2; exit 1; }
 fi
 
