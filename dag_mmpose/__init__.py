@@ -7,19 +7,19 @@ every DAG module into mmpose's own registries (``MODELS``, ``TRANSFORMS``,
 
     custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 
-It also makes two fixes to the installed stack, each documented where it is made: torch's
-``weights_only`` loader learns the exact types mmengine Runner checkpoints hold
-(:mod:`dag_mmpose.utils.checkpoint`, for ``--resume`` / ``load_from`` on torch >= 2.6), and
-mmpose's visualizer draws keypoints again under numpy >= 2.4
-(:mod:`dag_mmpose.engine.visualizer_compat`).
+It also applies the fixes to the installed stack that :mod:`dag_mmpose.compat` lists, each only
+for the versions that need it: torch's ``weights_only`` loader learns the exact types mmengine
+Runner checkpoints hold (``--resume`` / ``load_from`` on torch >= 2.6), and mmpose's
+visualizer draws keypoints again under numpy >= 2.4.
 """
+
 from .utils.version_check import check_openmmlab_versions
 
 check_openmmlab_versions()
 
-from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+from .compat import apply_patches  # noqa: E402
 
-register_checkpoint_safe_globals()
+apply_patches()
 
 from . import codecs, datasets, engine, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Shared fixtures: small generated datasets in every supported format (made once a session)."""
+
 import os
 import os.path as osp
 import sys
@@ -10,8 +11,9 @@ from dag_mmpose.datasets.synthetic import generate_all, generate_demo_data, use_
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The README's main job trains the DAG demo; the tools are proven on it.
-DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                       'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py')
+DEMO_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
+)
 
 
 @pytest.fixture(scope='session')

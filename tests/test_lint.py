@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""The repository stays clean under its configured linter (ruff, settings in pyproject.toml)."""
+"""The repository stays clean under its configured linter and formatter (ruff, pyproject.toml)."""
+
 import os.path as osp
 import shutil
 import subprocess
@@ -8,8 +9,20 @@ import sys
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def test_ruff_clean():
+def _ruff() -> str:
     ruff = shutil.which('ruff', path=osp.dirname(sys.executable)) or shutil.which('ruff')
     assert ruff is not None, 'ruff is not installed (tools/install.sh installs it)'
-    result = subprocess.run([ruff, 'check', REPO_ROOT], capture_output=True, text=True)
+    return ruff
+
+
+def test_ruff_clean():
+    result = subprocess.run([_ruff(), 'check', REPO_ROOT], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_clean():
+    # one formatting style for every file: run `ruff format .` to fix
+    result = subprocess.run(
+        [_ruff(), 'format', '--check', '--diff', REPO_ROOT], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr

@@ -24,6 +24,7 @@ Example::
         --num-samples 4 --out dag_augmentation.png \\
         --cfg-options train_dataloader.dataset.data_root=data/synthetic_coco/
 """
+
 import argparse
 import os
 import os.path as osp
@@ -56,22 +57,30 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Write a PNG grid of DAG-augmented training samples and their targets')
+        description='Write a PNG grid of DAG-augmented training samples and their targets'
+    )
     parser.add_argument('config', help='config file whose pipeline has a DAGHeatmap codec')
     parser.add_argument('--num-samples', type=int, default=4, help='rows of the grid')
     parser.add_argument('--out', default='dag_augmentation.png', help='output PNG path')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the sample choice and of the augmentations')
-    parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'],
-                        help='which dataloader\'s dataset to browse')
-    parser.add_argument('--panel-height', type=int, default=256,
-                        help='height of each panel in pixels')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the sample choice and of the augmentations'
+    )
+    parser.add_argument(
+        '--phase',
+        default='train',
+        choices=['train', 'val', 'test'],
+        help="which dataloader's dataset to browse",
+    )
+    parser.add_argument(
+        '--panel-height', type=int, default=256, help='height of each panel in pixels'
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override config entries, key=value (e.g. '
-        'train_dataloader.dataset.data_root=data/synthetic_coco/)')
+        'train_dataloader.dataset.data_root=data/synthetic_coco/)',
+    )
     args = parser.parse_args(argv)
     if args.num_samples < 1:
         parser.error(f'--num-samples must be >= 1, got {args.num_samples}')
@@ -89,9 +98,7 @@ def find_dag_target(transforms: List[Any]) -> Tuple[int, DAGHeatmap]:
     for i, transform in enumerate(transforms):
         if not isinstance(transform, GenerateTarget):
             continue
-        encoders = transform.encoder if isinstance(transform.encoder, list) else [
-            transform.encoder
-        ]
+        encoders = transform.encoder if isinstance(transform.encoder, list) else [transform.encoder]
         for encoder in encoders:
             if isinstance(encoder, DAGHeatmap):
                 return i, encoder
@@ -99,7 +106,8 @@ def find_dag_target(transforms: List[Any]) -> Tuple[int, DAGHeatmap]:
     raise ValueError(
         'the pipeline has no GenerateTarget with a DAGHeatmap encoder, so there are no '
         f'multi-joint targets to show (pipeline: {names}). Use a DAG config, e.g. '
-        'configs/demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py.')
+        'configs/demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py.'
+    )
 
 
 def _unwrap(dataset: Any) -> Any:
@@ -124,43 +132,52 @@ def _to_bgr_uint8(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
-def _text(img: np.ndarray, text: str, org: Tuple[int, int], scale: float = 0.45,
-          colour: Tuple[int, int, int] = (255, 255, 255), background: bool = False) -> None:
+def _text(
+    img: np.ndarray,
+    text: str,
+    org: Tuple[int, int],
+    scale: float = 0.45,
+    color: Tuple[int, int, int] = (255, 255, 255),
+    background: bool = False,
+) -> None:
     if background:
         (w, h), base = cv2.getTextSize(text, FONT, scale, 1)
         x, y = org
-        img[max(y - h - 3, 0):y + base, max(x - 2, 0):x + w + 2] //= 3
-    cv2.putText(img, text, org, FONT, scale, colour, 1, cv2.LINE_AA)
+        img[max(y - h - 3, 0) : y + base, max(x - 2, 0) : x + w + 2] //= 3
+    cv2.putText(img, text, org, FONT, scale, color, 1, cv2.LINE_AA)
 
 
 def _overlay(crop: np.ndarray, heatmaps: Optional[np.ndarray]) -> np.ndarray:
-    """The crop with the maximum over K of the heatmaps blended in (JET colours)."""
+    """The crop with the maximum over K of the heatmaps blended in (JET colors)."""
     if heatmaps is None or np.size(heatmaps) == 0:
         out = crop // 3
         _text(out, 'n/a', (8, crop.shape[0] // 2))
         return out
     heat = np.clip(np.asarray(heatmaps, dtype=np.float32).max(axis=0), 0, 1)
     heat = cv2.resize(heat, crop.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-    colour = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    color = cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET)
     alpha = (0.2 + 0.7 * heat)[..., None]
-    return (crop * (1 - alpha) + colour * alpha).astype(np.uint8)
+    return (crop * (1 - alpha) + color * alpha).astype(np.uint8)
 
 
-def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray,
-                metainfo: dict) -> np.ndarray:
+def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray, metainfo: dict) -> np.ndarray:
     """Panel (a): the crop with masked boxes, pasted people and keypoints drawn."""
     panel = crop.copy()
     thickness = max(1, round(float(scale.mean())))
 
     def point(p: np.ndarray) -> Tuple[int, int]:
-        # pixel centres: crop pixel i covers [i * s, (i + 1) * s) in the panel
+        # pixel centers: crop pixel i covers [i * s, (i + 1) * s) in the panel
         x, y = (np.asarray(p, dtype=np.float64) + 0.5) * scale - 0.5
         return int(round(x)), int(round(y))
 
     for x1, y1, x2, y2 in np.asarray(results.get('masked_boxes', np.zeros((0, 4)))):
-        cv2.rectangle(panel, (int(round(x1 * scale[0])), int(round(y1 * scale[1]))),
-                      (int(round(x2 * scale[0])) - 1, int(round(y2 * scale[1])) - 1),
-                      MASK_COLOUR, thickness)
+        cv2.rectangle(
+            panel,
+            (int(round(x1 * scale[0])), int(round(y1 * scale[1]))),
+            (int(round(x2 * scale[0])) - 1, int(round(y2 * scale[1])) - 1),
+            MASK_COLOUR,
+            thickness,
+        )
 
     for pasted in results.get('pasted_instances', None) or []:
         corners = pasted.get('corners', None) if isinstance(pasted, dict) else None
@@ -169,9 +186,13 @@ def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray,
             cv2.polylines(panel, [pts], True, PASTE_COLOUR, thickness, cv2.LINE_AA)
         elif isinstance(pasted, dict) and pasted.get('bbox', None) is not None:
             x1, y1, x2, y2 = np.asarray(pasted['bbox'], dtype=np.float64)
-            cv2.rectangle(panel, (int(x1 * scale[0]), int(y1 * scale[1])),
-                          (int(x2 * scale[0]) - 1, int(y2 * scale[1]) - 1), PASTE_COLOUR,
-                          thickness)
+            cv2.rectangle(
+                panel,
+                (int(x1 * scale[0]), int(y1 * scale[1])),
+                (int(x2 * scale[0]) - 1, int(y2 * scale[1]) - 1),
+                PASTE_COLOUR,
+                thickness,
+            )
 
     others = results.get('other_keypoints', None)
     others_visible = results.get('other_keypoints_visible', None)
@@ -188,29 +209,34 @@ def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray,
     visible = np.asarray(results['keypoints_visible'])
     if visible.ndim == 3:
         visible = visible[..., 0]
-    kpt_colours = metainfo.get('keypoint_colors', None)
-    link_colours = metainfo.get('skeleton_link_colors', None)
+    kpt_colors = metainfo.get('keypoint_colors', None)
+    link_colors = metainfo.get('skeleton_link_colors', None)
     for kpts, vis in zip(np.asarray(keypoints)[..., :2], visible):
         for j, (a, b) in enumerate(metainfo.get('skeleton_links', None) or []):
             if vis[a] > 0 and vis[b] > 0:
-                # mmpose's metainfo colours are RGB
-                colour = (tuple(int(c) for c in link_colours[j][::-1])
-                          if link_colours is not None and len(link_colours) > j
-                          else (0, 255, 0))
-                cv2.line(panel, point(kpts[a]), point(kpts[b]), colour, thickness,
-                         cv2.LINE_AA)
+                # mmpose's metainfo colors are RGB
+                color = (
+                    tuple(int(c) for c in link_colors[j][::-1])
+                    if link_colors is not None and len(link_colors) > j
+                    else (0, 255, 0)
+                )
+                cv2.line(panel, point(kpts[a]), point(kpts[b]), color, thickness, cv2.LINE_AA)
         for j, (p, v) in enumerate(zip(kpts, vis)):
             if v <= 0:
                 continue
-            colour = (tuple(int(c) for c in kpt_colours[j][::-1])
-                      if kpt_colours is not None and len(kpt_colours) > j else (0, 255, 0))
+            color = (
+                tuple(int(c) for c in kpt_colors[j][::-1])
+                if kpt_colors is not None and len(kpt_colors) > j
+                else (0, 255, 0)
+            )
             cv2.circle(panel, point(p), 3 + thickness, (0, 0, 0), -1, cv2.LINE_AA)
-            cv2.circle(panel, point(p), 2 + thickness, colour, -1, cv2.LINE_AA)
+            cv2.circle(panel, point(p), 2 + thickness, color, -1, cv2.LINE_AA)
     return panel
 
 
-def draw_row(results: dict, panel_size: Tuple[int, int], metainfo: dict,
-             label: str) -> List[np.ndarray]:
+def draw_row(
+    results: dict, panel_size: Tuple[int, int], metainfo: dict, label: str
+) -> List[np.ndarray]:
     """The three panels of one sample, each ``panel_size`` (w, h)."""
     crop = _to_bgr_uint8(results['img'])
     img_h, img_w = crop.shape[:2]
@@ -241,10 +267,10 @@ def compose_grid(rows: List[List[np.ndarray]], panel_size: Tuple[int, int]) -> n
         y = HEADER + r * (panel_h + GAP)
         for c, panel in enumerate(row):
             x = GAP + c * (panel_w + GAP)
-            grid[y:y + panel_h, x:x + panel_w] = panel
+            grid[y : y + panel_h, x : x + panel_w] = panel
     y = height - LEGEND + 15
     for line in LEGEND_LINES:
-        _text(grid, line, (GAP + 2, y), scale=0.4, colour=(220, 220, 220))
+        _text(grid, line, (GAP + 2, y), scale=0.4, color=(220, 220, 220))
         y += 16
     return grid
 
@@ -266,12 +292,13 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     except ValueError as e:
         sys.exit(f'browse_dag_augmentation: {args.config}: {e}')
     # stop after GenerateTarget: PackPoseInputs would drop the keys drawn here
-    runner.pipeline.transforms = runner.pipeline.transforms[:target_idx + 1]
+    runner.pipeline.transforms = runner.pipeline.transforms[: target_idx + 1]
 
     if len(dataset) == 0:
         sys.exit(f'browse_dag_augmentation: the {args.phase} dataset is empty')
     indices = np.random.RandomState(args.seed).choice(
-        len(dataset), args.num_samples, replace=args.num_samples > len(dataset))
+        len(dataset), args.num_samples, replace=args.num_samples > len(dataset)
+    )
 
     input_w, input_h = codec.input_size
     panel_h = args.panel_height

@@ -13,6 +13,7 @@ The annotations need person segmentations (polygons or RLE): COCO, OCHuman and t
 synthetic data have them, CrowdPose does not. See ``docs/instance_pool.md`` for the filters
 and the pool format.
 """
+
 import argparse
 import sys
 from typing import List, Optional
@@ -31,32 +32,32 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='Cut segmented people out of a COCO-format dataset into an instance '
-        'pool for InstancePaste.')
+        'pool for InstancePaste.'
+    )
     parser.add_argument('ann_file', help='COCO-format annotation json with segmentations')
-    parser.add_argument('img_dir', help='folder the images\' file_name are relative to')
+    parser.add_argument('img_dir', help="folder the images' file_name are relative to")
     parser.add_argument('out_dir', help='pool folder to write (index.json + crops.u8)')
     parser.add_argument(
-        '--min-area',
-        type=float,
-        default=4096,
-        help='minimum mask area in pixels (default: 4096)')
+        '--min-area', type=float, default=4096, help='minimum mask area in pixels (default: 4096)'
+    )
     parser.add_argument(
         '--min-keypoints',
         type=int,
         default=8,
-        help='minimum number of labelled keypoints (default: 8)')
+        help='minimum number of labelled keypoints (default: 8)',
+    )
     parser.add_argument(
         '--max-overlap',
         type=float,
         default=0.2,
-        help='maximum fraction of the mask inside other people\'s boxes (default: 0.2)')
+        help="maximum fraction of the mask inside other people's boxes (default: 0.2)",
+    )
     parser.add_argument(
-        '--max-instances', type=int, default=None, help='stop after this many people')
+        '--max-instances', type=int, default=None, help='stop after this many people'
+    )
     parser.add_argument(
-        '--margin',
-        type=int,
-        default=2,
-        help='context pixels around each mask box (default: 2)')
+        '--margin', type=int, default=2, help='context pixels around each mask box (default: 2)'
+    )
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args(argv)
 
@@ -81,7 +82,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             max_overlap=args.max_overlap,
             max_instances=args.max_instances,
             margin=args.margin,
-            progress=not args.no_progress)
+            progress=not args.no_progress,
+        )
     except (FileNotFoundError, ValueError) as e:
         print(f'build_instance_pool: error: {e}', file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ Runs on 2 CPU cores in a few minutes with no download::
 
 Every run trains from scratch in ``--work-dir`` (one sub-folder per config).
 """
+
 import argparse
 import os.path as osp
 import time
@@ -22,8 +23,9 @@ from mmengine.runner import Runner
 from dag_mmpose.datasets.synthetic import generate_demo_data, use_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(REPO, 'configs', 'demo',
-                          'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py')
+DEFAULT_CONFIG = osp.join(
+    REPO, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
+)
 METRICS = ('AP', 'AP .5', 'AP .75', 'AR')
 
 
@@ -33,11 +35,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--compare', nargs='*', default=[], help='further configs to train')
     parser.add_argument('--data-root', default='data/synthetic_coco', help='generated data')
     parser.add_argument(
-        '--num-images',
-        type=int,
-        nargs=3,
-        default=[600, 100, 100],
-        metavar=('TRAIN', 'VAL', 'TEST'))
+        '--num-images', type=int, nargs=3, default=[600, 100, 100], metavar=('TRAIN', 'VAL', 'TEST')
+    )
     parser.add_argument('--epochs', type=int, help='override train_cfg.max_epochs')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--seed', type=int, default=0)
@@ -61,7 +60,7 @@ def load_cfg(path: str, args: argparse.Namespace, name: str) -> Config:
 
 
 def evaluate(cfg: Config, checkpoint: str = None) -> Dict[str, float]:
-    """Test split AP of the model in ``cfg`` (freshly initialised when no checkpoint)."""
+    """Test split AP of the model in ``cfg`` (freshly initialized when no checkpoint)."""
     cfg = cfg.copy()
     cfg.load_from = checkpoint
     cfg.work_dir = osp.join(cfg.work_dir, 'test_trained' if checkpoint else 'test_untrained')

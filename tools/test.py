@@ -6,6 +6,7 @@ Example:
     # initial (argmax) and GCN-refined pose of a DAG model drawn together
     python tools/test.py CONFIG CHECKPOINT --show-refinement --show-dir vis_refinement/
 """
+
 import argparse
 import os
 import os.path as osp
@@ -30,7 +31,8 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config entries, key=value (e.g. test_dataloader.batch_size=8)')
+        help='override config entries, key=value (e.g. test_dataloader.batch_size=8)',
+    )
     parser.add_argument('--show-dir', help='directory to save visualised predictions')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument(
@@ -38,14 +40,16 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='draw the initial (argmax) and the GCN-refined pose of an FGMHGCNHead model '
         'together, into --show-dir instead of the plain predictions (default folder: '
-        'vis_refinement; relative folders go under <work_dir>/<timestamp>/ as --show-dir)')
+        'vis_refinement; relative folders go under <work_dir>/<timestamp>/ as --show-dir)',
+    )
     parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
     parser.add_argument('--wait-time', type=float, default=1, help='seconds per shown window')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -65,8 +69,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     plain_show_dir = None if args.show_refinement else args.show_dir
     if args.show or plain_show_dir is not None:
         if 'visualization' not in cfg.default_hooks:
-            raise KeyError('--show/--show-dir need default_hooks.visualization='
-                           'dict(type="PoseVisualizationHook") in the config')
+            raise KeyError(
+                '--show/--show-dir need default_hooks.visualization='
+                'dict(type="PoseVisualizationHook") in the config'
+            )
         cfg.default_hooks.visualization.enable = True
         cfg.default_hooks.visualization.show = args.show
         if args.show:
@@ -79,8 +85,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise ValueError(f'--dump must name a .pkl file, got {args.dump!r}')
         dump = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator
-        cfg.test_evaluator = [*evaluators, dump] if isinstance(
-            evaluators, (list, tuple)) else [evaluators, dump]
+        cfg.test_evaluator = (
+            [*evaluators, dump] if isinstance(evaluators, (list, tuple)) else [evaluators, dump]
+        )
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -97,22 +104,27 @@ def add_refinement_visualization(cfg: Config, out_dir: Optional[str], interval: 
     """
     head = cfg.model.get('head') or {}
     head_type = head.get('type')
-    head_name = head_type if isinstance(head_type, str) else getattr(
-        head_type, '__name__', repr(head_type))
+    head_name = (
+        head_type if isinstance(head_type, str) else getattr(head_type, '__name__', repr(head_type))
+    )
     if head_name.split('.')[-1] != 'FGMHGCNHead':
         raise ValueError(
             '--show-refinement draws the initial and the refined pose of the DAG head: '
-            f"model.head.type must be 'FGMHGCNHead', this config has {head_name!r}")
+            f"model.head.type must be 'FGMHGCNHead', this config has {head_name!r}"
+        )
     test_cfg = cfg.model.get('test_cfg') or {}
     if not test_cfg.get('refine', True):
-        raise ValueError('--show-refinement needs model.test_cfg.refine=True '
-                         '(refine=False returns the base head\'s pose unrefined)')
+        raise ValueError(
+            '--show-refinement needs model.test_cfg.refine=True '
+            "(refine=False returns the base head's pose unrefined)"
+        )
     cfg.model.test_cfg = dict(test_cfg, output_initial=True)
     kpt_thr = cfg.get('default_hooks', {}).get('visualization', {}).get('kpt_thr', 0.3)
     cfg.custom_hooks = [
         *cfg.get('custom_hooks', []),
-        dict(type='RefinementVisualizationHook', interval=interval, kpt_thr=kpt_thr,
-             out_dir=out_dir),
+        dict(
+            type='RefinementVisualizationHook', interval=interval, kpt_thr=kpt_thr, out_dir=out_dir
+        ),
     ]
 
 

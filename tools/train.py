@@ -5,6 +5,7 @@ Examples:
     python tools/train.py configs/demo/td-hm_tinyhrnet_dag-1xb32-30e_synthetic-coco-128x96.py
     bash tools/dist_train.sh CONFIG 8 --amp
 """
+
 import argparse
 import os
 import os.path as osp
@@ -25,15 +26,17 @@ def parse_args() -> argparse.Namespace:
         type=str,
         const='auto',
         help='resume from this checkpoint; without a path, from the latest checkpoint '
-        'in the work directory')
+        'in the work directory',
+    )
+    parser.add_argument('--amp', action='store_true', help='train with automatic mixed precision')
     parser.add_argument(
-        '--amp', action='store_true', help='train with automatic mixed precision')
-    parser.add_argument(
-        '--no-validate', action='store_true', help='do not evaluate during training')
+        '--no-validate', action='store_true', help='do not evaluate during training'
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by the actual over the base batch size')
+        help='scale the learning rate by the actual over the base batch size',
+    )
     parser.add_argument('--show-dir', help='directory to save visualised val predictions')
     parser.add_argument('--show', action='store_true', help='show val predictions in a window')
     parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
@@ -43,12 +46,14 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, key=value (e.g. train_cfg.max_epochs=3 '
-        'env_cfg.dist_cfg.backend=gloo); lists as key="[a,b]"')
+        'env_cfg.dist_cfg.backend=gloo); lists as key="[a,b]"',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -73,8 +78,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
-                             f'but the config sets {wrapper!r}')
+            raise ValueError(
+                f'--amp needs optim_wrapper.type OptimWrapper or AmpOptimWrapper, '
+                f'but the config sets {wrapper!r}'
+            )
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
@@ -90,8 +97,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.show or args.show_dir is not None:
         if 'visualization' not in cfg.default_hooks:
-            raise KeyError('--show/--show-dir need default_hooks.visualization='
-                           'dict(type="PoseVisualizationHook") in the config')
+            raise KeyError(
+                '--show/--show-dir need default_hooks.visualization='
+                'dict(type="PoseVisualizationHook") in the config'
+            )
         cfg.default_hooks.visualization.enable = True
         cfg.default_hooks.visualization.show = args.show
         if args.show:

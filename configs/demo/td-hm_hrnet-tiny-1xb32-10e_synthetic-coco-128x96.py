@@ -15,7 +15,7 @@ optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 # learning policy
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),  # warm-up
-    dict(type='MultiStepLR', begin=0, end=10, milestones=[8, 9], gamma=0.1, by_epoch=True)
+    dict(type='MultiStepLR', begin=0, end=10, milestones=[8, 9], gamma=0.1, by_epoch=True),
 ]
 
 # automatically scaling LR based on the actual training batch size
@@ -24,7 +24,8 @@ auto_scale_lr = dict(base_batch_size=32)
 # hooks
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=10, save_best='coco/AP', rule='greater'))
+    checkpoint=dict(type='CheckpointHook', interval=10, save_best='coco/AP', rule='greater'),
+)
 
 # codec settings
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1.5)
@@ -36,7 +37,8 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(
         type='HRNet',
         in_channels=3,
@@ -45,34 +47,42 @@ model = dict(
                 num_modules=1,
                 num_branches=1,
                 block='BOTTLENECK',
-                num_blocks=(1, ),
-                num_channels=(16, )),
+                num_blocks=(1,),
+                num_channels=(16,),
+            ),
             stage2=dict(
                 num_modules=1,
                 num_branches=2,
                 block='BASIC',
                 num_blocks=(1, 1),
-                num_channels=(16, 32)),
+                num_channels=(16, 32),
+            ),
             stage3=dict(
                 num_modules=1,
                 num_branches=3,
                 block='BASIC',
                 num_blocks=(1, 1, 1),
-                num_channels=(16, 32, 64)),
+                num_channels=(16, 32, 64),
+            ),
             stage4=dict(
                 num_modules=1,
                 num_branches=4,
                 block='BASIC',
                 num_blocks=(1, 1, 1, 1),
-                num_channels=(16, 32, 64, 128)))),
+                num_channels=(16, 32, 64, 128),
+            ),
+        ),
+    ),
     head=dict(
         type='HeatmapHead',
         in_channels=16,
         out_channels=17,
         deconv_out_channels=None,
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+        decoder=codec,
+    ),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True),
+)
 
 # base dataset settings
 dataset_type = 'CocoDataset'
@@ -88,13 +98,13 @@ train_pipeline = [
     dict(type='RandomBBoxTransform'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 
 # data loaders
@@ -110,7 +120,8 @@ train_dataloader = dict(
         ann_file='annotations/person_keypoints_train.json',
         data_prefix=dict(img='images/train/'),
         pipeline=train_pipeline,
-    ))
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=1,
@@ -125,7 +136,8 @@ val_dataloader = dict(
         data_prefix=dict(img='images/val/'),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 test_dataloader = dict(
     batch_size=32,
     num_workers=1,
@@ -140,10 +152,13 @@ test_dataloader = dict(
         data_prefix=dict(img='images/test/'),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 
 # evaluators
 val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json'
+)
 test_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_test.json')
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_test.json'
+)

@@ -5,7 +5,7 @@
 _base_ = ['./td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py']
 
 # codec settings: target heatmaps as MSRAHeatmap, plus multi-joint heatmaps (other people at
-# peak 0.5) and the normalised target coordinates for the L1 term
+# peak 0.5) and the normalized target coordinates for the L1 term
 codec = dict(type='DAGHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1.5)
 
 # model settings
@@ -19,11 +19,14 @@ model = dict(
             in_channels=16,
             out_channels=17,
             deconv_out_channels=None,
-            decoder=codec),
+            decoder=codec,
+        ),
         metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
         gcn_cfg=dict(hidden_channels=64, num_blocks=2),
-        loss=dict(type='DAGLoss')),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True, refine=True))
+        loss=dict(type='DAGLoss'),
+    ),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True, refine=True),
+)
 
 # pipelines
 train_pipeline = [
@@ -41,6 +44,6 @@ train_pipeline = [
     dict(type='MaskJoints', prob=0.25, num_joints=2, box_size=(0.104, 0.198)),
     dict(type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

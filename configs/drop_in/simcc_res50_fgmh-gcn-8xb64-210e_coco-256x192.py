@@ -12,17 +12,17 @@ custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 train_cfg = dict(max_epochs=210, val_interval=10)
 
 # optimizer
-optim_wrapper = dict(optimizer=dict(
-    type='Adam',
-    lr=1e-3,
-))
+optim_wrapper = dict(
+    optimizer=dict(
+        type='Adam',
+        lr=1e-3,
+    )
+)
 
 # learning policy
 param_scheduler = [
-    dict(
-        type='LinearLR', begin=0, end=500, start_factor=0.001,
-        by_epoch=False),  # warm-up
-    dict(type='MultiStepLR', milestones=[170, 200], gamma=0.1, by_epoch=True)
+    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),  # warm-up
+    dict(type='MultiStepLR', milestones=[170, 200], gamma=0.1, by_epoch=True),
 ]
 
 # automatically scaling LR based on the actual training batch size
@@ -33,16 +33,16 @@ default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
 
 # codec settings
 # the SimCC labels supervise the wrapped SimCCHead, as in the mmpose recipe
-codec = dict(
-    type='SimCCLabel', input_size=(192, 256), sigma=6.0, simcc_split_ratio=2.0)
-# multi-joint heatmaps (other people at peak 0.5) and normalised target coordinates for the
+codec = dict(type='SimCCLabel', input_size=(192, 256), sigma=6.0, simcc_split_ratio=2.0)
+# multi-joint heatmaps (other people at peak 0.5) and normalized target coordinates for the
 # DAG branches; no target heatmaps / weights, the SimCC codec supervises the base head
 dag_codec = dict(
     type='DAGHeatmap',
     input_size=codec['input_size'],
     heatmap_size=(48, 64),
     sigma=2,
-    with_target_heatmaps=False)
+    with_target_heatmaps=False,
+)
 
 # model settings
 model = dict(
@@ -51,7 +51,8 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(
         type='ResNet',
         depth=50,
@@ -69,7 +70,8 @@ model = dict(
             in_featuremap_size=tuple([s // 32 for s in codec['input_size']]),
             simcc_split_ratio=codec['simcc_split_ratio'],
             loss=dict(type='KLDiscretLoss', use_target_weight=True),
-            decoder=codec),
+            decoder=codec,
+        ),
         # ResNet features are 8x6: three stride-2 deconvolutions bring the multi-joint
         # heatmaps to the 64x48 of `dag_codec` (a mismatch would be resized bilinearly)
         multi_cfg=dict(
@@ -77,12 +79,13 @@ model = dict(
             in_channels=2048,
             out_channels=17,
             deconv_out_channels=(256, 256, 256),
-            deconv_kernel_sizes=(4, 4, 4)),
+            deconv_kernel_sizes=(4, 4, 4),
+        ),
         metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
-        loss=dict(
-            type='DAGLoss',
-            target_loss=dict(type='KLDiscretLoss', use_target_weight=True))),
-    test_cfg=dict(flip_test=True))
+        loss=dict(type='DAGLoss', target_loss=dict(type='KLDiscretLoss', use_target_weight=True)),
+    ),
+    test_cfg=dict(flip_test=True),
+)
 
 # base dataset settings
 dataset_type = 'CocoDataset'
@@ -100,13 +103,13 @@ train_pipeline = [
     # the other people of the image, flipped and warped into the crop like the target
     dict(type='GetOtherInstances', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=[codec, dag_codec]),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 
 # data loaders
@@ -122,7 +125,8 @@ train_dataloader = dict(
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=train_pipeline,
-    ))
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -139,11 +143,12 @@ val_dataloader = dict(
         data_prefix=dict(img='val2017/'),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 test_dataloader = val_dataloader
 
 # evaluators
 val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json'
+)
 test_evaluator = val_evaluator

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Keypoint codec of DAG: target heatmaps, multi-joint heatmaps and normalised coordinates."""
+"""Keypoint codec of DAG: target heatmaps, multi-joint heatmaps and normalized coordinates."""
+
 from typing import Optional, Tuple
 
 import numpy as np
@@ -16,12 +17,12 @@ from mmpose.registry import KEYPOINT_CODECS
 @KEYPOINT_CODECS.register_module()
 class DAGHeatmap(BaseKeypointCodec):
     """Encode the targets of DAG: target-joint heatmaps, multi-joint heatmaps and the
-    target pose normalised to [-1, 1].
+    target pose normalized to [-1, 1].
 
     DAG supervises the backbone ("multi-joint features") with the joints of *every*
     annotated person in the crop and the attention output ("target features") with the
     joints of the crop's own person only; the graph refinement is supervised with
-    coordinates normalised over the crop.
+    coordinates normalized over the crop.
 
     The target heatmaps, their weights and :meth:`decode` are delegated to mmpose's
     :class:`~mmpose.codecs.MSRAHeatmap` (or :class:`~mmpose.codecs.UDPHeatmap` when
@@ -45,7 +46,7 @@ class DAGHeatmap(BaseKeypointCodec):
           ``other_peak``, merged by element-wise maximum.
         - multi_keypoint_weights (np.ndarray): weights of the multi-joint heatmaps in shape
           (1, K): per joint, the maximum weight over all people.
-        - keypoint_coords (np.ndarray): the target keypoints normalised over the input crop,
+        - keypoint_coords (np.ndarray): the target keypoints normalized over the input crop,
           in shape (1, K, 2), float32: ``u = 2 * x / w - 1``, ``v = 2 * y / h - 1``. The
           same formula is used with ``use_udp=True``, so a head inverts it with
           ``x = (u + 1) * w / 2``, ``y = (v + 1) * h / 2`` whatever the codec setting.
@@ -189,9 +190,7 @@ class DAGHeatmap(BaseKeypointCodec):
         )
 
     @staticmethod
-    def _check_pair(
-        name: str, keypoints: np.ndarray, vis_name: str, visible: np.ndarray
-    ) -> None:
+    def _check_pair(name: str, keypoints: np.ndarray, vis_name: str, visible: np.ndarray) -> None:
         """Raise a ValueError naming the key when a keypoint / visibility pair is not
         (N, K, D>=2) / (N, K)."""
         if keypoints.ndim != 3 or keypoints.shape[2] < 2:
@@ -256,7 +255,9 @@ class DAGHeatmap(BaseKeypointCodec):
             other_keypoints_visible = np.ones(other_keypoints.shape[:2], dtype=np.float32)
         other_keypoints_visible = np.asarray(other_keypoints_visible)
         self._check_pair(
-            'other_keypoints', other_keypoints, 'other_keypoints_visible',
+            'other_keypoints',
+            other_keypoints,
+            'other_keypoints_visible',
             other_keypoints_visible,
         )
         if other_keypoints.shape[1] != num_keypoints:
@@ -283,9 +284,9 @@ class DAGHeatmap(BaseKeypointCodec):
             ).astype(np.float32)
 
         w, h = self.input_size
-        keypoint_coords = (
-            keypoints[..., :2] * np.array([2.0 / w, 2.0 / h]) - 1.0
-        ).astype(np.float32)
+        keypoint_coords = (keypoints[..., :2] * np.array([2.0 / w, 2.0 / h]) - 1.0).astype(
+            np.float32
+        )
 
         encoded = dict(
             multi_heatmaps=multi_heatmaps.astype(np.float32, copy=False),
@@ -311,7 +312,6 @@ class DAGHeatmap(BaseKeypointCodec):
         """
         if np.ndim(encoded) != 3:
             raise ValueError(
-                f'DAGHeatmap.decode expects heatmaps of shape (K, H, W), got '
-                f'{np.shape(encoded)}'
+                f'DAGHeatmap.decode expects heatmaps of shape (K, H, W), got {np.shape(encoded)}'
             )
         return self._target_codec.decode(encoded)

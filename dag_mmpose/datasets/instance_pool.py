@@ -6,7 +6,7 @@ A pool is a folder with two files (the format is documented in ``docs/instance_p
 - ``index.json``: format name and version, the number and names of the keypoints, the
   margin around each person and one entry per person (byte offset, height, width,
   keypoints in crop pixels, source image id and annotation id);
-- ``crops.u8``: the raw 4-channel uint8 crops (colour in BGR order like ``cv2`` / mmcv
+- ``crops.u8``: the raw 4-channel uint8 crops (color in BGR order like ``cv2`` / mmcv
   read images, then alpha = the person's mask), concatenated in index order.
 
 Nothing is pickled: :class:`InstancePool` parses the json and reads the crops through an
@@ -25,6 +25,7 @@ Example:
     >>> len(pool), rgba.shape, keypoints.tolist()
     (1, (4, 3, 4), [[1.0, 2.0, 2.0]])
 """
+
 import json
 import os
 import os.path as osp
@@ -37,8 +38,15 @@ import cv2
 import numpy as np
 
 __all__ = [
-    'INDEX_FILE', 'DATA_FILE', 'POOL_FORMAT', 'POOL_VERSION', 'SKIP_REASONS', 'InstancePool',
-    'InstancePoolWriter', 'build_instance_pool', 'format_summary'
+    'INDEX_FILE',
+    'DATA_FILE',
+    'POOL_FORMAT',
+    'POOL_VERSION',
+    'SKIP_REASONS',
+    'InstancePool',
+    'InstancePoolWriter',
+    'build_instance_pool',
+    'format_summary',
 ]
 
 INDEX_FILE = 'index.json'
@@ -49,15 +57,25 @@ CHANNEL_ORDER = 'bgra'
 
 # why an annotation did not make it into the pool, in the order the filters are applied
 SKIP_REASONS: Tuple[str, ...] = (
-    'crowd', 'not_person', 'no_segmentation', 'bad_keypoints', 'few_keypoints',
-    'missing_image', 'bad_segmentation', 'small', 'overlap', 'max_instances')
+    'crowd',
+    'not_person',
+    'no_segmentation',
+    'bad_keypoints',
+    'few_keypoints',
+    'missing_image',
+    'bad_segmentation',
+    'small',
+    'overlap',
+    'max_instances',
+)
 
 _CROWDPOSE_HINT = (
     'CrowdPose annotations have no person masks (only boxes and keypoints), so a pool '
     'cannot be built from them: build it from a dataset with person segmentations, e.g. '
     'COCO train2017 (annotations/person_keypoints_train2017.json + train2017/) or '
     "OCHuman, and map its keypoints with InstancePaste's `keypoint_mapping` if the joints "
-    'differ.')
+    'differ.'
+)
 
 
 def _error(path: str, problem: str) -> ValueError:
@@ -99,7 +117,8 @@ class InstancePool:
         if not osp.isfile(self.index_file):
             raise FileNotFoundError(
                 f'instance pool index not found: {self.index_file} (build the pool with '
-                'tools/build_instance_pool.py)')
+                'tools/build_instance_pool.py)'
+            )
         try:
             with open(self.index_file, encoding='utf-8') as f:
                 index = json.load(f)
@@ -113,30 +132,45 @@ class InstancePool:
         path = self.index_file
         if not isinstance(index, dict):
             raise _error(path, 'the top level must be a json object')
-        missing = [k for k in ('format', 'version', 'num_keypoints', 'margin', 'data_file',
-                               'channel_order', 'instances') if k not in index]
+        missing = [
+            k
+            for k in (
+                'format',
+                'version',
+                'num_keypoints',
+                'margin',
+                'data_file',
+                'channel_order',
+                'instances',
+            )
+            if k not in index
+        ]
         if missing:
             raise _error(path, f'missing keys {missing}')
         if index['format'] != POOL_FORMAT:
             raise _error(path, f'format is {index["format"]!r}, expected {POOL_FORMAT!r}')
         if index['version'] != POOL_VERSION:
-            raise _error(path, f'format version {index["version"]!r} is not supported '
-                         f'(this dag_mmpose reads version {POOL_VERSION}); rebuild the pool')
+            raise _error(
+                path,
+                f'format version {index["version"]!r} is not supported '
+                f'(this dag_mmpose reads version {POOL_VERSION}); rebuild the pool',
+            )
         if index['channel_order'] != CHANNEL_ORDER:
-            raise _error(path, f'channel_order is {index["channel_order"]!r}, expected '
-                         f'{CHANNEL_ORDER!r}')
+            raise _error(
+                path, f'channel_order is {index["channel_order"]!r}, expected {CHANNEL_ORDER!r}'
+            )
         num_keypoints, margin = index['num_keypoints'], index['margin']
         for name, value in (('num_keypoints', num_keypoints), ('margin', margin)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _error(path, f'{name} must be an int >= 0, got {value!r}')
         data_file = index['data_file']
         if not isinstance(data_file, str) or not data_file or osp.basename(data_file) != data_file:
-            raise _error(path, f'data_file must be a file name inside the pool folder, got '
-                         f'{data_file!r}')
+            raise _error(
+                path, f'data_file must be a file name inside the pool folder, got {data_file!r}'
+            )
         names = index.get('keypoint_names')
         if names is not None and (not isinstance(names, list) or len(names) != num_keypoints):
-            raise _error(path, f'keypoint_names must be null or a list of {num_keypoints} '
-                         'names')
+            raise _error(path, f'keypoint_names must be null or a list of {num_keypoints} names')
         instances = index['instances']
         if not isinstance(instances, list):
             raise _error(path, '`instances` must be a list')
@@ -157,8 +191,11 @@ class InstancePool:
             where = f'instance {i}'
             if not isinstance(item, dict):
                 raise _error(path, f'{where} is not a json object')
-            missing = [k for k in ('offset', 'height', 'width', 'keypoints', 'image_id',
-                                   'ann_id') if k not in item]
+            missing = [
+                k
+                for k in ('offset', 'height', 'width', 'keypoints', 'image_id', 'ann_id')
+                if k not in item
+            ]
             if missing:
                 raise _error(path, f'{where} misses keys {missing}')
             for key in ('offset', 'height', 'width'):
@@ -168,16 +205,21 @@ class InstancePool:
                     raise _error(path, f'{where}: {key} must be an int >= {low}, got {value!r}')
             end = item['offset'] + item['height'] * item['width'] * 4
             if end > data_size:
-                raise _error(path, f'{where} ends at byte {end}, beyond the end of '
-                             f'{self.data_file} ({data_size} bytes)')
+                raise _error(
+                    path,
+                    f'{where} ends at byte {end}, beyond the end of '
+                    f'{self.data_file} ({data_size} bytes)',
+                )
             try:
                 kpts = np.asarray(item['keypoints'], dtype=np.float32)
             except (TypeError, ValueError):
                 kpts = None
-            if kpts is None or kpts.size != num_keypoints * 3 or (
-                    num_keypoints and kpts.shape != (num_keypoints, 3)):
-                raise _error(path, f'{where}: keypoints must be {num_keypoints} [x, y, v] '
-                             'triples')
+            if (
+                kpts is None
+                or kpts.size != num_keypoints * 3
+                or (num_keypoints and kpts.shape != (num_keypoints, 3))
+            ):
+                raise _error(path, f'{where}: keypoints must be {num_keypoints} [x, y, v] triples')
             if not np.all(np.isfinite(kpts)):
                 raise _error(path, f'{where}: keypoints must be finite')
             offsets[i] = item['offset']
@@ -221,7 +263,7 @@ class InstancePool:
         idx = int(idx) % num
         h, w = (int(v) for v in self.sizes[idx])
         start = int(self.offsets[idx])
-        rgba = np.asarray(self._memmap()[start:start + h * w * 4]).reshape(h, w, 4)
+        rgba = np.asarray(self._memmap()[start : start + h * w * 4]).reshape(h, w, 4)
         return rgba, self.keypoints[idx].copy()
 
     def __getstate__(self) -> dict:
@@ -230,8 +272,10 @@ class InstancePool:
         return state
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(pool_dir={self.pool_dir!r}, num_instances='
-                f'{len(self)}, num_keypoints={self.num_keypoints})')
+        return (
+            f'{self.__class__.__name__}(pool_dir={self.pool_dir!r}, num_instances='
+            f'{len(self)}, num_keypoints={self.num_keypoints})'
+        )
 
 
 class InstancePoolWriter:
@@ -249,22 +293,24 @@ class InstancePoolWriter:
         margin (int): Pixels of context around each person's mask box in its crop; every
             crop must be larger than ``2 * margin`` in both sides and transparent within
             the margin. Defaults to 0.
-        meta (dict, optional): Extra json-serialisable entries of the index (source,
+        meta (dict, optional): Extra json-serializable entries of the index (source,
             filters). Defaults to ``None``.
     """
 
-    def __init__(self,
-                 out_dir: str,
-                 num_keypoints: int,
-                 keypoint_names: Optional[Sequence[str]] = None,
-                 margin: int = 0,
-                 meta: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        out_dir: str,
+        num_keypoints: int,
+        keypoint_names: Optional[Sequence[str]] = None,
+        margin: int = 0,
+        meta: Optional[dict] = None,
+    ) -> None:
         if num_keypoints < 0 or margin < 0:
-            raise ValueError(f'num_keypoints and margin must be >= 0, got {num_keypoints}, '
-                             f'{margin}')
+            raise ValueError(
+                f'num_keypoints and margin must be >= 0, got {num_keypoints}, {margin}'
+            )
         if keypoint_names is not None and len(keypoint_names) != num_keypoints:
-            raise ValueError(f'{len(keypoint_names)} keypoint names for {num_keypoints} '
-                             'keypoints')
+            raise ValueError(f'{len(keypoint_names)} keypoint names for {num_keypoints} keypoints')
         self.out_dir = str(out_dir)
         self.num_keypoints = int(num_keypoints)
         self.keypoint_names = list(keypoint_names) if keypoint_names is not None else None
@@ -276,30 +322,37 @@ class InstancePoolWriter:
         self._tmp_data = osp.join(self.out_dir, DATA_FILE + '.tmp')
         self._file = open(self._tmp_data, 'wb')
 
-    def add(self,
-            rgba: np.ndarray,
-            keypoints: Union[np.ndarray, Sequence],
-            image_id: Any = None,
-            ann_id: Any = None) -> None:
+    def add(
+        self,
+        rgba: np.ndarray,
+        keypoints: Union[np.ndarray, Sequence],
+        image_id: Any = None,
+        ann_id: Any = None,
+    ) -> None:
         """Append one person.
 
         Args:
             rgba (np.ndarray): (h, w, 4) uint8 crop, BGR + alpha; the alpha must be 0
                 within the margin.
             keypoints: (K, 3) ``(x, y, v)`` in crop pixels.
-            image_id: Source image id (json-serialisable). Defaults to ``None``.
-            ann_id: Source annotation id (json-serialisable). Defaults to ``None``.
+            image_id: Source image id (json-serializable). Defaults to ``None``.
+            ann_id: Source annotation id (json-serializable). Defaults to ``None``.
         """
         rgba = np.ascontiguousarray(rgba)
         if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
             raise ValueError(f'a crop must be (h, w, 4) uint8, got {rgba.shape} {rgba.dtype}')
         h, w = rgba.shape[:2]
         if min(h, w) <= 2 * self.margin:
-            raise ValueError(f'a crop of {h}x{w} pixels has no room inside its margin of '
-                             f'{self.margin}')
+            raise ValueError(
+                f'a crop of {h}x{w} pixels has no room inside its margin of {self.margin}'
+            )
         m = self.margin
-        if m and (rgba[:m, :, 3].any() or rgba[-m:, :, 3].any() or rgba[:, :m, 3].any()
-                  or rgba[:, -m:, 3].any()):
+        if m and (
+            rgba[:m, :, 3].any()
+            or rgba[-m:, :, 3].any()
+            or rgba[:, :m, 3].any()
+            or rgba[:, -m:, 3].any()
+        ):
             raise ValueError(f'the alpha of a crop must be 0 within its margin of {m} pixels')
         kpts = np.asarray(keypoints, dtype=np.float64).reshape(-1, 3)
         if kpts.shape[0] != self.num_keypoints:
@@ -310,10 +363,11 @@ class InstancePoolWriter:
                 offset=self.offset,
                 height=int(h),
                 width=int(w),
-                keypoints=[[round(float(x), 2), round(float(y), 2), int(v)]
-                           for x, y, v in kpts],
+                keypoints=[[round(float(x), 2), round(float(y), 2), int(v)] for x, y, v in kpts],
                 image_id=image_id,
-                ann_id=ann_id))
+                ann_id=ann_id,
+            )
+        )
         self.offset += rgba.nbytes
 
     def __len__(self) -> int:
@@ -335,7 +389,8 @@ class InstancePoolWriter:
             channel_order=CHANNEL_ORDER,
             num_keypoints=self.num_keypoints,
             keypoint_names=self.keypoint_names,
-            margin=self.margin)
+            margin=self.margin,
+        )
         index.update((k, v) for k, v in self.meta.items() if k not in index)
         index['num_instances'] = len(self.instances)
         index['instances'] = self.instances
@@ -386,7 +441,8 @@ def _segmentation_mask(segmentation: Any, height: int, width: int) -> Optional[n
     with warnings.catch_warnings():
         # pycocotools / xtcocotools under numpy 2 warn on every decode; harmless
         warnings.filterwarnings(
-            'ignore', message='__array__ implementation doesn', category=DeprecationWarning)
+            'ignore', message='__array__ implementation doesn', category=DeprecationWarning
+        )
         return mask_utils.decode(rle)
 
 
@@ -395,7 +451,8 @@ def _has_segmentation(ann: dict) -> bool:
     if isinstance(segmentation, dict):
         return bool(segmentation.get('counts'))
     return isinstance(segmentation, list) and any(
-        isinstance(p, list) and len(p) >= 6 for p in segmentation)
+        isinstance(p, list) and len(p) >= 6 for p in segmentation
+    )
 
 
 def _person_categories(data: dict) -> Tuple[Optional[set], Optional[List[str]]]:
@@ -428,7 +485,7 @@ def _overlap(mask: np.ndarray, origin: Tuple[int, int], boxes: List[Sequence[flo
 
 
 def _cut_out(img: np.ndarray, mask: np.ndarray, margin: int) -> Tuple[np.ndarray, int, int]:
-    """The BGRA crop of the mask's box plus ``margin`` pixels on every side (colour
+    """The BGRA crop of the mask's box plus ``margin`` pixels on every side (color
     edge-padded and alpha 0 beyond the image), and its top-left corner in the image."""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
@@ -437,20 +494,22 @@ def _cut_out(img: np.ndarray, mask: np.ndarray, margin: int) -> Tuple[np.ndarray
     img_h, img_w = mask.shape
     sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, img_w), min(y1, img_h)
     pad = ((sy0 - y0, y1 - sy1), (sx0 - x0, x1 - sx1))
-    colour = np.pad(img[sy0:sy1, sx0:sx1], pad + ((0, 0), ), mode='edge')
+    color = np.pad(img[sy0:sy1, sx0:sx1], pad + ((0, 0),), mode='edge')
     alpha = np.pad(mask[sy0:sy1, sx0:sx1] * np.uint8(255), pad, mode='constant')
-    return np.concatenate([colour, alpha[..., None]], axis=2), x0, y0
+    return np.concatenate([color, alpha[..., None]], axis=2), x0, y0
 
 
-def build_instance_pool(ann_file: str,
-                        img_dir: str,
-                        out_dir: str,
-                        min_area: float = 4096,
-                        min_keypoints: int = 8,
-                        max_overlap: float = 0.2,
-                        max_instances: Optional[int] = None,
-                        margin: int = 2,
-                        progress: bool = True) -> Dict[str, Any]:
+def build_instance_pool(
+    ann_file: str,
+    img_dir: str,
+    out_dir: str,
+    min_area: float = 4096,
+    min_keypoints: int = 8,
+    max_overlap: float = 0.2,
+    max_instances: Optional[int] = None,
+    margin: int = 2,
+    progress: bool = True,
+) -> Dict[str, Any]:
     """Cut the people of a COCO-format dataset out into an instance pool.
 
     Each annotation goes through these filters in order; the first one it fails is
@@ -474,7 +533,7 @@ def build_instance_pool(ann_file: str,
     - ``max_instances``: the pool already holds ``max_instances`` people (the build stops).
 
     A kept person is stored as the box of its mask plus ``margin`` pixels of context on
-    every side, colour from the image (BGR) and alpha = 255 inside its mask, 0 elsewhere
+    every side, color from the image (BGR) and alpha = 255 inside its mask, 0 elsewhere
     (also where the margin extends beyond the image), with its keypoints moved into the
     crop (unlabelled ones as ``[0, 0, 0]``).
 
@@ -514,8 +573,10 @@ def build_instance_pool(ann_file: str,
     if not 0.0 <= max_overlap <= 1.0:
         raise ValueError(f'max_overlap must lie in [0, 1], got {max_overlap}')
     if margin < 0 or min_keypoints < 0 or min_area < 0:
-        raise ValueError('margin, min_keypoints and min_area must be >= 0, got '
-                         f'{margin}, {min_keypoints}, {min_area}')
+        raise ValueError(
+            'margin, min_keypoints and min_area must be >= 0, got '
+            f'{margin}, {min_keypoints}, {min_area}'
+        )
     if max_instances is not None and max_instances < 1:
         raise ValueError(f'max_instances must be None or >= 1, got {max_instances}')
 
@@ -524,10 +585,15 @@ def build_instance_pool(ann_file: str,
             data = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f'{ann_file} is not valid json ({e})') from None
-    if not isinstance(data, dict) or not isinstance(data.get('images'), list) or \
-            not isinstance(data.get('annotations'), list):
-        raise ValueError(f'{ann_file} is not a COCO-format annotation file: it needs '
-                         '`images` and `annotations` lists')
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get('images'), list)
+        or not isinstance(data.get('annotations'), list)
+    ):
+        raise ValueError(
+            f'{ann_file} is not a COCO-format annotation file: it needs '
+            '`images` and `annotations` lists'
+        )
 
     person_ids, keypoint_names = _person_categories(data)
 
@@ -536,8 +602,10 @@ def build_instance_pool(ann_file: str,
 
     persons = [a for a in data['annotations'] if not a.get('iscrowd', 0) and is_person(a)]
     if persons and not any(_has_segmentation(a) for a in persons):
-        raise ValueError(f'{ann_file}: none of its {len(persons)} person annotations has a '
-                         f'`segmentation`. {_CROWDPOSE_HINT}')
+        raise ValueError(
+            f'{ann_file}: none of its {len(persons)} person annotations has a '
+            f'`segmentation`. {_CROWDPOSE_HINT}'
+        )
     if keypoint_names is not None:
         num_keypoints = len(keypoint_names)
     else:
@@ -550,37 +618,47 @@ def build_instance_pool(ann_file: str,
     images = [img for img in data['images'] if img.get('id') in by_image]
 
     skipped = OrderedDict((reason, 0) for reason in SKIP_REASONS)
-    filters = dict(min_area=min_area, min_keypoints=min_keypoints, max_overlap=max_overlap,
-                   max_instances=max_instances, margin=margin)
+    filters = dict(
+        min_area=min_area,
+        min_keypoints=min_keypoints,
+        max_overlap=max_overlap,
+        max_instances=max_instances,
+        margin=margin,
+    )
     writer = InstancePoolWriter(
         out_dir,
         num_keypoints=num_keypoints,
         keypoint_names=keypoint_names,
         margin=margin,
-        meta=dict(source=dict(ann_file=osp.abspath(ann_file), img_dir=osp.abspath(img_dir)),
-                  filters=filters))
+        meta=dict(
+            source=dict(ann_file=osp.abspath(ann_file), img_dir=osp.abspath(img_dir)),
+            filters=filters,
+        ),
+    )
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
+
         bar = ProgressBar(len(images), file=sys.stdout)
     try:
         for image in images:
             anns = by_image[image['id']]
             if max_instances is not None and len(writer) >= max_instances:
                 skipped['max_instances'] += sum(
-                    1 for a in anns if not a.get('iscrowd', 0) and is_person(a))
+                    1 for a in anns if not a.get('iscrowd', 0) and is_person(a)
+                )
             else:
-                _cut_image(image, anns, img_dir, writer, skipped, is_person, num_keypoints,
-                           filters)
+                _cut_image(image, anns, img_dir, writer, skipped, is_person, num_keypoints, filters)
             if bar is not None:
                 bar.update()
         if bar is not None:
             sys.stdout.write('\n')
         num_kept = len(writer)
         if num_kept == 0:
-            raise ValueError(f'no person of {ann_file} passed the filters ({filters}); '
-                             f'skipped: {_format_counts(skipped)}. '
-                             + _hint(skipped, num_keypoints))
+            raise ValueError(
+                f'no person of {ann_file} passed the filters ({filters}); '
+                f'skipped: {_format_counts(skipped)}. ' + _hint(skipped, num_keypoints)
+            )
     except BaseException:
         writer.discard()
         raise
@@ -595,11 +673,20 @@ def build_instance_pool(ann_file: str,
         num_kept=num_kept,
         num_keypoints=num_keypoints,
         data_bytes=writer.offset,
-        skipped=dict(skipped))
+        skipped=dict(skipped),
+    )
 
 
-def _cut_image(image: dict, anns: List[dict], img_dir: str, writer: InstancePoolWriter,
-               skipped: Dict[str, int], is_person, num_keypoints: int, filters: dict) -> None:
+def _cut_image(
+    image: dict,
+    anns: List[dict],
+    img_dir: str,
+    writer: InstancePoolWriter,
+    skipped: Dict[str, int],
+    is_person,
+    num_keypoints: int,
+    filters: dict,
+) -> None:
     """Apply the filters to the annotations of one image and add the kept people."""
     candidates = []
     for ann in anns:
@@ -645,7 +732,7 @@ def _cut_image(image: dict, anns: List[dict], img_dir: str, writer: InstancePool
         crop, x0, y0 = _cut_out(img, mask, filters['margin'])
         margin = filters['margin']
         boxes = [o['bbox'] for o in people if o is not ann and o.get('bbox')]
-        crop_mask = crop[margin:crop.shape[0] - margin, margin:crop.shape[1] - margin, 3]
+        crop_mask = crop[margin : crop.shape[0] - margin, margin : crop.shape[1] - margin, 3]
         if _overlap(crop_mask, (x0 + margin, y0 + margin), boxes) > filters['max_overlap']:
             skipped['overlap'] += 1
             continue
@@ -668,14 +755,17 @@ def _hint(skipped: Dict[str, int], num_keypoints: int) -> str:
     if skipped[top] == 0:
         return 'The file has no person annotations.'
     hints = dict(
-        few_keypoints=('The annotations carry no keypoints: use min_keypoints=0 '
-                       '(--min-keypoints 0).' if num_keypoints == 0 else
-                       'Lower min_keypoints (--min-keypoints).'),
+        few_keypoints=(
+            'The annotations carry no keypoints: use min_keypoints=0 (--min-keypoints 0).'
+            if num_keypoints == 0
+            else 'Lower min_keypoints (--min-keypoints).'
+        ),
         small='Lower min_area (--min-area).',
         overlap='Raise max_overlap (--max-overlap).',
         missing_image='Check that the image directory matches the annotation file.',
         no_segmentation=_CROWDPOSE_HINT,
-        not_person='The file has no person category.')
+        not_person='The file has no person category.',
+    )
     return hints.get(top, '')
 
 

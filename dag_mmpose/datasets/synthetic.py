@@ -14,7 +14,7 @@ Each image draws from its own random stream derived from (seed, layout, split, i
 splits never share images and image ``i`` does not depend on how many images are written.
 
 Made to be learnable by a tiny model: figures are front-facing (the person's left is on the
-image right when upright), left limbs are lighter with a light centre stripe and light joint
+image right when upright), left limbs are lighter with a light center stripe and light joint
 markers, right limbs darker with dark ones, the neck marker is green and the nose red.
 Note that a horizontal flip keeps the geometry rule (front-facing) but swaps the shading code.
 
@@ -24,6 +24,7 @@ Example:
     >>> with tempfile.TemporaryDirectory() as root:
     ...     ann_file = generate_coco_style(root, num_images=2, split='val', seed=0)
 """
+
 import json
 import os
 import os.path as osp
@@ -34,31 +35,102 @@ import cv2
 import numpy as np
 
 __all__ = [
-    'COCO_KEYPOINT_NAMES', 'COCO_SKELETON', 'CROWDPOSE_KEYPOINT_NAMES', 'CROWDPOSE_SKELETON',
-    'FIGURE_POINT_NAMES', 'LAYOUTS', 'LayoutSpec', 'SplitSummary', 'SyntheticPerson',
-    'crowd_index', 'dataset_cfg', 'generate_all', 'generate_coco_style', 'mask_to_polygons',
-    'render_scene', 'summarize_annotations'
+    'COCO_KEYPOINT_NAMES',
+    'COCO_SKELETON',
+    'CROWDPOSE_KEYPOINT_NAMES',
+    'CROWDPOSE_SKELETON',
+    'FIGURE_POINT_NAMES',
+    'LAYOUTS',
+    'LayoutSpec',
+    'SplitSummary',
+    'SyntheticPerson',
+    'crowd_index',
+    'dataset_cfg',
+    'generate_all',
+    'generate_coco_style',
+    'mask_to_polygons',
+    'render_scene',
+    'summarize_annotations',
 ]
 
 COCO_KEYPOINT_NAMES: Tuple[str, ...] = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder',
-    'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-    'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+    'nose',
+    'left_eye',
+    'right_eye',
+    'left_ear',
+    'right_ear',
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
 # 1-based, as in COCO's person_keypoints json.
 COCO_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7))
+    (16, 14),
+    (14, 12),
+    (17, 15),
+    (15, 13),
+    (12, 13),
+    (6, 12),
+    (7, 13),
+    (6, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (9, 11),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (5, 7),
+)
 
 # Names and order of mmpose's configs/_base_/datasets/crowdpose.py ('top_head' is the
 # "head" joint of the CrowdPose paper).
 CROWDPOSE_KEYPOINT_NAMES: Tuple[str, ...] = (
-    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist',
-    'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-    'right_ankle', 'top_head', 'neck')
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+    'top_head',
+    'neck',
+)
 # 1-based, the links of mmpose's crowdpose.py skeleton_info.
 CROWDPOSE_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (11, 9), (9, 7), (12, 10), (10, 8), (7, 8), (1, 7), (2, 8), (1, 2), (1, 3), (2, 4),
-    (3, 5), (4, 6), (13, 14), (2, 14), (1, 14))
+    (11, 9),
+    (9, 7),
+    (12, 10),
+    (10, 8),
+    (7, 8),
+    (1, 7),
+    (2, 8),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (13, 14),
+    (2, 14),
+    (1, 14),
+)
 
 # Every point a figure has: the COCO joints, then the two extra CrowdPose joints.
 FIGURE_POINT_NAMES: Tuple[str, ...] = COCO_KEYPOINT_NAMES + ('top_head', 'neck')
@@ -74,7 +146,7 @@ _SHIFT = 4  # cv2 drawing with 4 fractional bits
 _ONE = 1 << _SHIFT
 _OCCLUDER = 255  # owner-map value of object occluders; people are 1..n in drawing order
 
-_LIGHT = (235, 250, 255)  # BGR colours of the left / right / centre markers
+_LIGHT = (235, 250, 255)  # BGR colors of the left / right / center markers
 _DARK = (45, 25, 20)
 _NECK = (60, 190, 60)
 _NOSE = (40, 40, 225)
@@ -134,8 +206,7 @@ class LayoutSpec:
 
 
 LAYOUTS: Dict[str, LayoutSpec] = {
-    'coco':
-    LayoutSpec(
+    'coco': LayoutSpec(
         name='coco',
         dataset_type='CocoDataset',
         code=1,
@@ -147,9 +218,9 @@ LAYOUTS: Dict[str, LayoutSpec] = {
         detection_splits=('val', 'test'),
         default_num_images=(200, 100, 100),
         default_people=(1, 4),
-        default_occlusion=0.5),
-    'crowdpose':
-    LayoutSpec(
+        default_occlusion=0.5,
+    ),
+    'crowdpose': LayoutSpec(
         name='crowdpose',
         dataset_type='CrowdPoseDataset',
         code=2,
@@ -158,12 +229,12 @@ LAYOUTS: Dict[str, LayoutSpec] = {
         splits=('trainval', 'test'),
         ann_file='annotations/mmpose_crowdpose_{split}.json',
         img_dir='images',
-        detection_splits=('test', ),
+        detection_splits=('test',),
         default_num_images=(300, 100),
         default_people=(2, 5),
-        default_occlusion=0.6),
-    'ochuman':
-    LayoutSpec(
+        default_occlusion=0.6,
+    ),
+    'ochuman': LayoutSpec(
         name='ochuman',
         dataset_type='OCHumanDataset',
         code=3,
@@ -176,7 +247,8 @@ LAYOUTS: Dict[str, LayoutSpec] = {
         default_num_images=(100, 100),
         default_people=(2, 4),
         default_occlusion=0.6,
-        pairs=True),
+        pairs=True,
+    ),
 }
 
 
@@ -186,7 +258,7 @@ class SyntheticPerson:
 
     Args:
         points (np.ndarray): (P, 2) image coordinates of the :data:`FIGURE_POINT_NAMES`
-            points (cv2 convention: pixel ``i`` is centred at ``i``).
+            points (cv2 convention: pixel ``i`` is centered at ``i``).
         visibility (np.ndarray): (P, ) 2 visible, 1 hidden by something drawn later,
             0 outside the image.
         bbox (tuple[int, int, int, int]): Amodal box ``(x, y, w, h)`` of the whole figure,
@@ -231,9 +303,11 @@ class SplitSummary:
 
     def __str__(self) -> str:
         state = 'kept existing' if self.skipped else 'wrote'
-        return (f'{self.split}: {state} {self.ann_file} - {self.num_images} images, '
-                f'{self.num_instances} instances, {self.num_labelled} labelled joints, '
-                f'{self.occluded_fraction:.1%} of them occluded')
+        return (
+            f'{self.split}: {state} {self.ann_file} - {self.num_images} images, '
+            f'{self.num_instances} instances, {self.num_labelled} labelled joints, '
+            f'{self.occluded_fraction:.1%} of them occluded'
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -246,11 +320,11 @@ def _fixed(point: np.ndarray) -> Tuple[int, int]:
     return int(round(float(point[0]) * _ONE)), int(round(float(point[1]) * _ONE))
 
 
-def _blend(colour: Sequence[float], target: Sequence[float], amount: float) -> Tuple[int, ...]:
-    return tuple(int(round(c + (t - c) * amount)) for c, t in zip(colour, target))
+def _blend(color: Sequence[float], target: Sequence[float], amount: float) -> Tuple[int, ...]:
+    return tuple(int(round(c + (t - c) * amount)) for c, t in zip(color, target))
 
 
-def _random_colour(rng: np.random.Generator, low: int = 30, high: int = 230) -> Tuple[int, ...]:
+def _random_color(rng: np.random.Generator, low: int = 30, high: int = 230) -> Tuple[int, ...]:
     return tuple(int(c) for c in rng.integers(low, high + 1, size=3))
 
 
@@ -263,7 +337,7 @@ class _Figure:
     tilt: float
     thickness: int
     head_axes: Tuple[float, float]
-    colours: Dict[str, Tuple[int, ...]]
+    colors: Dict[str, Tuple[int, ...]]
     layer_order: Tuple[str, ...]
     offset: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
@@ -279,7 +353,7 @@ class _Figure:
 
 
 def _sample_figure(rng: np.random.Generator, height: float) -> _Figure:
-    """Draw proportions, a pose and colours for one front-facing figure.
+    """Draw proportions, a pose and colors for one front-facing figure.
 
     Angles of limbs are measured from "straight down", positive away from the body's
     midline, so ranges are the same for both sides.
@@ -298,15 +372,16 @@ def _sample_figure(rng: np.random.Generator, height: float) -> _Figure:
     pts = np.zeros((len(FIGURE_POINT_NAMES), 2))
     neck = up * 0.30 * h
     pts[_P['neck']] = neck
-    head_centre = neck + up * 0.11 * h
+    head_center = neck + up * 0.11 * h
     rx, ry = 0.058 * h * rng.uniform(0.9, 1.1), 0.072 * h * rng.uniform(0.9, 1.1)
-    pts[_P['top_head']] = head_centre + up * ry
+    pts[_P['top_head']] = head_center + up * ry
     yaw = rng.uniform(-0.35, 0.35)
-    pts[_P['nose']] = head_centre - up * 0.12 * ry + right * yaw * rx
+    pts[_P['nose']] = head_center - up * 0.12 * ry + right * yaw * rx
     for side_name, side in _SIDES:
-        pts[_P[f'{side_name}_eye']] = (head_centre + up * 0.25 * ry + right *
-                                       (side * 0.4 + yaw * 0.7) * rx)
-        pts[_P[f'{side_name}_ear']] = head_centre + right * side * 0.98 * rx
+        pts[_P[f'{side_name}_eye']] = (
+            head_center + up * 0.25 * ry + right * (side * 0.4 + yaw * 0.7) * rx
+        )
+        pts[_P[f'{side_name}_ear']] = head_center + right * side * 0.98 * rx
         shoulder = neck - up * 0.02 * h + right * side * 0.11 * h * build
         hip = right * side * 0.075 * h * build
         arm_angle = rng.uniform(-0.35, 2.8)
@@ -322,16 +397,16 @@ def _sample_figure(rng: np.random.Generator, height: float) -> _Figure:
         pts[_P[f'{side_name}_knee']] = knee
         pts[_P[f'{side_name}_ankle']] = knee + direction(shin_angle, side) * 0.23 * h
 
-    shirt, pants = _random_colour(rng), _random_colour(rng)
-    skin = _blend(_random_colour(rng, 60, 200), (140, 170, 220), 0.5)
-    colours = {
+    shirt, pants = _random_color(rng), _random_color(rng)
+    skin = _blend(_random_color(rng, 60, 200), (140, 170, 220), 0.5)
+    colors = {
         'shirt': shirt,
         'sleeve_left': _blend(shirt, (255, 255, 255), 0.35),
         'sleeve_right': _blend(shirt, (0, 0, 0), 0.35),
         'leg_left': _blend(pants, (255, 255, 255), 0.35),
         'leg_right': _blend(pants, (0, 0, 0), 0.35),
         'skin': skin,
-        'hair': _random_colour(rng, 10, 120),
+        'hair': _random_color(rng, 10, 120),
         'mark_left': _LIGHT,
         'mark_right': _DARK,
         'neck_mark': _NECK,
@@ -345,12 +420,13 @@ def _sample_figure(rng: np.random.Generator, height: float) -> _Figure:
         tilt=tilt,
         thickness=max(3, int(round(0.055 * h))),
         head_axes=(rx, ry),
-        colours=colours,
-        layer_order=legs + ('torso', 'head') + arms + ('markers', ))
+        colors=colors,
+        layer_order=legs + ('torso', 'head') + arms + ('markers',),
+    )
 
 
 class _AllSame(dict):
-    """A colour table that answers one value for every role (to draw masks)."""
+    """A color table that answers one value for every role (to draw masks)."""
 
     def __init__(self, value: int) -> None:
         super().__init__()
@@ -360,23 +436,39 @@ class _AllSame(dict):
         return self.value
 
 
-def _paint_figure(canvas: np.ndarray, fig: _Figure, colours: Mapping[str, Tuple[int, ...]],
-                  line_type: int) -> None:
+def _paint_figure(
+    canvas: np.ndarray, fig: _Figure, colors: Mapping[str, Tuple[int, ...]], line_type: int
+) -> None:
     """Draw a placed figure; with an :class:`_AllSame` table this draws its mask."""
     pts = fig.points + fig.offset
     t = fig.thickness
     stripe = max(1, t // 4)
     marker = fig.thickness * 0.6 * _ONE
 
-    def limb(a: str, b: str, colour: str, mark: str, width: int = t) -> None:
-        cv2.line(canvas, _fixed(pts[_P[a]]), _fixed(pts[_P[b]]), colours[colour], width,
-                 line_type, _SHIFT)
-        cv2.line(canvas, _fixed(pts[_P[a]]), _fixed(pts[_P[b]]), colours[mark], stripe,
-                 line_type, _SHIFT)
+    def limb(a: str, b: str, color: str, mark: str, width: int = t) -> None:
+        cv2.line(
+            canvas,
+            _fixed(pts[_P[a]]),
+            _fixed(pts[_P[b]]),
+            colors[color],
+            width,
+            line_type,
+            _SHIFT,
+        )
+        cv2.line(
+            canvas, _fixed(pts[_P[a]]), _fixed(pts[_P[b]]), colors[mark], stripe, line_type, _SHIFT
+        )
 
-    def dot(name: str, colour: str, radius: float) -> None:
-        cv2.circle(canvas, _fixed(pts[_P[name]]), max(int(round(radius)), _ONE),
-                   colours[colour], -1, line_type, _SHIFT)
+    def dot(name: str, color: str, radius: float) -> None:
+        cv2.circle(
+            canvas,
+            _fixed(pts[_P[name]]),
+            max(int(round(radius)), _ONE),
+            colors[color],
+            -1,
+            line_type,
+            _SHIFT,
+        )
 
     up = np.array([np.sin(fig.tilt), -np.cos(fig.tilt)])
     right = np.array([np.cos(fig.tilt), np.sin(fig.tilt)])
@@ -394,21 +486,41 @@ def _paint_figure(canvas: np.ndarray, fig: _Figure, colours: Mapping[str, Tuple[
         elif layer == 'torso':
             widen = right * 0.03 * fig.height
             corners = [
-                pts[_P['right_shoulder']] - widen, pts[_P['left_shoulder']] + widen,
-                pts[_P['left_hip']] + widen, pts[_P['right_hip']] - widen
+                pts[_P['right_shoulder']] - widen,
+                pts[_P['left_shoulder']] + widen,
+                pts[_P['left_hip']] + widen,
+                pts[_P['right_hip']] - widen,
             ]
             poly = np.array([_fixed(p) for p in corners], dtype=np.int32)
-            cv2.fillPoly(canvas, [poly], colours['shirt'], line_type, _SHIFT)
+            cv2.fillPoly(canvas, [poly], colors['shirt'], line_type, _SHIFT)
         elif layer == 'head':
-            centre = pts[_P['neck']] + up * 0.11 * fig.height
-            cv2.line(canvas, _fixed(pts[_P['neck']]), _fixed(centre), colours['skin'],
-                     max(2, int(0.05 * fig.height)), line_type, _SHIFT)
+            center = pts[_P['neck']] + up * 0.11 * fig.height
+            cv2.line(
+                canvas,
+                _fixed(pts[_P['neck']]),
+                _fixed(center),
+                colors['skin'],
+                max(2, int(0.05 * fig.height)),
+                line_type,
+                _SHIFT,
+            )
             axes = (int(round(rx * _ONE)), int(round(ry * _ONE)))
-            cv2.ellipse(canvas, _fixed(centre), axes, angle, 0, 360, colours['hair'], -1,
-                        line_type, _SHIFT)
+            cv2.ellipse(
+                canvas, _fixed(center), axes, angle, 0, 360, colors['hair'], -1, line_type, _SHIFT
+            )
             face_axes = (int(round(rx * 0.88 * _ONE)), int(round(ry * 0.78 * _ONE)))
-            cv2.ellipse(canvas, _fixed(centre - up * 0.2 * ry), face_axes, angle, 0, 360,
-                        colours['skin'], -1, line_type, _SHIFT)
+            cv2.ellipse(
+                canvas,
+                _fixed(center - up * 0.2 * ry),
+                face_axes,
+                angle,
+                0,
+                360,
+                colors['skin'],
+                -1,
+                line_type,
+                _SHIFT,
+            )
             for side in ('left', 'right'):
                 dot(f'{side}_ear', f'mark_{side}', 0.22 * rx * _ONE)
                 dot(f'{side}_eye', f'mark_{side}', 0.16 * rx * _ONE)
@@ -422,8 +534,8 @@ def _paint_figure(canvas: np.ndarray, fig: _Figure, colours: Mapping[str, Tuple[
 
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A random gradient, optional blotches and a few flat shapes."""
-    c0 = np.array(_random_colour(rng, 0, 255), dtype=np.float32)
-    c1 = np.array(_random_colour(rng, 0, 255), dtype=np.float32)
+    c0 = np.array(_random_color(rng, 0, 255), dtype=np.float32)
+    c1 = np.array(_random_color(rng, 0, 255), dtype=np.float32)
     theta = rng.uniform(0, 2 * np.pi)
     xs = np.arange(width, dtype=np.float32) * np.cos(theta)
     ys = np.arange(height, dtype=np.float32) * np.sin(theta)
@@ -431,29 +543,42 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1.0)
     img = c0 + (c1 - c0) * ramp[..., None]
     if rng.random() < 0.6:
-        coarse = rng.normal(0, rng.uniform(10, 40), size=(4 + int(rng.integers(0, 8)),
-                                                          4 + int(rng.integers(0, 8)), 3))
-        img += cv2.resize(coarse.astype(np.float32), (width, height),
-                          interpolation=cv2.INTER_CUBIC)
+        coarse = rng.normal(
+            0,
+            rng.uniform(10, 40),
+            size=(4 + int(rng.integers(0, 8)), 4 + int(rng.integers(0, 8)), 3),
+        )
+        img += cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
     img = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(1, 7))):
-        colour = _random_colour(rng, 0, 255)
-        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        color = _random_color(rng, 0, 255)
+        center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
         size = int(rng.integers(4, max(5, min(width, height) // 3)))
         kind = rng.random()
         if kind < 0.4:
-            cv2.circle(img, centre, size, colour, -1, cv2.LINE_AA)
+            cv2.circle(img, center, size, color, -1, cv2.LINE_AA)
         elif kind < 0.8:
-            cv2.rectangle(img, centre, (centre[0] + size, centre[1] + int(size * rng.uniform(
-                0.3, 2.0))), colour, -1)
+            cv2.rectangle(
+                img,
+                center,
+                (center[0] + size, center[1] + int(size * rng.uniform(0.3, 2.0))),
+                color,
+                -1,
+            )
         else:
             end = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-            cv2.line(img, centre, end, colour, int(rng.integers(1, 3)), cv2.LINE_AA)
+            cv2.line(img, center, end, color, int(rng.integers(1, 3)), cv2.LINE_AA)
     return img
 
 
-def _paint_occluder(rng: np.random.Generator, img: np.ndarray, owner: np.ndarray,
-                    scratch: np.ndarray, centre: np.ndarray, size: float) -> None:
+def _paint_occluder(
+    rng: np.random.Generator,
+    img: np.ndarray,
+    owner: np.ndarray,
+    scratch: np.ndarray,
+    center: np.ndarray,
+    size: float,
+) -> None:
     """Draw one object occluder (rectangle, ellipse or polygon; flat, striped or shaded)."""
     scratch[:] = 0
     w = size * rng.uniform(0.4, 1.0)
@@ -461,36 +586,36 @@ def _paint_occluder(rng: np.random.Generator, img: np.ndarray, owner: np.ndarray
     angle = rng.uniform(0, 180) if rng.random() < 0.5 else 0.0
     kind = rng.random()
     if kind < 0.45:
-        rect = ((float(centre[0]), float(centre[1])), (w, h), angle)
+        rect = ((float(center[0]), float(center[1])), (w, h), angle)
         corners = cv2.boxPoints(rect)
         poly = np.round(corners * _ONE).astype(np.int32)
         cv2.fillPoly(scratch, [poly], 1, cv2.LINE_8, _SHIFT)
     elif kind < 0.8:
         axes = (int(w / 2 * _ONE), int(h / 2 * _ONE))
-        cv2.ellipse(scratch, _fixed(centre), axes, angle, 0, 360, 1, -1, cv2.LINE_8, _SHIFT)
+        cv2.ellipse(scratch, _fixed(center), axes, angle, 0, 360, 1, -1, cv2.LINE_8, _SHIFT)
     else:
         n = int(rng.integers(3, 7))
         angles = np.sort(rng.uniform(0, 2 * np.pi, n))
         radii = rng.uniform(0.3, 0.6, n) * size
-        poly = centre + np.stack([np.cos(angles) * radii, np.sin(angles) * radii], 1)
+        poly = center + np.stack([np.cos(angles) * radii, np.sin(angles) * radii], 1)
         cv2.fillPoly(scratch, [np.round(poly * _ONE).astype(np.int32)], 1, cv2.LINE_8, _SHIFT)
     ys, xs = np.nonzero(scratch)
     if len(ys) == 0:
         return
-    base = np.array(_random_colour(rng, 0, 255), dtype=np.float32)
+    base = np.array(_random_color(rng, 0, 255), dtype=np.float32)
     style = rng.random()
     if style < 0.4:
-        colours = np.broadcast_to(base, (len(ys), 3))
+        colors = np.broadcast_to(base, (len(ys), 3))
     elif style < 0.7:
-        other = np.array(_random_colour(rng, 0, 255), dtype=np.float32)
+        other = np.array(_random_color(rng, 0, 255), dtype=np.float32)
         period = rng.uniform(3, 10)
         phase = xs * np.cos(angle) + ys * np.sin(angle)
-        colours = np.where(((phase // period) % 2 == 0)[:, None], base, other)
+        colors = np.where(((phase // period) % 2 == 0)[:, None], base, other)
     else:
-        other = np.array(_random_colour(rng, 0, 255), dtype=np.float32)
+        other = np.array(_random_color(rng, 0, 255), dtype=np.float32)
         t = (ys - ys.min()) / max(int(np.ptp(ys)), 1)
-        colours = base + (other - base) * t[:, None]
-    img[ys, xs] = colours.astype(np.uint8)
+        colors = base + (other - base) * t[:, None]
+    img[ys, xs] = colors.astype(np.uint8)
     owner[ys, xs] = _OCCLUDER
 
 
@@ -505,8 +630,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union)
 
 
-def _place_free(rng: np.random.Generator, fig: _Figure, placed: List[_Figure], width: int,
-                height: int, truncate: bool) -> None:
+def _place_free(
+    rng: np.random.Generator,
+    fig: _Figure,
+    placed: List[_Figure],
+    width: int,
+    height: int,
+    truncate: bool,
+) -> None:
     """Put ``fig`` where it overlaps the placed figures least (of a few random tries)."""
     x0, y0, x1, y1 = fig.extent
     slack = 0.35 * (x1 - x0) if truncate else 0.0
@@ -514,7 +645,7 @@ def _place_free(rng: np.random.Generator, fig: _Figure, placed: List[_Figure], w
 
     def axis_range(lo: float, hi: float, size: int, pad: float) -> Tuple[float, float]:
         low, high = -lo - pad, size - 1 - hi + pad
-        if low > high:  # larger than the image: centre it
+        if low > high:  # larger than the image: center it
             low = high = (low + high) / 2
         return low, high
 
@@ -533,8 +664,15 @@ def _place_free(rng: np.random.Generator, fig: _Figure, placed: List[_Figure], w
     fig.offset = best
 
 
-def _place_near(rng: np.random.Generator, fig: _Figure, anchor: _Figure, width: int,
-                height: int, min_iou: float, max_shift: float) -> None:
+def _place_near(
+    rng: np.random.Generator,
+    fig: _Figure,
+    anchor: _Figure,
+    width: int,
+    height: int,
+    min_iou: float,
+    max_shift: float,
+) -> None:
     """Put ``fig`` overlapping ``anchor`` (box IoU at least ``min_iou`` if possible)."""
     side = 1.0 if rng.random() < 0.5 else -1.0
     shift = rng.uniform(0.05, max_shift)
@@ -552,11 +690,13 @@ def _place_near(rng: np.random.Generator, fig: _Figure, anchor: _Figure, width: 
         shift *= 0.7
 
 
-def render_scene(rng: np.random.Generator,
-                 img_size: Tuple[int, int],
-                 num_people: int,
-                 occlusion: float,
-                 pairs: bool = False) -> Tuple[np.ndarray, List[SyntheticPerson]]:
+def render_scene(
+    rng: np.random.Generator,
+    img_size: Tuple[int, int],
+    num_people: int,
+    occlusion: float,
+    pairs: bool = False,
+) -> Tuple[np.ndarray, List[SyntheticPerson]]:
     """Draw one image with ``num_people`` figures, occluders and noise.
 
     Args:
@@ -597,8 +737,7 @@ def render_scene(rng: np.random.Generator,
         figures.append(fig)
 
     # People lower in the picture are nearer: drawn later, in front.
-    bottoms = np.array([f.box()[3] for f in figures]) + rng.normal(0, 0.05 * height,
-                                                                    len(figures))
+    bottoms = np.array([f.box()[3] for f in figures]) + rng.normal(0, 0.05 * height, len(figures))
     figures = [figures[i] for i in np.argsort(bottoms, kind='stable')]
 
     owner = np.zeros((height, width), dtype=np.uint8)
@@ -607,7 +746,7 @@ def render_scene(rng: np.random.Generator,
     for rank, fig in enumerate(figures, start=1):
         scratch[:] = 0
         _paint_figure(scratch, fig, _AllSame(1), cv2.LINE_8)
-        _paint_figure(img, fig, fig.colours, cv2.LINE_AA)
+        _paint_figure(img, fig, fig.colors, cv2.LINE_AA)
         owner[scratch > 0] = rank
         boxes.append(cv2.boundingRect(scratch))
 
@@ -616,12 +755,12 @@ def render_scene(rng: np.random.Generator,
         count = int(rng.random() < occlusion) + int(rng.random() < occlusion**2)
         for _ in range(count):
             target = fig.points[int(rng.integers(5, 17))] + fig.offset
-            centre = target + rng.normal(0, 0.06 * fig.height, 2)
+            center = target + rng.normal(0, 0.06 * fig.height, 2)
             size = fig.height * rng.uniform(0.12, 0.3) * (0.7 + 0.6 * occlusion)
-            _paint_occluder(rng, img, owner, scratch, centre, size)
+            _paint_occluder(rng, img, owner, scratch, center, size)
     for _ in range(int(rng.binomial(2, 0.5 * occlusion))):
-        centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
-        _paint_occluder(rng, img, owner, scratch, centre, rng.uniform(0.1, 0.3) * height)
+        center = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+        _paint_occluder(rng, img, owner, scratch, center, rng.uniform(0.1, 0.3) * height)
 
     noise = rng.normal(0.0, rng.uniform(2, 8), size=img.shape).astype(np.float32)
     img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
@@ -643,7 +782,9 @@ def render_scene(rng: np.random.Generator,
                 visibility=visibility,
                 bbox=tuple(int(v) for v in box),
                 visible_mask=owner == rank,
-                height=fig.height))
+                height=fig.height,
+            )
+        )
     return img, people
 
 
@@ -737,14 +878,20 @@ def crowd_index(keypoints: Sequence[np.ndarray], boxes: Sequence[Sequence[float]
                 continue
             lab = other[other[:, 2] > 0]
             others += int(
-                np.count_nonzero((lab[:, 0] >= x) & (lab[:, 0] <= x + w) & (lab[:, 1] >= y)
-                                 & (lab[:, 1] <= y + h)))
+                np.count_nonzero(
+                    (lab[:, 0] >= x)
+                    & (lab[:, 0] <= x + w)
+                    & (lab[:, 1] >= y)
+                    & (lab[:, 1] <= y + h)
+                )
+            )
         ratios.append(others / own)
     return float(np.mean(ratios)) if ratios else 0.0
 
 
-def _annotation(person: SyntheticPerson, layout: LayoutSpec, ann_id: int,
-                image_id: int) -> Optional[dict]:
+def _annotation(
+    person: SyntheticPerson, layout: LayoutSpec, ann_id: int, image_id: int
+) -> Optional[dict]:
     """COCO annotation of one figure; ``None`` if nothing of it can be seen."""
     index = layout.point_index
     vis = person.visibility[index]
@@ -773,8 +920,9 @@ def _annotation(person: SyntheticPerson, layout: LayoutSpec, ann_id: int,
     }
 
 
-def _detections(rng: np.random.Generator, annotations: List[dict], image_id: int,
-                img_size: Tuple[int, int]) -> List[dict]:
+def _detections(
+    rng: np.random.Generator, annotations: List[dict], image_id: int, img_size: Tuple[int, int]
+) -> List[dict]:
     """Fake person detections: jittered ground-truth boxes and a few low-score false ones."""
     width, height = img_size
     dets = []
@@ -782,42 +930,57 @@ def _detections(rng: np.random.Generator, annotations: List[dict], image_id: int
     def clipped(cx: float, cy: float, w: float, h: float) -> List[float]:
         x0, y0 = max(cx - w / 2, 0.0), max(cy - h / 2, 0.0)
         x1, y1 = min(cx + w / 2, width - 1.0), min(cy + h / 2, height - 1.0)
-        return [round(x0, 2), round(y0, 2), round(max(x1 - x0, 1.0), 2),
-                round(max(y1 - y0, 1.0), 2)]
+        return [
+            round(x0, 2),
+            round(y0, 2),
+            round(max(x1 - x0, 1.0), 2),
+            round(max(y1 - y0, 1.0), 2),
+        ]
 
     for ann in annotations:
         x, y, w, h = ann['bbox']
         cx = x + w / 2 + rng.normal(0, 0.04 * w)
         cy = y + h / 2 + rng.normal(0, 0.04 * h)
         w, h = w * np.exp(rng.normal(0, 0.06)), h * np.exp(rng.normal(0, 0.06))
-        dets.append({
-            'image_id': image_id,
-            'category_id': 1,
-            'bbox': clipped(float(cx), float(cy), float(w), float(h)),
-            'score': round(float(rng.uniform(0.6, 0.99)), 4),
-        })
+        dets.append(
+            {
+                'image_id': image_id,
+                'category_id': 1,
+                'bbox': clipped(float(cx), float(cy), float(w), float(h)),
+                'score': round(float(rng.uniform(0.6, 0.99)), 4),
+            }
+        )
     for _ in range(int(rng.binomial(2, 0.3))):
         w, h = rng.uniform(0.1, 0.4) * width, rng.uniform(0.2, 0.6) * height
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-        dets.append({
-            'image_id': image_id,
-            'category_id': 1,
-            'bbox': clipped(float(cx), float(cy), float(w), float(h)),
-            'score': round(float(rng.uniform(0.02, 0.3)), 4),
-        })
+        dets.append(
+            {
+                'image_id': image_id,
+                'category_id': 1,
+                'bbox': clipped(float(cx), float(cy), float(w), float(h)),
+                'score': round(float(rng.uniform(0.02, 0.3)), 4),
+            }
+        )
     return dets
 
 
-def _image_rng(seed: int, layout: LayoutSpec, split: str, index: int,
-               purpose: int = 0) -> np.random.Generator:
+def _image_rng(
+    seed: int, layout: LayoutSpec, split: str, index: int, purpose: int = 0
+) -> np.random.Generator:
     """The random stream of one image (``purpose`` 1: its detections)."""
-    seq = np.random.SeedSequence(seed, spawn_key=(layout.code, _SPLIT_CODES[split], index,
-                                                  purpose))
+    seq = np.random.SeedSequence(seed, spawn_key=(layout.code, _SPLIT_CODES[split], index, purpose))
     return np.random.default_rng(seq)
 
 
-def _check_args(layout: str, split: str, num_images: int, img_size: Sequence[int],
-                people: Sequence[int], occlusion: float, seed: int) -> LayoutSpec:
+def _check_args(
+    layout: str,
+    split: str,
+    num_images: int,
+    img_size: Sequence[int],
+    people: Sequence[int],
+    occlusion: float,
+    seed: int,
+) -> LayoutSpec:
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
     spec = LAYOUTS[layout]
@@ -828,8 +991,9 @@ def _check_args(layout: str, split: str, num_images: int, img_size: Sequence[int
     if len(img_size) != 2 or min(img_size) < 32:
         raise ValueError(f'img_size must be (width, height), each >= 32, got {img_size}')
     if len(people) != 2 or not 1 <= people[0] <= people[1] <= _MAX_PEOPLE:
-        raise ValueError(f'people must be (min, max) with 1 <= min <= max <= {_MAX_PEOPLE}, '
-                         f'got {people}')
+        raise ValueError(
+            f'people must be (min, max) with 1 <= min <= max <= {_MAX_PEOPLE}, got {people}'
+        )
     if not 0.0 <= occlusion <= 1.0:
         raise ValueError(f'occlusion must be in [0, 1], got {occlusion}')
     if seed < 0:
@@ -843,16 +1007,18 @@ def _write_json(path: str, data: Union[dict, list]) -> None:
         json.dump(data, f, separators=(',', ':'))
 
 
-def generate_coco_style(out_dir: str,
-                        num_images: int,
-                        split: str = 'train',
-                        seed: int = 0,
-                        img_size: Tuple[int, int] = (192, 256),
-                        people: Optional[Tuple[int, int]] = None,
-                        occlusion: Optional[float] = None,
-                        layout: str = 'coco',
-                        detections: Optional[bool] = None,
-                        jpeg_quality: int = 92) -> str:
+def generate_coco_style(
+    out_dir: str,
+    num_images: int,
+    split: str = 'train',
+    seed: int = 0,
+    img_size: Tuple[int, int] = (192, 256),
+    people: Optional[Tuple[int, int]] = None,
+    occlusion: Optional[float] = None,
+    layout: str = 'coco',
+    detections: Optional[bool] = None,
+    jpeg_quality: int = 92,
+) -> str:
     """Write one split of a synthetic dataset: JPEG images and a COCO-format json.
 
     Paths follow the layout (see :data:`LAYOUTS`): for ``'coco'``
@@ -885,8 +1051,9 @@ def generate_coco_style(out_dir: str,
     """
     spec = LAYOUTS.get(layout)
     people = tuple(people if people is not None else (spec.default_people if spec else (1, 1)))
-    occlusion = float(occlusion if occlusion is not None else
-                      (spec.default_occlusion if spec else 0.0))
+    occlusion = float(
+        occlusion if occlusion is not None else (spec.default_occlusion if spec else 0.0)
+    )
     spec = _check_args(layout, split, num_images, img_size, people, occlusion, seed)
     if spec.pairs:
         people = (max(2, people[0]), max(2, people[1]))
@@ -919,8 +1086,8 @@ def generate_coco_style(out_dir: str,
         annotations += anns
         if detections:
             dets += _detections(
-                _image_rng(seed, spec, split, index, purpose=1), anns, image_id,
-                (width, height))
+                _image_rng(seed, spec, split, index, purpose=1), anns, image_id, (width, height)
+            )
 
     data = {
         'info': {
@@ -935,13 +1102,15 @@ def generate_coco_style(out_dir: str,
         'licenses': [],
         'images': images,
         'annotations': annotations,
-        'categories': [{
-            'supercategory': 'person',
-            'id': 1,
-            'name': 'person',
-            'keypoints': list(spec.keypoint_names),
-            'skeleton': [list(link) for link in spec.skeleton],
-        }],
+        'categories': [
+            {
+                'supercategory': 'person',
+                'id': 1,
+                'name': 'person',
+                'keypoints': list(spec.keypoint_names),
+                'skeleton': [list(link) for link in spec.skeleton],
+            }
+        ],
     }
     ann_path = spec.ann_path(out_dir, split)
     _write_json(ann_path, data)
@@ -975,17 +1144,20 @@ def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False)
         num_instances=len(data['annotations']),
         num_labelled=labelled,
         num_occluded=occluded,
-        skipped=skipped)
+        skipped=skipped,
+    )
 
 
-def generate_all(root: str,
-                 layout: str = 'coco',
-                 num_images: Optional[Sequence[int]] = None,
-                 img_size: Tuple[int, int] = (192, 256),
-                 people: Optional[Tuple[int, int]] = None,
-                 occlusion: Optional[float] = None,
-                 seed: int = 0,
-                 force: bool = False) -> List[SplitSummary]:
+def generate_all(
+    root: str,
+    layout: str = 'coco',
+    num_images: Optional[Sequence[int]] = None,
+    img_size: Tuple[int, int] = (192, 256),
+    people: Optional[Tuple[int, int]] = None,
+    occlusion: Optional[float] = None,
+    seed: int = 0,
+    force: bool = False,
+) -> List[SplitSummary]:
     """Write every split of one layout under ``root``; keep splits whose json exists.
 
     Args:
@@ -1010,8 +1182,10 @@ def generate_all(root: str,
     if len(counts) == 1:
         counts = counts * len(spec.splits)
     if len(counts) != len(spec.splits):
-        raise ValueError(f'the {layout} layout has splits {spec.splits}: give one image count '
-                         f'or {len(spec.splits)}, got {counts}')
+        raise ValueError(
+            f'the {layout} layout has splits {spec.splits}: give one image count '
+            f'or {len(spec.splits)}, got {counts}'
+        )
     summaries = []
     for split, count in zip(spec.splits, counts):
         ann_path = spec.ann_path(root, split)
@@ -1026,16 +1200,15 @@ def generate_all(root: str,
             img_size=img_size,
             people=people,
             occlusion=occlusion,
-            layout=layout)
+            layout=layout,
+        )
         summaries.append(summarize_annotations(ann_path, split))
     return summaries
 
 
-def dataset_cfg(root: str,
-                layout: str = 'coco',
-                split: str = 'val',
-                detections: bool = False,
-                **kwargs) -> dict:
+def dataset_cfg(
+    root: str, layout: str = 'coco', split: str = 'val', detections: bool = False, **kwargs
+) -> dict:
     """An mmpose dataset config (top-down) for one split written by this module.
 
     Args:
@@ -1066,7 +1239,8 @@ def dataset_cfg(root: str,
         data_root=root,
         data_mode='topdown',
         ann_file=spec.ann_file.format(split=split),
-        data_prefix=dict(img=spec.img_dir.format(split=split) + '/'))
+        data_prefix=dict(img=spec.img_dir.format(split=split) + '/'),
+    )
     if detections:
         # mmpose does not join ``bbox_file`` to ``data_root``, and reads it in test mode only.
         cfg['bbox_file'] = spec.detection_path(root, split)
@@ -1080,11 +1254,13 @@ def dataset_cfg(root: str,
 DEMO_POOL_FILTERS = dict(min_area=1000, min_keypoints=8, max_overlap=0.5)
 
 
-def generate_demo_data(root: str,
-                       num_images: Sequence[int] = (600, 100, 100),
-                       seed: int = 0,
-                       pool_dir: str = 'instance_pool',
-                       progress: bool = False) -> List[str]:
+def generate_demo_data(
+    root: str,
+    num_images: Sequence[int] = (600, 100, 100),
+    seed: int = 0,
+    pool_dir: str = 'instance_pool',
+    progress: bool = False,
+) -> List[str]:
     """The README's main-job data: the COCO layout plus an instance pool of its train people.
 
     Both are kept when they already exist, so repeated runs cost nothing.
@@ -1112,7 +1288,8 @@ def generate_demo_data(root: str,
             spec.img_path(root, 'train'),
             pool,
             progress=progress,
-            **DEMO_POOL_FILTERS)
+            **DEMO_POOL_FILTERS,
+        )
         lines.append('pool: ' + format_summary(summary).replace('\n', '; '))
     return lines
 

@@ -1,17 +1,24 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Helpers for tests and benchmarks (not imported by ``import dag_mmpose``)."""
+
 from .config_batch import (
-                           build_pipeline,
-                           crop_size,
-                           dataset_cfg,
-                           dataset_metainfo,
-                           pack_batch,
-                           size_entries,
-                           two_people_samples,
-                           type_name,
+    build_pipeline,
+    crop_size,
+    dataset_cfg,
+    dataset_metainfo,
+    pack_batch,
+    size_entries,
+    two_people_samples,
+    type_name,
 )
 
 __all__ = [
-    'build_pipeline', 'crop_size', 'dataset_cfg', 'dataset_metainfo', 'pack_batch',
-    'size_entries', 'two_people_samples', 'type_name'
+    'build_pipeline',
+    'crop_size',
+    'dataset_cfg',
+    'dataset_metainfo',
+    'pack_batch',
+    'size_entries',
+    'two_people_samples',
+    'type_name',
 ]

@@ -6,6 +6,7 @@ any top-down config (DAG or not, heatmap or SimCC): a synthetic image with two o
 annotated people goes through the config's train / val pipeline (minus ``LoadImage``), with
 a two-person stand-in for the dataset so that ``GetOtherInstances`` finds the other person.
 """
+
 import copy
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -18,8 +19,15 @@ from mmpose.registry import DATASETS, TRANSFORMS
 # (w, h) sizes that must scale together when a config's crop size changes
 SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
 # metainfo items BaseCocoStyleDataset.get_data_info adds to every sample
-METAINFO_KEYS = ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs',
-                 'dataset_keypoint_weights', 'flip_indices', 'skeleton_links')
+METAINFO_KEYS = (
+    'dataset_name',
+    'upper_body_ids',
+    'lower_body_ids',
+    'flip_pairs',
+    'dataset_keypoint_weights',
+    'flip_indices',
+    'skeleton_links',
+)
 
 
 def type_name(step: Dict[str, Any]) -> str:
@@ -45,8 +53,9 @@ def crop_size(cfg: Config) -> Tuple[int, int]:
     return int(width), int(height)
 
 
-def size_entries(node: Any, found: Optional[List[Tuple[dict, str]]] = None
-                 ) -> List[Tuple[dict, str]]:
+def size_entries(
+    node: Any, found: Optional[List[Tuple[dict, str]]] = None
+) -> List[Tuple[dict, str]]:
     """Every ``(dict, key)`` of ``node`` whose key is one of :data:`SIZE_KEYS`, any depth."""
     found = [] if found is None else found
     if isinstance(node, dict):
@@ -110,16 +119,28 @@ def two_people_samples(cfg: Config, seed: int = 0) -> List[Dict[str, Any]]:
     infos = []
     for idx, x0 in enumerate((0.25 * img_w, 0.45 * img_w)):
         box = np.array([[x0, 0.15 * img_h, x0 + 0.3 * img_w, 0.85 * img_h]], dtype=np.float32)
-        keypoints = np.stack([
-            rng.uniform(box[0, 0], box[0, 2], num_keypoints),
-            rng.uniform(box[0, 1], box[0, 3], num_keypoints),
-        ], axis=-1)[None].astype(np.float32)
+        keypoints = np.stack(
+            [
+                rng.uniform(box[0, 0], box[0, 2], num_keypoints),
+                rng.uniform(box[0, 1], box[0, 3], num_keypoints),
+            ],
+            axis=-1,
+        )[None].astype(np.float32)
         visible = np.ones((1, num_keypoints), dtype=np.float32)
         visible[0, idx] = 0
         info = dict(
-            img_id=1, id=idx + 1, img_path='synthetic.jpg', category_id=1, iscrowd=0,
-            segmentation=None, bbox=box, bbox_score=np.ones(1, dtype=np.float32),
-            num_keypoints=int(visible.sum()), keypoints=keypoints, keypoints_visible=visible)
+            img_id=1,
+            id=idx + 1,
+            img_path='synthetic.jpg',
+            category_id=1,
+            iscrowd=0,
+            segmentation=None,
+            bbox=box,
+            bbox_score=np.ones(1, dtype=np.float32),
+            num_keypoints=int(visible.sum()),
+            keypoints=keypoints,
+            keypoints_visible=visible,
+        )
         info.update({key: copy.deepcopy(meta[key]) for key in METAINFO_KEYS})
         infos.append(info)
 
@@ -127,16 +148,16 @@ def two_people_samples(cfg: Config, seed: int = 0) -> List[Dict[str, Any]]:
     samples = []
     for idx in range(len(dataset)):
         sample = dataset.get_data_info(idx)
-        sample.update(dataset=dataset, img=img.copy(), img_shape=(img_h, img_w),
-                      ori_shape=(img_h, img_w))
+        sample.update(
+            dataset=dataset, img=img.copy(), img_shape=(img_h, img_w), ori_shape=(img_h, img_w)
+        )
         samples.append(sample)
     return samples
 
 
-def build_pipeline(cfg: Config,
-                   split: str,
-                   skip: Iterable[str] = (),
-                   pool: Optional[str] = None) -> List[Any]:
+def build_pipeline(
+    cfg: Config, split: str, skip: Iterable[str] = (), pool: Optional[str] = None
+) -> List[Any]:
     """The config's ``split`` pipeline as transforms, without ``LoadImage``.
 
     Args:
@@ -162,10 +183,12 @@ def build_pipeline(cfg: Config,
     return [TRANSFORMS.build(step) for step in steps if type_name(step) not in skip]
 
 
-def pack_batch(transforms: List[Any],
-               samples: List[Dict[str, Any]],
-               batch_size: Optional[int] = None,
-               with_dataset: bool = True) -> dict:
+def pack_batch(
+    transforms: List[Any],
+    samples: List[Dict[str, Any]],
+    batch_size: Optional[int] = None,
+    with_dataset: bool = True,
+) -> dict:
     """Run ``samples`` (cycled to ``batch_size``) through ``transforms`` and collate them.
 
     Args:

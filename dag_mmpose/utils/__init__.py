@@ -1,9 +1,9 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-from .checkpoint import register_checkpoint_safe_globals
 from .config import drop_pretrained
 from .version_check import check_openmmlab_versions, check_version
 
 __all__ = [
-    'check_openmmlab_versions', 'check_version', 'drop_pretrained',
-    'register_checkpoint_safe_globals'
+    'check_openmmlab_versions',
+    'check_version',
+    'drop_pretrained',
 ]

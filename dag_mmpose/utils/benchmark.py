@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Peak-memory measurement shared by the benchmark scripts in ``tools/analysis``."""
+
 import ctypes
 import gc
 from typing import Callable, Optional

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Config helpers for building models offline (tests, benchmarks, CI)."""
+
 from typing import Any
 
 

@@ -7,6 +7,7 @@ On such a machine we start the process group with the gloo backend ourselves (mm
 skips its own ``init_dist``) and ask for a CPU DDP wrapper (``device_ids=None``).
 On CUDA machines this does nothing.
 """
+
 from datetime import timedelta
 
 import torch
@@ -26,8 +27,11 @@ def setup_cpu_distributed(cfg: Config) -> None:
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') != 'gloo':
-        print_log(f'No CUDA device: using the gloo backend instead of '
-                  f'{dist_cfg.get("backend", "nccl")!r}.', logger='current')
+        print_log(
+            f'No CUDA device: using the gloo backend instead of '
+            f'{dist_cfg.get("backend", "nccl")!r}.',
+            logger='current',
+        )
         dist_cfg['backend'] = 'gloo'
     if not torch_dist.is_initialized():
         timeout = dist_cfg.get('timeout', 1800)
@@ -36,7 +40,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel',
         broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
+        find_unused_parameters=cfg.get('find_unused_parameters', False),
+    )
     # DDP takes device_ids only for GPU modules.
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper

@@ -1,6 +1,7 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """A DAG model runs through mmpose's inference APIs and its result draws with mmpose's
 visualizer (the snippets of docs/inference.md)."""
+
 import json
 import os.path as osp
 from typing import Dict
@@ -22,8 +23,9 @@ from dag_mmpose.datasets.synthetic import generate_coco_style
 from dag_mmpose.engine import draw_refinement, initial_keypoints_in_image
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                       'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py')
+DEMO_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
+)
 
 
 @pytest.fixture(scope='module')
@@ -36,8 +38,9 @@ def demo(tmp_path_factory) -> Dict:
     model.init_weights()
     checkpoint = str(root / 'dag_demo.pth')
     dataset_meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
-    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': dataset_meta}},
-               checkpoint)
+    torch.save(
+        {'state_dict': model.state_dict(), 'meta': {'dataset_meta': dataset_meta}}, checkpoint
+    )
 
     ann_file = generate_coco_style(str(root), num_images=1, split='val', people=(2, 3), seed=0)
     with open(ann_file, encoding='utf-8') as f:
@@ -55,12 +58,12 @@ def model(demo):
 
 
 def _assert_near_boxes(keypoints: np.ndarray, bboxes: np.ndarray) -> None:
-    """Each person's joints lie in its box grown 2x about its centre (the model is
+    """Each person's joints lie in its box grown 2x about its center (the model is
     untrained, so the joints can be anywhere in its 1.25x padded crop)."""
     assert np.isfinite(keypoints).all()
-    centres = (bboxes[:, :2] + bboxes[:, 2:]) / 2
+    centers = (bboxes[:, :2] + bboxes[:, 2:]) / 2
     half = bboxes[:, 2:] - bboxes[:, :2]  # half of the 2x box
-    inside = np.abs(keypoints - centres[:, None]) <= half[:, None]
+    inside = np.abs(keypoints - centers[:, None]) <= half[:, None]
     assert inside.all(), f'joints outside their boxes:\n{keypoints}\n{bboxes}'
 
 
@@ -77,7 +80,8 @@ def test_inference_topdown_with_boxes(model, demo):
     assert np.isfinite(scores).all()
     _assert_near_boxes(keypoints, demo['bboxes'])
     np.testing.assert_allclose(
-        np.concatenate([r.pred_instances.bboxes for r in results]), demo['bboxes'])
+        np.concatenate([r.pred_instances.bboxes for r in results]), demo['bboxes']
+    )
 
 
 def test_inference_topdown_returns_image_coordinates(model, demo):
@@ -91,7 +95,8 @@ def test_inference_topdown_returns_image_coordinates(model, demo):
     moved = inference_topdown(model, padded, demo['bboxes'] + np.tile(shift, 2))
     for one, other in zip(base, moved):
         np.testing.assert_allclose(
-            other.pred_instances.keypoints, one.pred_instances.keypoints + shift, atol=1e-3)
+            other.pred_instances.keypoints, one.pred_instances.keypoints + shift, atol=1e-3
+        )
 
 
 def test_inference_xywh_boxes(model, demo):
@@ -109,8 +114,13 @@ def test_pose_local_visualizer_draws(model, demo):
     visualizer.set_dataset_meta(model.dataset_meta)
     image = mmcv.imread(demo['img_path'], channel_order='rgb')
     visualizer.add_datasample(
-        'result', image, data_sample=merge_data_samples(results), draw_gt=False,
-        draw_bbox=True, kpt_thr=-1.0)  # untrained model: draw every joint
+        'result',
+        image,
+        data_sample=merge_data_samples(results),
+        draw_gt=False,
+        draw_bbox=True,
+        kpt_thr=-1.0,
+    )  # untrained model: draw every joint
     drawn = visualizer.get_image()
     assert drawn.shape == image.shape
     changed = np.any(drawn != image, axis=-1)
@@ -122,8 +132,12 @@ def test_pose_local_visualizer_draws(model, demo):
 
 def test_inference_refinement_drawn(demo):
     """``output_initial`` through init_model's cfg_options, drawn with draw_refinement."""
-    model = init_model(DEMO_CONFIG, demo['checkpoint'], device='cpu',
-                       cfg_options=dict(model=dict(test_cfg=dict(output_initial=True))))
+    model = init_model(
+        DEMO_CONFIG,
+        demo['checkpoint'],
+        device='cpu',
+        cfg_options=dict(model=dict(test_cfg=dict(output_initial=True))),
+    )
     results = inference_topdown(model, demo['img_path'], demo['bboxes'])
     initial = np.concatenate([initial_keypoints_in_image(r) for r in results])
     refined = np.concatenate([r.pred_instances.keypoints for r in results])
@@ -132,16 +146,18 @@ def test_inference_refinement_drawn(demo):
     # an untrained GCN barely moves the joints (its offsets start near zero)
     assert np.abs(refined - initial).max() < 10
     image = mmcv.imread(demo['img_path'])
-    drawn = draw_refinement(image, initial, refined, model.dataset_meta['skeleton_links'],
-                            legend=False)
+    drawn = draw_refinement(
+        image, initial, refined, model.dataset_meta['skeleton_links'], legend=False
+    )
     assert (drawn != image).any()
 
 
 def test_mmpose_inferencer_whole_image(demo):
     """MMPoseInferencer without a detector: ``det_model='whole_image'`` (``None`` would
     download mmpose's default RTMDet person detector)."""
-    inferencer = MMPoseInferencer(pose2d=DEMO_CONFIG, pose2d_weights=demo['checkpoint'],
-                                  device='cpu', det_model='whole_image')
+    inferencer = MMPoseInferencer(
+        pose2d=DEMO_CONFIG, pose2d_weights=demo['checkpoint'], device='cpu', det_model='whole_image'
+    )
     result = next(inferencer(demo['img_path'], return_vis=True, kpt_thr=-1.0))
     instances = result['predictions'][0]
     assert len(instances) == 1
@@ -158,11 +174,12 @@ def test_mmpose_inferencer_whole_image(demo):
 
 
 def test_mmpose_inferencer_ignores_bboxes(demo):
-    """Pins mmpose 1.3's behaviour that docs/inference.md describes: Pose2DInferencer
+    """Pins mmpose 1.3's behavior that docs/inference.md describes: Pose2DInferencer
     drops ``bboxes=`` (its ``preprocess_single`` resets them), so given boxes need
     ``inference_topdown``. If this fails, mmpose honours the boxes now: update the docs."""
-    inferencer = MMPoseInferencer(pose2d=DEMO_CONFIG, pose2d_weights=demo['checkpoint'],
-                                  device='cpu', det_model='whole_image')
+    inferencer = MMPoseInferencer(
+        pose2d=DEMO_CONFIG, pose2d_weights=demo['checkpoint'], device='cpu', det_model='whole_image'
+    )
     result = next(inferencer(demo['img_path'], bboxes=[demo['bboxes']], return_datasamples=True))
     pred = result['predictions'][0].pred_instances
     height, width = mmcv.imread(demo['img_path']).shape[:2]

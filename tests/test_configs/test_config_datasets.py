@@ -16,6 +16,7 @@ protocol's (by dataset, not by what the evaluator config says), and with ground-
 and AR must be 1. With detection boxes the "predictions" are not the people, so only the keys
 and the value range are checked. Configs whose datasets are none of the three are skipped.
 """
+
 import copy
 import functools
 import glob
@@ -39,8 +40,18 @@ SPLITS = ('val', 'test')
 
 # dataset type -> generator layout (``conftest.synthetic_root`` holds data/synthetic_{layout})
 LAYOUT_OF = {spec.dataset_type: name for name, spec in LAYOUTS.items()}
-COCO_KEYS = ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
-             'AR (L)')
+COCO_KEYS = (
+    'AP',
+    'AP .5',
+    'AP .75',
+    'AP (M)',
+    'AP (L)',
+    'AR',
+    'AR .5',
+    'AR .75',
+    'AR (M)',
+    'AR (L)',
+)
 CROWDPOSE_KEYS = ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')
 # layout -> the metric keys of its protocol
 PROTOCOL_KEYS = {
@@ -108,15 +119,19 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
     dataset = _dataset_cfg(cfg, split)
     layout = LAYOUT_OF.get(dataset.get('type'))
     if layout is None:
-        pytest.skip(f'{split} dataset {dataset.get("type")!r} has no generated format '
-                    f'(only {sorted(LAYOUT_OF)})')
+        pytest.skip(
+            f'{split} dataset {dataset.get("type")!r} has no generated format '
+            f'(only {sorted(LAYOUT_OF)})'
+        )
     spec = LAYOUTS[layout]
     generated = _generated_split(layout, dataset['ann_file'])
     detections = dataset.get('bbox_file') is not None
     if detections and generated not in spec.detection_splits:
         # e.g. OCHuman, whose protocol is ground-truth boxes
-        pytest.fail(f'{split}_dataloader uses detection boxes ({dataset["bbox_file"]}) on '
-                    f'{layout} {generated}, whose protocol (DESIGN §4) has none')
+        pytest.fail(
+            f'{split}_dataloader uses detection boxes ({dataset["bbox_file"]}) on '
+            f'{layout} {generated}, whose protocol (DESIGN §4) has none'
+        )
     root = osp.join(synthetic_root, 'data', f'synthetic_{layout}')
     dataset.update(dataset_cfg(root, layout, generated, detections=detections))
     if not detections:
@@ -138,7 +153,8 @@ def test_dataset_and_evaluator_follow_protocol(path, split, synthetic_root):
             if metric.get('ann_file') is not None:
                 assert osp.normpath(metric['ann_file']) == data_ann, (
                     f'{split}_evaluator reads {metric["ann_file"]}, '
-                    f'{split}_dataloader loads {data_ann}')
+                    f'{split}_dataloader loads {data_ann}'
+                )
 
     data_cfg, layout, detections, ann_file = _rewrite(cfg, split, synthetic_root)
     assert detections == (original.get('bbox_file') is not None)
@@ -167,7 +183,8 @@ def test_dataset_and_evaluator_follow_protocol(path, split, synthetic_root):
             keypoints=keypoints,
             keypoint_scores=np.ones(keypoints.shape[:2], dtype=np.float32),
             bboxes=np.asarray(gt.bboxes, dtype=np.float32),
-            bbox_scores=np.asarray(gt.bbox_scores, dtype=np.float32))
+            bbox_scores=np.asarray(gt.bbox_scores, dtype=np.float32),
+        )
         evaluator.process([data_sample], [sample])
     metrics = evaluator.evaluate(len(samples))
 

@@ -6,6 +6,7 @@ instead of 8x6; every size of the config is halved consistently), trained one st
 samples of a generated COCO-style dataset through its own train pipeline and asked to
 predict, with flip test, through its own val pipeline on detection boxes.
 """
+
 import copy
 import os.path as osp
 import random
@@ -25,8 +26,8 @@ from mmpose.testing import get_coco_sample
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.datasets.synthetic import generate_coco_style
-from dag_mmpose.models.heads.gcn import JointNonLocal
 from dag_mmpose.models.necks import ADAM
+from dag_mmpose.models.utils import JointNonLocal
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'drop_in')
@@ -131,14 +132,19 @@ def _gated_parameters(model: torch.nn.Module) -> Set[str]:
     """Parameters behind a residual gate ``x + gamma * f(x)`` with ``gamma`` starting at 0
     (ADAM's spatial attention, the GCN's joint non-local blocks): by design their gradient
     is 0 until the first step has moved ``gamma``."""
-    branches = {ADAM: ('query_conv', 'key_conv', 'value_conv'),
-                JointNonLocal: ('query', 'key', 'value', 'out_proj')}
+    branches = {
+        ADAM: ('query_conv', 'key_conv', 'value_conv'),
+        JointNonLocal: ('query', 'key', 'value', 'out_proj'),
+    }
     gated = set()
     for name, module in model.named_modules():
         for kind, children in branches.items():
             if isinstance(module, kind):
-                gated |= {f'{name}.{child}.{param}' for child in children
-                          for param, _ in getattr(module, child).named_parameters()}
+                gated |= {
+                    f'{name}.{child}.{param}'
+                    for child in children
+                    for param, _ in getattr(module, child).named_parameters()
+                }
     return gated
 
 
@@ -234,15 +240,19 @@ class _DropInConfigTests:
 
         def record_grads_then_step(**kwargs):
             for name, p in model.named_parameters():
-                grads[name] = None if p.grad is None else (
-                    bool(torch.isfinite(p.grad).all()), bool(p.grad.any()))
+                grads[name] = (
+                    None
+                    if p.grad is None
+                    else (bool(torch.isfinite(p.grad).all()), bool(p.grad.any()))
+                )
             step(**kwargs)
 
         with mock.patch.object(optim_wrapper, 'step', side_effect=record_grads_then_step):
             log_vars = model.train_step(self.train_batch, optim_wrapper)
 
-        self.assertEqual(sorted(k for k in log_vars if k.startswith('loss_')),
-                         sorted(self.LOSS_KEYS))
+        self.assertEqual(
+            sorted(k for k in log_vars if k.startswith('loss_')), sorted(self.LOSS_KEYS)
+        )
         for key, value in log_vars.items():
             self.assertTrue(torch.isfinite(torch.as_tensor(value)).all(), key)
         self.assertGreater(float(log_vars['loss']), 0)
@@ -254,9 +264,7 @@ class _DropInConfigTests:
         zero = {name for name, g in grads.items() if not g[1]}
         gated = _gated_parameters(model)
         self.assertLessEqual(zero, gated)
-        changed = {
-            name for name, p in model.named_parameters() if not torch.equal(p, before[name])
-        }
+        changed = {name for name, p in model.named_parameters() if not torch.equal(p, before[name])}
         self.assertEqual(set(before) - changed, zero)
 
     # ------------------------------------------------------------------------ predict
@@ -272,9 +280,11 @@ class _DropInConfigTests:
             crop_keypoints.append(np.array(preds[0].keypoints, copy=True))
             return preds
 
-        with mock.patch.object(model, 'extract_feat', wraps=model.extract_feat) as spy, \
-                mock.patch.object(model.head, 'predict', side_effect=keep_crop_keypoints), \
-                torch.no_grad():
+        with (
+            mock.patch.object(model, 'extract_feat', wraps=model.extract_feat) as spy,
+            mock.patch.object(model.head, 'predict', side_effect=keep_crop_keypoints),
+            torch.no_grad(),
+        ):
             results = model.test_step(self.val_batch)
         self.assertEqual(spy.call_count, 2)  # original and flipped input
 
@@ -332,7 +342,7 @@ class TestSimCCFGMHGCNConfig(_DropInConfigTests, TestCase):
     NECK = None
     HEAD = 'FGMHGCNHead'
     BASE_HEAD = 'SimCCHead'
-    LOSS_KEYS = ('loss_multi', 'loss_target', 'loss_pose')
+    LOSS_KEYS = ('loss_multi', 'loss_target', 'loss_coord')
 
     def test_packed_labels(self):
         """What the combined GenerateTarget + PackPoseInputs deliver to the head."""
@@ -379,7 +389,10 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
         self.codecs = [
             dict(type='SimCCLabel', input_size=self.INPUT, sigma=4.0, simcc_split_ratio=2.0),
             dict(
-                type='DAGHeatmap', input_size=self.INPUT, heatmap_size=(12, 16), sigma=2.0,
+                type='DAGHeatmap',
+                input_size=self.INPUT,
+                heatmap_size=(12, 16),
+                sigma=2.0,
                 with_target_heatmaps=False,
             ),
         ]
@@ -387,9 +400,14 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
             dict(
                 type='FGMHGCNHead',
                 pose_cfg=dict(
-                    type='SimCCHead', in_channels=8, out_channels=K, input_size=self.INPUT,
-                    in_featuremap_size=(12, 16), simcc_split_ratio=2.0,
-                    deconv_out_channels=None, decoder=self.codecs[0],
+                    type='SimCCHead',
+                    in_channels=8,
+                    out_channels=K,
+                    input_size=self.INPUT,
+                    in_featuremap_size=(12, 16),
+                    simcc_split_ratio=2.0,
+                    deconv_out_channels=None,
+                    decoder=self.codecs[0],
                 ),
                 metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
                 gcn_cfg=dict(hidden_channels=16, num_blocks=1),
@@ -424,7 +442,7 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
         return samples
 
     def test_pipeline_packs_weights_with_extra_axis(self):
-        """Documents the mmpose behaviour the head must cope with."""
+        """Documents the mmpose behavior the head must cope with."""
         for sample in self._packed_samples():
             self.assertEqual(tuple(sample.gt_instance_labels.keypoint_weights.shape), (1, 1, K))
 
@@ -435,25 +453,27 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
         self.assertEqual(sorted(losses), sorted(expected))
         for key in expected:
             torch.testing.assert_close(losses[key], expected[key], msg=key)
-        self.assertEqual(losses['loss_pose'].ndim, 0)
+        self.assertEqual(losses['loss_coord'].ndim, 0)
 
     def test_weights_reach_loss_and_accuracy_as_b_by_k(self):
         calls = []
         loss_module = self.head.loss_module
         original = loss_module.forward
 
-        def record(*args):
-            calls.append(args)
-            return original(*args)
+        def record(**kwargs):
+            calls.append(kwargs)
+            return original(**kwargs)
 
-        with mock.patch.object(loss_module, 'forward', side_effect=record), \
-                mock.patch(
-                    'dag_mmpose.models.heads.fgmh_gcn_head.simcc_pck_accuracy',
-                    return_value=(None, 1.0, 2),
-                ) as accuracy:
+        with (
+            mock.patch.object(loss_module, 'forward', side_effect=record),
+            mock.patch(
+                'dag_mmpose.models.heads.fgmh_gcn_head.simcc_pck_accuracy',
+                return_value=(None, 1.0, 2),
+            ) as accuracy,
+        ):
             self.head.loss(self.feats, self._packed_samples())
-        multi_weights, target_weights, pose_weights = calls[0][2], calls[0][5], calls[0][8]
-        for weights in (multi_weights, target_weights, pose_weights):
+        for name in ('multi_weights', 'target_weights', 'coord_weights'):
+            weights = calls[0][name]
             self.assertEqual(tuple(weights.shape), (2, K))
         self.assertEqual(accuracy.call_args.kwargs['mask'].shape, (2, K))
         self.assertFalse(bool(accuracy.call_args.kwargs['mask'][:, 3].any()))

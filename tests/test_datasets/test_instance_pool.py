@@ -31,7 +31,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17
 # pycocotools under numpy 2 warns on every decode of the reference masks
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
 # keep every person: the filters are tested on their own
 ALL = dict(min_area=0, min_keypoints=0, max_overlap=1.0, progress=False)
 
@@ -71,7 +72,6 @@ def _dump(data: dict, path: str) -> str:
 
 
 class TestInstancePool(TestCase):
-
     @classmethod
     def setUpClass(cls) -> None:
         cls._tmp = tempfile.TemporaryDirectory()
@@ -102,12 +102,12 @@ class TestInstancePool(TestCase):
         x0, y0 = cols[0] - margin, rows[0] - margin
         x1, y1 = cols[-1] + margin + 1, rows[-1] + margin + 1
         padded = cv2.copyMakeBorder(img, margin, margin, margin, margin, cv2.BORDER_REPLICATE)
-        colour = padded[y0 + margin:y1 + margin, x0 + margin:x1 + margin]
-        alpha = np.pad(mask, margin)[y0 + margin:y1 + margin, x0 + margin:x1 + margin] * 255
+        color = padded[y0 + margin : y1 + margin, x0 + margin : x1 + margin]
+        alpha = np.pad(mask, margin)[y0 + margin : y1 + margin, x0 + margin : x1 + margin] * 255
         keypoints = np.array(ann['keypoints'], dtype=np.float32).reshape(K, 3)
         labelled = keypoints[:, 2] > 0
         keypoints[labelled, :2] -= (x0, y0)
-        return np.dstack([colour, alpha]).astype(np.uint8), keypoints
+        return np.dstack([color, alpha]).astype(np.uint8), keypoints
 
     def test_round_trip(self):
         summary = self._build(margin=3)
@@ -132,8 +132,12 @@ class TestInstancePool(TestCase):
             np.testing.assert_array_equal(rgba, expected)
             np.testing.assert_allclose(keypoints, expected_kpts, atol=0.01)
             # the margin is transparent on every side
-            self.assertFalse(rgba[:3, :, 3].any() or rgba[-3:, :, 3].any()
-                             or rgba[:, :3, 3].any() or rgba[:, -3:, 3].any())
+            self.assertFalse(
+                rgba[:3, :, 3].any()
+                or rgba[-3:, :, 3].any()
+                or rgba[:, :3, 3].any()
+                or rgba[:, -3:, 3].any()
+            )
         self.assertFalse(pool[0][0].flags.writeable)
         self.assertEqual(summary['data_bytes'], osp.getsize(osp.join(self.out, DATA_FILE)))
         self.assertIn('kept', format_summary(summary))
@@ -192,8 +196,10 @@ class TestInstancePool(TestCase):
             for other in anns:
                 if other['image_id'] == ann['image_id'] and other is not ann:
                     x, y, w, h = other['bbox']
-                    inside = mask[int(np.floor(y)):int(np.ceil(y + h)),
-                                  int(np.floor(x)):int(np.ceil(x + w))]
+                    inside = mask[
+                        int(np.floor(y)) : int(np.ceil(y + h)),
+                        int(np.floor(x)) : int(np.ceil(x + w)),
+                    ]
                     self.assertFalse(inside.any(), f'{ann_id} overlaps {other["id"]}')
 
         summary = self._build(max_instances=3)
@@ -367,13 +373,27 @@ class TestInstancePool(TestCase):
 
     def test_cli(self):
         spec = importlib.util.spec_from_file_location(
-            'build_instance_pool_cli', osp.join(REPO_ROOT, 'tools', 'build_instance_pool.py'))
+            'build_instance_pool_cli', osp.join(REPO_ROOT, 'tools', 'build_instance_pool.py')
+        )
         cli = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(cli)
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main([self.ann_file, self.img_dir, self.out, '--min-area', '0',
-                               '--min-keypoints', '0', '--max-overlap', '1', '--margin', '1'])
+            status = cli.main(
+                [
+                    self.ann_file,
+                    self.img_dir,
+                    self.out,
+                    '--min-area',
+                    '0',
+                    '--min-keypoints',
+                    '0',
+                    '--max-overlap',
+                    '1',
+                    '--margin',
+                    '1',
+                ]
+            )
         self.assertEqual(status, 0, err.getvalue())
         self.assertIn(f'kept {len(self.data["annotations"])} of', out.getvalue())
         self.assertEqual(InstancePool(self.out).margin, 1)

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Tests of the synthetic occluded-pose dataset generator and its CLI."""
+
 import json
 import os
 import os.path as osp
@@ -24,8 +25,12 @@ from dag_mmpose.datasets.synthetic import (
     render_scene,
 )
 
-TOOL = (Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters' /
-        'generate_synthetic_dataset.py')
+TOOL = (
+    Path(__file__).resolve().parents[2]
+    / 'tools'
+    / 'dataset_converters'
+    / 'generate_synthetic_dataset.py'
+)
 SMALL = (96, 128)  # (W, H): small images keep every test well under a second
 
 
@@ -51,8 +56,7 @@ def _box_iou(a, b) -> float:
 
 def _all_files(root: Path) -> dict:
     return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob('*')) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*')) if p.is_file()
     }
 
 
@@ -68,8 +72,14 @@ def crowdpose_test(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp('synthetic_crowdpose')
     # people from 1 so that CrowdPose's easy group (lone people, crowd index 0) is not empty
     generate_coco_style(
-        str(root), num_images=16, split='test', seed=0, img_size=SMALL, people=(1, 4),
-        layout='crowdpose')
+        str(root),
+        num_images=16,
+        split='test',
+        seed=0,
+        img_size=SMALL,
+        people=(1, 4),
+        layout='crowdpose',
+    )
     return str(root)
 
 
@@ -77,12 +87,12 @@ def crowdpose_test(tmp_path_factory) -> str:
 def ochuman_val(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp('synthetic_ochuman')
     generate_coco_style(
-        str(root), num_images=8, split='val', seed=0, img_size=SMALL, layout='ochuman')
+        str(root), num_images=8, split='val', seed=0, img_size=SMALL, layout='ochuman'
+    )
     return str(root)
 
 
 class TestCocoLayout:
-
     def test_paths_and_images(self, coco_val):
         ann_file = osp.join(coco_val, 'annotations', 'person_keypoints_val.json')
         data = _load(ann_file)
@@ -97,7 +107,7 @@ class TestCocoLayout:
 
     def test_categories(self, coco_val):
         data = _load(osp.join(coco_val, 'annotations', 'person_keypoints_val.json'))
-        (cat, ) = data['categories']
+        (cat,) = data['categories']
         assert cat['id'] == 1 and cat['name'] == 'person'
         assert cat['keypoints'] == list(COCO_KEYPOINT_NAMES)
         assert cat['skeleton'] == [list(link) for link in COCO_SKELETON]
@@ -145,7 +155,8 @@ class TestCocoLayout:
         on_mask = total = 0
         for ann in data['annotations']:
             assert ann['segmentation'] and all(
-                len(poly) >= 6 and len(poly) % 2 == 0 for poly in ann['segmentation'])
+                len(poly) >= 6 and len(poly) % 2 == 0 for poly in ann['segmentation']
+            )
             rles = mask_utils.frPyObjects(ann['segmentation'], height, width)
             mask = mask_utils.decode(mask_utils.merge(rles))
             assert mask.sum() == pytest.approx(ann['area'], rel=0.02)
@@ -180,11 +191,11 @@ class TestCocoLayout:
 
 
 class TestDeterminism:
-
     def test_same_seed_same_bytes(self, tmp_path):
         for name in ('a', 'b'):
             generate_coco_style(
-                str(tmp_path / name), num_images=3, split='val', seed=7, img_size=SMALL)
+                str(tmp_path / name), num_images=3, split='val', seed=7, img_size=SMALL
+            )
         first, second = _all_files(tmp_path / 'a'), _all_files(tmp_path / 'b')
         assert list(first) == list(second)
         assert first == second
@@ -192,12 +203,14 @@ class TestDeterminism:
     def test_different_seed_differs(self, tmp_path):
         paths = [
             generate_coco_style(
-                str(tmp_path / str(seed)), num_images=2, split='val', seed=seed, img_size=SMALL)
+                str(tmp_path / str(seed)), num_images=2, split='val', seed=seed, img_size=SMALL
+            )
             for seed in (0, 1)
         ]
         assert Path(paths[0]).read_bytes() != Path(paths[1]).read_bytes()
-        images = [cv2.imread(str(tmp_path / str(seed) / 'images/val/val_000000.jpg'))
-                  for seed in (0, 1)]
+        images = [
+            cv2.imread(str(tmp_path / str(seed) / 'images/val/val_000000.jpg')) for seed in (0, 1)
+        ]
         assert not np.array_equal(images[0], images[1])
 
     def test_splits_differ(self, tmp_path):
@@ -208,31 +221,37 @@ class TestDeterminism:
         ]
         assert not np.array_equal(images[0], images[1])
         assert not np.array_equal(images[1], images[2])
-        ids = [{img['id'] for img in _load(LAYOUTS['coco'].ann_path(str(tmp_path), s))['images']}
-               for s in ('train', 'val', 'test')]
+        ids = [
+            {img['id'] for img in _load(LAYOUTS['coco'].ann_path(str(tmp_path), s))['images']}
+            for s in ('train', 'val', 'test')
+        ]
         assert not (ids[0] & ids[1]) and not (ids[1] & ids[2])
 
     def test_image_does_not_depend_on_count(self, tmp_path):
         for name, count in (('a', 1), ('b', 3)):
-            generate_coco_style(str(tmp_path / name), num_images=count, split='val',
-                                img_size=SMALL)
-        assert ((tmp_path / 'a/images/val/val_000000.jpg').read_bytes() == (
-            tmp_path / 'b/images/val/val_000000.jpg').read_bytes())
+            generate_coco_style(str(tmp_path / name), num_images=count, split='val', img_size=SMALL)
+        assert (tmp_path / 'a/images/val/val_000000.jpg').read_bytes() == (
+            tmp_path / 'b/images/val/val_000000.jpg'
+        ).read_bytes()
 
 
 class TestOcclusion:
-
     def test_occluded_joints_exist(self, tmp_path):
         ann_file = generate_coco_style(
-            str(tmp_path), num_images=6, split='train', img_size=SMALL, people=(2, 4),
-            occlusion=0.8)
+            str(tmp_path), num_images=6, split='train', img_size=SMALL, people=(2, 4), occlusion=0.8
+        )
         vis = np.concatenate([_keypoints(a)[:, 2] for a in _load(ann_file)['annotations']])
         assert np.count_nonzero(vis == 1) > 0.1 * np.count_nonzero(vis > 0)
 
     def test_no_occlusion_for_a_lone_person(self, tmp_path):
         ann_file = generate_coco_style(
-            str(tmp_path), num_images=10, split='train', img_size=SMALL, people=(1, 1),
-            occlusion=0.0)
+            str(tmp_path),
+            num_images=10,
+            split='train',
+            img_size=SMALL,
+            people=(1, 1),
+            occlusion=0.0,
+        )
         data = _load(ann_file)
         assert len(data['annotations']) == 10
         vis = np.concatenate([_keypoints(a)[:, 2] for a in data['annotations']])
@@ -246,7 +265,7 @@ class TestOcclusion:
         assert len(people) == 3
         for person in people:
             assert person.points.shape == (len(FIGURE_POINT_NAMES), 2)
-            assert person.visibility.shape == (len(FIGURE_POINT_NAMES), )
+            assert person.visibility.shape == (len(FIGURE_POINT_NAMES),)
             assert person.visible_mask.shape == (SMALL[1], SMALL[0])
             assert person.height >= 0.25 * SMALL[1]
         # Visible regions of different people never share a pixel.
@@ -255,7 +274,6 @@ class TestOcclusion:
 
 
 class TestCrowdPoseLayout:
-
     def test_keypoints_and_crowd_index(self, crowdpose_test):
         ann_file = osp.join(crowdpose_test, 'annotations', 'mmpose_crowdpose_test.json')
         data = _load(ann_file)
@@ -266,7 +284,8 @@ class TestCrowdPoseLayout:
         assert max(img['crowdIndex'] for img in data['images']) > 0
         assert osp.isfile(osp.join(crowdpose_test, 'images', data['images'][0]['file_name']))
         assert osp.isfile(
-            osp.join(crowdpose_test, 'person_detection_results', 'test_detections.json'))
+            osp.join(crowdpose_test, 'person_detection_results', 'test_detections.json')
+        )
 
     def test_crowd_index(self):
         a = np.array([[1, 1, 2], [5, 5, 2], [0, 0, 0]], dtype=float)
@@ -277,15 +296,16 @@ class TestCrowdPoseLayout:
 
 
 class TestOCHumanLayout:
-
     def test_files(self, ochuman_val):
         assert osp.isfile(
-            osp.join(ochuman_val, 'annotations', 'ochuman_coco_format_val_range_0.00_1.00.json'))
+            osp.join(ochuman_val, 'annotations', 'ochuman_coco_format_val_range_0.00_1.00.json')
+        )
         assert LAYOUTS['ochuman'].splits == ('val', 'test')
 
     def test_pairs_overlap(self, ochuman_val):
         data = _load(
-            osp.join(ochuman_val, 'annotations', 'ochuman_coco_format_val_range_0.00_1.00.json'))
+            osp.join(ochuman_val, 'annotations', 'ochuman_coco_format_val_range_0.00_1.00.json')
+        )
         by_image = {}
         for ann in data['annotations']:
             by_image.setdefault(ann['image_id'], []).append(ann['bbox'])
@@ -293,15 +313,15 @@ class TestOCHumanLayout:
         for boxes in by_image.values():
             for i, box in enumerate(boxes):
                 total += 1
-                best = max((_box_iou(box, other) for j, other in enumerate(boxes) if j != i),
-                           default=0.0)
+                best = max(
+                    (_box_iou(box, other) for j, other in enumerate(boxes) if j != i), default=0.0
+                )
                 partnered += int(best > 0.3)
         assert total >= 16
         assert partnered / total > 0.8
 
 
 class TestMaskToPolygons:
-
     @pytest.mark.parametrize('shape', ['pixel', 'line', 'diagonal', 'blob', 'two_parts'])
     def test_decodes_back(self, shape):
         mask_utils = pytest.importorskip('pycocotools.mask')
@@ -328,15 +348,17 @@ class TestMaskToPolygons:
 
 
 class TestArguments:
-
-    @pytest.mark.parametrize('kwargs', [
-        dict(layout='mpii'),
-        dict(split='train', layout='crowdpose'),
-        dict(occlusion=1.5),
-        dict(people=(3, 2)),
-        dict(img_size=(16, 16)),
-        dict(seed=-1),
-    ])
+    @pytest.mark.parametrize(
+        'kwargs',
+        [
+            dict(layout='mpii'),
+            dict(split='train', layout='crowdpose'),
+            dict(occlusion=1.5),
+            dict(people=(3, 2)),
+            dict(img_size=(16, 16)),
+            dict(seed=-1),
+        ],
+    )
     def test_bad_arguments(self, tmp_path, kwargs):
         args = dict(num_images=1, split='train', img_size=SMALL)
         args.update(kwargs)
@@ -349,7 +371,6 @@ class TestArguments:
 
 
 class TestCLI:
-
     def test_main(self, tmp_path, capsys):
         main = runpy.run_path(str(TOOL))['main']
         root = str(tmp_path / 'och')
@@ -381,6 +402,7 @@ class TestMMPoseIntegration:
     def test_names_match_mmpose_metainfo(self, layout):
         pytest.importorskip('mmpose.datasets')
         from mmpose.registry import DATASETS
+
         spec = LAYOUTS[layout]
         meta = DATASETS.get(spec.dataset_type)._load_metainfo()
         names = [meta['keypoint_id2name'][i] for i in range(meta['num_keypoints'])]
@@ -388,14 +410,18 @@ class TestMMPoseIntegration:
         links = {tuple(sorted(link)) for link in meta['skeleton_links']}
         assert links == {tuple(sorted((a - 1, b - 1))) for a, b in spec.skeleton}
 
-    @pytest.mark.parametrize('layout,fixture,split', [
-        ('coco', 'coco_val', 'val'),
-        ('crowdpose', 'crowdpose_test', 'test'),
-        ('ochuman', 'ochuman_val', 'val'),
-    ])
+    @pytest.mark.parametrize(
+        'layout,fixture,split',
+        [
+            ('coco', 'coco_val', 'val'),
+            ('crowdpose', 'crowdpose_test', 'test'),
+            ('ochuman', 'ochuman_val', 'val'),
+        ],
+    )
     def test_datasets_load(self, request, layout, fixture, split):
         pytest.importorskip('mmpose.datasets')
         from mmpose.registry import DATASETS
+
         root = request.getfixturevalue(fixture)
         dataset = DATASETS.build(dataset_cfg(root, layout, split, pipeline=[]))
         data = _load(LAYOUTS[layout].ann_path(root, split))
@@ -406,13 +432,17 @@ class TestMMPoseIntegration:
         if layout == 'crowdpose':
             assert 'crowd_index' in sample
 
-    @pytest.mark.parametrize('layout,fixture,split', [
-        ('coco', 'coco_val', 'val'),
-        ('crowdpose', 'crowdpose_test', 'test'),
-    ])
+    @pytest.mark.parametrize(
+        'layout,fixture,split',
+        [
+            ('coco', 'coco_val', 'val'),
+            ('crowdpose', 'crowdpose_test', 'test'),
+        ],
+    )
     def test_detections_load(self, request, layout, fixture, split):
         pytest.importorskip('mmpose.datasets')
         from mmpose.registry import DATASETS
+
         root = request.getfixturevalue(fixture)
         dataset = DATASETS.build(dataset_cfg(root, layout, split, detections=True, pipeline=[]))
         dets = _load(LAYOUTS[layout].detection_path(root, split))
@@ -432,10 +462,14 @@ class TestMMPoseIntegration:
                     img_id=info['img_id'],
                     pred_instances=dict(
                         keypoints=info['keypoints'],
-                        keypoint_scores=np.ones((1, num_keypoints), dtype=np.float32)),
+                        keypoint_scores=np.ones((1, num_keypoints), dtype=np.float32),
+                    ),
                     gt_instances=dict(
                         bbox_scores=np.ones(1, dtype=np.float32),
-                        bbox_scales=np.array([[(x1 - x0) * 1.25, (y1 - y0) * 1.25]]))))
+                        bbox_scales=np.array([[(x1 - x0) * 1.25, (y1 - y0) * 1.25]]),
+                    ),
+                )
+            )
         metric.process([], samples)
         return metric.evaluate(len(samples))
 
@@ -443,6 +477,7 @@ class TestMMPoseIntegration:
         pytest.importorskip('mmpose.evaluation')
         from mmpose.datasets import CocoDataset
         from mmpose.evaluation import CocoMetric
+
         cfg = dataset_cfg(coco_val, 'coco', 'val', pipeline=[], test_mode=True)
         cfg.pop('type')
         dataset = CocoDataset(**cfg)
@@ -455,12 +490,14 @@ class TestMMPoseIntegration:
         pytest.importorskip('mmpose.evaluation')
         from mmpose.datasets import CrowdPoseDataset
         from mmpose.evaluation import CocoMetric
+
         cfg = dataset_cfg(crowdpose_test, 'crowdpose', 'test', pipeline=[], test_mode=True)
         cfg.pop('type')
         dataset = CrowdPoseDataset(**cfg)
         ann_file = LAYOUTS['crowdpose'].ann_path(crowdpose_test, 'test')
         metric = CocoMetric(
-            ann_file=ann_file, use_area=False, iou_type='keypoints_crowd', prefix='crowdpose')
+            ann_file=ann_file, use_area=False, iou_type='keypoints_crowd', prefix='crowdpose'
+        )
         results = self._evaluate_ground_truth(dataset, metric)
         assert results['crowdpose/AP'] == pytest.approx(1.0)
         # xtcocotools groups images by crowdIndex: easy < 0.2 <= medium < 0.8 <= hard.

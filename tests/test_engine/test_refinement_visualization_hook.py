@@ -1,6 +1,7 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """The initial pose of FGMHGCNHead, RefinementVisualizationHook and
 ``tools/test.py --show-refinement``."""
+
 import argparse
 import glob
 import importlib.util
@@ -29,7 +30,6 @@ from dag_mmpose.engine import (
     RefinementVisualizationHook,
     draw_refinement,
     initial_keypoints_in_image,
-    patch_pose_visualizer_radius,
 )
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
@@ -48,11 +48,17 @@ def _head() -> FGMHGCNHead:
     torch.manual_seed(0)
     head = FGMHGCNHead(
         pose_cfg=dict(
-            type='HeatmapHead', in_channels=8, out_channels=17, deconv_out_channels=None,
-            decoder=dict(type='MSRAHeatmap', input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE,
-                         sigma=2.0)),
+            type='HeatmapHead',
+            in_channels=8,
+            out_channels=17,
+            deconv_out_channels=None,
+            decoder=dict(
+                type='MSRAHeatmap', input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0
+            ),
+        ),
         metainfo=COCO,
-        gcn_cfg=dict(hidden_channels=16, num_blocks=1))
+        gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+    )
     head.init_weights()
     return head.eval()
 
@@ -60,25 +66,27 @@ def _head() -> FGMHGCNHead:
 def _feats(seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     return tuple(
-        torch.rand(2, 8, HEATMAP_SIZE[1], HEATMAP_SIZE[0], generator=generator)
-        for _ in range(2))
+        torch.rand(2, 8, HEATMAP_SIZE[1], HEATMAP_SIZE[0], generator=generator) for _ in range(2)
+    )
 
 
 def _samples():
-    return [PoseDataSample(metainfo=dict(flip_indices=COCO_META['flip_indices'],
-                                         input_size=INPUT_SIZE)) for _ in range(2)]
+    return [
+        PoseDataSample(metainfo=dict(flip_indices=COCO_META['flip_indices'], input_size=INPUT_SIZE))
+        for _ in range(2)
+    ]
 
 
 def _load_test_tool():
     spec = importlib.util.spec_from_file_location(
-        '_dag_tools_test', osp.join(REPO_ROOT, 'tools', 'test.py'))
+        '_dag_tools_test', osp.join(REPO_ROOT, 'tools', 'test.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 class TestInitialKeypoints(TestCase):
-
     def test_only_when_asked(self):
         head = _head()
         for test_cfg in ({}, dict(output_initial=False), dict(flip_test=True)):
@@ -128,18 +136,25 @@ class TestInitialKeypoints(TestCase):
         """mmpose's add_pred_to_datasample keeps the extra field (in crop pixels);
         initial_keypoints_in_image maps it exactly as mmpose maps ``keypoints``."""
         crop = np.random.RandomState(0).uniform(0, 48, (1, 17, 2)).astype(np.float32)
-        sample = PoseDataSample(metainfo=dict(
-            input_size=(48, 64), input_center=np.array([120.5, 80.0], dtype=np.float32),
-            input_scale=np.array([90.0, 120.0], dtype=np.float32)))
-        sample.gt_instances = InstanceData(bboxes=np.zeros((1, 4), dtype=np.float32),
-                                           bbox_scores=np.ones(1, dtype=np.float32))
-        pred = InstanceData(keypoints=crop.copy(), keypoint_scores=np.ones((1, 17)),
-                            initial_keypoints=crop.copy())
+        sample = PoseDataSample(
+            metainfo=dict(
+                input_size=(48, 64),
+                input_center=np.array([120.5, 80.0], dtype=np.float32),
+                input_scale=np.array([90.0, 120.0], dtype=np.float32),
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=np.zeros((1, 4), dtype=np.float32), bbox_scores=np.ones(1, dtype=np.float32)
+        )
+        pred = InstanceData(
+            keypoints=crop.copy(), keypoint_scores=np.ones((1, 17)), initial_keypoints=crop.copy()
+        )
         estimator = SimpleNamespace(test_cfg={})
         TopdownPoseEstimator.add_pred_to_datasample(estimator, [pred], None, [sample])
         np.testing.assert_array_equal(sample.pred_instances.initial_keypoints, crop)
-        np.testing.assert_allclose(initial_keypoints_in_image(sample),
-                                   sample.pred_instances.keypoints, rtol=1e-6)
+        np.testing.assert_allclose(
+            initial_keypoints_in_image(sample), sample.pred_instances.keypoints, rtol=1e-6
+        )
 
     def test_missing_initial_is_explained(self):
         sample = PoseDataSample(metainfo=dict(input_size=(48, 64)))
@@ -150,16 +165,24 @@ class TestInitialKeypoints(TestCase):
 
 def _runner(work_dir: str):
     model = SimpleNamespace(test_cfg={}, dataset_meta=COCO_META)
-    return SimpleNamespace(work_dir=work_dir, timestamp='20240101_000000', model=model,
-                           test_evaluator=SimpleNamespace(dataset_meta=COCO_META))
+    return SimpleNamespace(
+        work_dir=work_dir,
+        timestamp='20240101_000000',
+        model=model,
+        test_evaluator=SimpleNamespace(dataset_meta=COCO_META),
+    )
 
 
 def _drawn_sample(img_path: str, ann_id=None) -> PoseDataSample:
     """One person: initial pose on a grid, refined = initial + (6, 4) px (crop = image)."""
     xs, ys = np.meshgrid(np.linspace(30, 150, 6), np.linspace(40, 200, 3))
     initial = np.stack([xs.ravel(), ys.ravel()], -1)[:17].astype(np.float32)[None]
-    meta = dict(img_path=img_path, input_size=(192, 256),
-                input_center=np.array([96.0, 128.0]), input_scale=np.array([192.0, 256.0]))
+    meta = dict(
+        img_path=img_path,
+        input_size=(192, 256),
+        input_center=np.array([96.0, 128.0]),
+        input_scale=np.array([192.0, 256.0]),
+    )
     if ann_id is not None:
         meta['id'] = ann_id
     sample = PoseDataSample(metainfo=meta)
@@ -167,12 +190,12 @@ def _drawn_sample(img_path: str, ann_id=None) -> PoseDataSample:
         keypoints=initial + np.array([6.0, 4.0], dtype=np.float32),
         keypoint_scores=np.ones((1, 17), dtype=np.float32),
         initial_keypoints=initial.copy(),
-        bboxes=np.array([[10, 10, 180, 240]], dtype=np.float32))
+        bboxes=np.array([[10, 10, 180, 240]], dtype=np.float32),
+    )
     return sample
 
 
 class TestRefinementVisualizationHook:
-
     @pytest.fixture
     def image_file(self, tmp_path) -> str:
         path = str(tmp_path / 'person.png')
@@ -196,7 +219,7 @@ class TestRefinementVisualizationHook:
         drawn = cv2.imread(files[0])
         original = cv2.imread(image_file)
         assert drawn.shape[0] > original.shape[0]  # the legend strip
-        body = drawn[:original.shape[0]]
+        body = drawn[: original.shape[0]]
         assert 0.01 < np.any(body != original, axis=-1).mean() < 0.5
         initial = sample.pred_instances.initial_keypoints[0]
         refined = sample.pred_instances.keypoints[0]
@@ -206,13 +229,14 @@ class TestRefinementVisualizationHook:
             x, y = np.round(refined[k]).astype(int)
             np.testing.assert_array_equal(body[y, x], refined_bgr)  # refined: disc
             x, y = np.round(initial[k]).astype(int)
-            ring = body[y - 3:y + 4, x - 4:x - 2].reshape(-1, 3)  # initial: ring, left side
+            ring = body[y - 3 : y + 4, x - 4 : x - 2].reshape(-1, 3)  # initial: ring, left side
             assert (np.abs(ring.astype(int) - initial_bgr).sum(-1) < 60).any(), k
-        assert np.any(drawn[original.shape[0]:] != 32)  # legend text
+        assert np.any(drawn[original.shape[0] :] != 32)  # legend text
 
     def test_low_scores_and_interval(self, tmp_path, image_file):
-        hook = RefinementVisualizationHook(out_dir=str(tmp_path / 'vis'), interval=2,
-                                           image_format='jpg')
+        hook = RefinementVisualizationHook(
+            out_dir=str(tmp_path / 'vis'), interval=2, image_format='jpg'
+        )
         runner = _runner(str(tmp_path / 'work'))
         samples = [_drawn_sample(image_file) for _ in range(4)]
         samples[2].pred_instances.keypoint_scores[:] = 0.1  # below kpt_thr=0.3
@@ -240,28 +264,35 @@ class TestRefinementVisualizationHook:
     def test_draw_refinement_without_legend_keeps_size(self):
         image = np.zeros((64, 48, 3), dtype=np.uint8)
         pose = np.full((1, 17, 2), 20.0)
-        drawn = draw_refinement(image, pose, pose + 3, COCO_META['skeleton_links'],
-                                legend=False)
+        drawn = draw_refinement(image, pose, pose + 3, COCO_META['skeleton_links'], legend=False)
         assert drawn.shape == image.shape and drawn.any() and not image.any()
-
-    def test_visualizer_patch_is_idempotent(self):
-        first = patch_pose_visualizer_radius()
-        assert patch_pose_visualizer_radius() == first
 
 
 class TestShowRefinementOption:
-
     def _args(self, config: str, **kwargs) -> argparse.Namespace:
-        args = dict(config=config, checkpoint='x.pth', work_dir=None, out=None, dump=None,
-                    cfg_options=None, show_dir=None, show=False, interval=1, wait_time=1,
-                    launcher='none', local_rank=0, show_refinement=True)
+        args = dict(
+            config=config,
+            checkpoint='x.pth',
+            work_dir=None,
+            out=None,
+            dump=None,
+            cfg_options=None,
+            show_dir=None,
+            show=False,
+            interval=1,
+            wait_time=1,
+            launcher='none',
+            local_rank=0,
+            show_refinement=True,
+        )
         args.update(kwargs)
         return argparse.Namespace(**args)
 
     def test_sets_output_initial_and_hook(self):
         tool = _load_test_tool()
-        cfg = tool.merge_args(Config.fromfile(DAG_CONFIG),
-                              self._args(DAG_CONFIG, show_dir='out', interval=3))
+        cfg = tool.merge_args(
+            Config.fromfile(DAG_CONFIG), self._args(DAG_CONFIG, show_dir='out', interval=3)
+        )
         assert cfg.model.test_cfg.output_initial is True
         assert cfg.model.test_cfg.flip_test is True
         hook = cfg.custom_hooks[-1]
@@ -290,20 +321,39 @@ def test_tools_test_show_refinement(tmp_path, tool_env):
     model = MODELS.build(Config.fromfile(DAG_CONFIG).model)
     model.init_weights()
     checkpoint = str(tmp_path / 'dag_demo.pth')
-    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': COCO_META}},
-               checkpoint)
+    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': COCO_META}}, checkpoint)
     show_dir = tmp_path / 'vis'
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'test.py'), DAG_CONFIG, checkpoint,
-           '--show-refinement', '--show-dir', str(show_dir), '--work-dir', str(tmp_path / 'work'),
-           '--cfg-options', 'test_dataloader.num_workers=0',
-           'test_dataloader.persistent_workers=False', 'default_hooks.visualization.kpt_thr=0']
-    result = subprocess.run(cmd, cwd=str(root), env=tool_env, capture_output=True, text=True,
-                            timeout=300)
+    cmd = [
+        sys.executable,
+        osp.join(REPO_ROOT, 'tools', 'test.py'),
+        DAG_CONFIG,
+        checkpoint,
+        '--show-refinement',
+        '--show-dir',
+        str(show_dir),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'default_hooks.visualization.kpt_thr=0',
+    ]
+    result = subprocess.run(
+        cmd, cwd=str(root), env=tool_env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     files = sorted(os.listdir(show_dir))
     assert len(files) >= 2 and all(f.endswith('.jpg') for f in files)
     image = cv2.imread(str(show_dir / files[0]))
-    source = cv2.imread(str(root / 'data' / 'synthetic_coco' / 'images' / 'test' /
-                            (files[0].rsplit('_', 1)[0] + '.jpg')))
+    source = cv2.imread(
+        str(
+            root
+            / 'data'
+            / 'synthetic_coco'
+            / 'images'
+            / 'test'
+            / (files[0].rsplit('_', 1)[0] + '.jpg')
+        )
+    )
     assert image.shape[1] == source.shape[1] and image.shape[0] > source.shape[0]
-    assert np.abs(image[:source.shape[0]].astype(int) - source).max() > 100
+    assert np.abs(image[: source.shape[0]].astype(int) - source).max() > 100

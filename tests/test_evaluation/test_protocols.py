@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Each dataset's evaluation protocol (DESIGN §4) on generated data in that dataset's format."""
+
 import os.path as osp
 
 import pytest
@@ -10,30 +11,69 @@ from ..conftest import DEMO_CONFIG
 
 pytestmark = pytest.mark.slow
 
-COCO_KEYS = ['AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
-             'AR (L)']
+COCO_KEYS = [
+    'AP',
+    'AP .5',
+    'AP .75',
+    'AP (M)',
+    'AP (L)',
+    'AR',
+    'AR .5',
+    'AR .75',
+    'AR (M)',
+    'AR (L)',
+]
 CROWDPOSE_KEYS = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)']
 
 METAINFO = {17: 'configs/_base_/datasets/coco.py', 14: 'configs/_base_/datasets/crowdpose.py'}
 
 PROTOCOLS = {
     # name: (dataset type, folder, ann file, bbox file, metric kwargs, joints, metric prefix)
-    'coco-gt-boxes': ('CocoDataset', 'synthetic_coco', 'annotations/person_keypoints_val.json',
-                      None, {}, 17, 'coco'),
-    'coco-detections': ('CocoDataset', 'synthetic_coco',
-                        'annotations/person_keypoints_val.json',
-                        'person_detection_results/val_detections.json', {}, 17, 'coco'),
-    'crowdpose': ('CrowdPoseDataset', 'synthetic_crowdpose',
-                  'annotations/mmpose_crowdpose_test.json',
-                  'person_detection_results/test_detections.json',
-                  dict(use_area=False, iou_type='keypoints_crowd', prefix='crowdpose'), 14,
-                  'crowdpose'),
-    'ochuman-val': ('OCHumanDataset', 'synthetic_ochuman',
-                    'annotations/ochuman_coco_format_val_range_0.00_1.00.json', None, {}, 17,
-                    'coco'),
-    'ochuman-test': ('OCHumanDataset', 'synthetic_ochuman',
-                     'annotations/ochuman_coco_format_test_range_0.00_1.00.json', None, {}, 17,
-                     'coco'),
+    'coco-gt-boxes': (
+        'CocoDataset',
+        'synthetic_coco',
+        'annotations/person_keypoints_val.json',
+        None,
+        {},
+        17,
+        'coco',
+    ),
+    'coco-detections': (
+        'CocoDataset',
+        'synthetic_coco',
+        'annotations/person_keypoints_val.json',
+        'person_detection_results/val_detections.json',
+        {},
+        17,
+        'coco',
+    ),
+    'crowdpose': (
+        'CrowdPoseDataset',
+        'synthetic_crowdpose',
+        'annotations/mmpose_crowdpose_test.json',
+        'person_detection_results/test_detections.json',
+        dict(use_area=False, iou_type='keypoints_crowd', prefix='crowdpose'),
+        14,
+        'crowdpose',
+    ),
+    'ochuman-val': (
+        'OCHumanDataset',
+        'synthetic_ochuman',
+        'annotations/ochuman_coco_format_val_range_0.00_1.00.json',
+        None,
+        {},
+        17,
+        'coco',
+    ),
+    'ochuman-test': (
+        'OCHumanDataset',
+        'synthetic_ochuman',
+        'annotations/ochuman_coco_format_test_range_0.00_1.00.json',
+        None,
+        {},
+        17,
+        'coco',
+    ),
 }
 
 
@@ -52,11 +92,13 @@ def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
         ann_file=ann_file,
         data_prefix=dict(img='images/val/' if folder == 'synthetic_coco' else 'images/'),
         test_mode=True,
-        pipeline=cfg.val_pipeline)
+        pipeline=cfg.val_pipeline,
+    )
     if bbox_file is not None:
         dataset['bbox_file'] = osp.join(data_root, bbox_file)
     cfg.test_dataloader.update(
-        dataset=dataset, num_workers=0, persistent_workers=False, batch_size=16)
+        dataset=dataset, num_workers=0, persistent_workers=False, batch_size=16
+    )
     cfg.test_evaluator = dict(type='CocoMetric', ann_file=osp.join(data_root, ann_file), **metric)
     cfg.work_dir = str(tmp_path)
 

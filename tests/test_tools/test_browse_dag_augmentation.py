@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """tools/browse_dag_augmentation.py on the demo DAG config and a small generated dataset."""
+
 import importlib.util
 import os.path as osp
 import subprocess
@@ -14,10 +15,12 @@ from dag_mmpose.datasets.synthetic import generate_demo_data
 from ..conftest import REPO_ROOT
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'browse_dag_augmentation.py')
-DAG_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                      'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py')
-PLAIN_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                        'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py')
+DAG_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
+)
+PLAIN_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py'
+)
 # demo crop 96x128 -> panels 192x256; 4 px gaps, 28 px header, 40 px legend
 PANEL_W, PANEL_H = 192, 256
 MASK_RED = (0, 0, 255)
@@ -29,11 +32,11 @@ def _grid_shape(num_samples: int):
 
 
 def _crop_column(grid: np.ndarray) -> np.ndarray:
-    return grid[28:-40, 4:4 + PANEL_W]
+    return grid[28:-40, 4 : 4 + PANEL_W]
 
 
-def _count(img: np.ndarray, colour) -> int:
-    return int((img == np.array(colour, np.uint8)).all(axis=-1).sum())
+def _count(img: np.ndarray, color) -> int:
+    return int((img == np.array(color, np.uint8)).all(axis=-1).sum())
 
 
 @pytest.fixture(scope='module')
@@ -56,29 +59,49 @@ def data_root(tmp_path_factory) -> str:
 def test_cli_on_demo_dag_config(data_root, tool_env, tmp_path):
     out = tmp_path / 'grid.png'
     result = subprocess.run(
-        [sys.executable, TOOL, DAG_CONFIG, '--num-samples', '3', '--out', str(out),
-         '--seed', '1', '--cfg-options', f'train_dataloader.dataset.data_root={data_root}'],
-        cwd=osp.dirname(osp.dirname(osp.dirname(data_root))), env=tool_env,
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            TOOL,
+            DAG_CONFIG,
+            '--num-samples',
+            '3',
+            '--out',
+            str(out),
+            '--seed',
+            '1',
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={data_root}',
+        ],
+        cwd=osp.dirname(osp.dirname(osp.dirname(data_root))),
+        env=tool_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     grid = cv2.imread(str(out))
     assert grid is not None
     assert grid.shape == _grid_shape(3)
     # the heatmap columns differ from the crop column: targets were drawn
     crop = _crop_column(grid).astype(int)
-    target = grid[28:-40, 8 + PANEL_W:8 + 2 * PANEL_W].astype(int)
+    target = grid[28:-40, 8 + PANEL_W : 8 + 2 * PANEL_W].astype(int)
     assert np.abs(crop - target).mean() > 5
 
 
 def test_mask_joints_and_instance_paste(tool, data_root, tmp_path):
     pytest.importorskip('dag_mmpose.datasets.transforms.instance_paste')
     from dag_mmpose.datasets.instance_pool import build_instance_pool
+
     pool = tmp_path / 'pool'
     # the generated people are small (192x256 images) and often overlap
     build_instance_pool(
         osp.join(data_root, 'annotations', 'person_keypoints_train.json'),
-        osp.join(data_root, 'images', 'train'), str(pool), min_area=300, max_overlap=0.5,
-        progress=False)
+        osp.join(data_root, 'images', 'train'),
+        str(pool),
+        min_area=300,
+        max_overlap=0.5,
+        progress=False,
+    )
     config = tmp_path / 'dag_paste.py'
     config.write_text(f"""_base_ = [{DAG_CONFIG!r}]
 codec = dict(type='DAGHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1.5)
@@ -108,22 +131,33 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline, data_root={data_ro
 
 def test_config_without_dag_codec_is_a_clear_error(tool, data_root, tmp_path):
     with pytest.raises(SystemExit, match='no GenerateTarget with a DAGHeatmap'):
-        tool.main([PLAIN_CONFIG, '--out', str(tmp_path / 'x.png'), '--cfg-options',
-                   f'train_dataloader.dataset.data_root={data_root}'])
+        tool.main(
+            [
+                PLAIN_CONFIG,
+                '--out',
+                str(tmp_path / 'x.png'),
+                '--cfg-options',
+                f'train_dataloader.dataset.data_root={data_root}',
+            ]
+        )
     assert not (tmp_path / 'x.png').exists()
 
 
 def test_draw_row_outlines_boxes_and_pastes(tool):
     """Crop pixels map to panel pixels by the panel scale; missing keys are skipped."""
     crop = np.full((128, 96, 3), 90, np.uint8)
-    keypoints = np.array([[[70., 110.], [85., 120.]]], np.float32)
+    keypoints = np.array([[[70.0, 110.0], [85.0, 120.0]]], np.float32)
     results = dict(
-        img=crop, transformed_keypoints=keypoints, keypoints_visible=np.ones((1, 2)),
-        masked_boxes=np.array([[10., 20., 30., 40.]], np.float32),
-        pasted_instances=[dict(corners=np.array([[50, 10], [90, 10], [90, 60], [50, 60]],
-                                                np.float32))],
+        img=crop,
+        transformed_keypoints=keypoints,
+        keypoints_visible=np.ones((1, 2)),
+        masked_boxes=np.array([[10.0, 20.0, 30.0, 40.0]], np.float32),
+        pasted_instances=[
+            dict(corners=np.array([[50, 10], [90, 10], [90, 60], [50, 60]], np.float32))
+        ],
         heatmaps=np.zeros((2, 32, 24), np.float32),
-        multi_heatmaps=np.ones((2, 32, 24), np.float32))
+        multi_heatmaps=np.ones((2, 32, 24), np.float32),
+    )
     metainfo = dict(skeleton_links=[(0, 1)])
     panels = tool.draw_row(results, (PANEL_W, PANEL_H), metainfo, 'label')
     assert [p.shape for p in panels] == [(PANEL_H, PANEL_W, 3)] * 3

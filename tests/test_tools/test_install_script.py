@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """tools/install.sh: the pinned versions and what a newcomer sees when a pin cannot install."""
+
 import os
 import re
 import subprocess
@@ -27,6 +28,7 @@ def test_torch_pins_are_the_installed_ones():
     # packages must agree; a pin the machine cannot install would have stopped CI earlier.
     import torch
     import torchvision
+
     pins = _pins()
     assert pins['TORCH_VERSION'] == torch.__version__.split('+')[0]
     assert pins['TORCHVISION_VERSION'] == torchvision.__version__.split('+')[0]
@@ -36,8 +38,7 @@ def test_readme_names_the_pinned_torch():
     pins = _pins()
     with open(os.path.join(REPO_ROOT, 'README.md')) as f:
         readme = f.read()
-    assert (f'torch {pins["TORCH_VERSION"]} + torchvision {pins["TORCHVISION_VERSION"]}'
-            in readme)
+    assert f'torch {pins["TORCH_VERSION"]} + torchvision {pins["TORCHVISION_VERSION"]}' in readme
 
 
 def test_uninstallable_pin_names_package_version_and_pip_reason(tmp_path):
@@ -48,12 +49,9 @@ def test_uninstallable_pin_names_package_version_and_pip_reason(tmp_path):
         PYTHON=sys.executable,
         TORCH_VERSION='0.0.1',
         # No index: pip answers from the local files at once, with no network round trip.
-        PIP_NO_INDEX='1')
-    result = subprocess.run(['bash', INSTALL],
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+        PIP_NO_INDEX='1',
+    )
+    result = subprocess.run(['bash', INSTALL], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     err = result.stderr
     assert 'pip install failed for:' in err and 'torch==0.0.1' in err, err[-3000:]

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """End-to-end runs of the training tools on the generated data (CPU)."""
+
 import glob
 import os.path as osp
 import shutil
@@ -22,19 +23,25 @@ pytestmark = pytest.mark.slow
 
 # One tiny epoch: 12 train images (~30 people) in batches of 8.
 TINY = [
-    'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=8',
-    'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-    'default_hooks.checkpoint.save_best=None', 'default_hooks.logger.interval=1'
+    'train_cfg.max_epochs=1',
+    'train_cfg.val_interval=1',
+    'train_dataloader.batch_size=8',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'default_hooks.checkpoint.save_best=None',
+    'default_hooks.logger.interval=1',
 ]
 
 
 def _run(cmd, cwd, env, timeout=600):
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, (f'{cmd} exited {result.returncode}\n'
-                                    f'stdout:\n{result.stdout[-4000:]}\n'
-                                    f'stderr:\n{result.stderr[-4000:]}')
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (
+        f'{cmd} exited {result.returncode}\n'
+        f'stdout:\n{result.stdout[-4000:]}\n'
+        f'stderr:\n{result.stderr[-4000:]}'
+    )
     return result
 
 
@@ -52,17 +59,42 @@ def test_mim_train(synthetic_root, tool_env, tmp_path):
     mim = shutil.which('mim', path=osp.dirname(sys.executable))
     assert mim is not None, 'openmim is not installed next to this python'
     work_dir = tmp_path / 'mim'
-    _run([mim, 'train', 'mmpose', DEMO_CONFIG, '--gpus', '0', '--work-dir',
-          str(work_dir), '--cfg-options', *TINY], cwd=synthetic_root, env=tool_env)
+    _run(
+        [
+            mim,
+            'train',
+            'mmpose',
+            DEMO_CONFIG,
+            '--gpus',
+            '0',
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *TINY,
+        ],
+        cwd=synthetic_root,
+        env=tool_env,
+    )
     assert osp.isfile(work_dir / 'epoch_1.pth')
 
 
 def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'dist'
     tool_env['PORT'] = '29517'
-    result = _run(['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), DEMO_CONFIG, '2',
-                   '--work-dir', str(work_dir), '--cfg-options', *TINY],
-                  cwd=synthetic_root, env=tool_env)
+    result = _run(
+        [
+            'bash',
+            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+            DEMO_CONFIG,
+            '2',
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *TINY,
+        ],
+        cwd=synthetic_root,
+        env=tool_env,
+    )
     logs = result.stdout + result.stderr
     assert 'gloo' in logs
     assert 'Distributed launcher: pytorch' in logs or 'launcher: pytorch' in logs
@@ -78,7 +110,6 @@ def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
 
 
 class _RecordFirstIter(Hook):
-
     def __init__(self):
         self.first_iter = None
         self.optimizer_state_size = None
@@ -126,15 +157,31 @@ def test_resume_matches_uninterrupted(synthetic_root, tmp_path):
 def test_train_tool_resume_flag(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'cli'
     train = osp.join(REPO_ROOT, 'tools', 'train.py')
-    _run([sys.executable, train, DEMO_CONFIG, '--work-dir', str(work_dir),
-          '--cfg-options', *TINY], cwd=synthetic_root, env=tool_env)
-    result = _run([sys.executable, train, DEMO_CONFIG, '--work-dir', str(work_dir), '--resume',
-                   '--cfg-options', *TINY[1:], 'train_cfg.max_epochs=2'],
-                  cwd=synthetic_root, env=tool_env)
+    _run(
+        [sys.executable, train, DEMO_CONFIG, '--work-dir', str(work_dir), '--cfg-options', *TINY],
+        cwd=synthetic_root,
+        env=tool_env,
+    )
+    result = _run(
+        [
+            sys.executable,
+            train,
+            DEMO_CONFIG,
+            '--work-dir',
+            str(work_dir),
+            '--resume',
+            '--cfg-options',
+            *TINY[1:],
+            'train_cfg.max_epochs=2',
+        ],
+        cwd=synthetic_root,
+        env=tool_env,
+    )
     logs = result.stdout + result.stderr
     assert 'resumed epoch: 1' in logs
     assert sorted(osp.basename(p) for p in glob.glob(str(work_dir / 'epoch_*.pth'))) == [
-        'epoch_1.pth', 'epoch_2.pth'
+        'epoch_1.pth',
+        'epoch_2.pth',
     ]
 
 

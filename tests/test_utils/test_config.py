@@ -5,14 +5,18 @@ from dag_mmpose.utils import drop_pretrained
 
 
 class TestDropPretrained(TestCase):
-
     def test_nested_dicts_and_lists(self):
         model = dict(
             backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='http://x/w.pth')),
-            head=dict(init_cfg=[dict(type='Pretrained', checkpoint='y'),
-                                dict(type='Normal', layer='Conv2d')]),
+            head=dict(
+                init_cfg=[
+                    dict(type='Pretrained', checkpoint='y'),
+                    dict(type='Normal', layer='Conv2d'),
+                ]
+            ),
             extra=[dict(init_cfg=[dict(type='Pretrained', checkpoint='z')])],
-            neck=dict(init_cfg=dict(type='Kaiming')))
+            neck=dict(init_cfg=dict(type='Kaiming')),
+        )
         self.assertIs(drop_pretrained(model), model)
         self.assertIsNone(model['backbone']['init_cfg'])
         self.assertEqual(model['head']['init_cfg'], [dict(type='Normal', layer='Conv2d')])

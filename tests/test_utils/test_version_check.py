@@ -8,7 +8,6 @@ from dag_mmpose.utils import check_openmmlab_versions, check_version
 
 
 class TestCheckVersion(TestCase):
-
     def test_in_range(self):
         check_version('mmpose', '1.3.2', ('1.3.0', '1.4.0'))
         check_version('mmcv', '2.1.0', ('2.0.1', '2.2.0'))
@@ -25,6 +24,10 @@ class TestCheckVersion(TestCase):
     def test_pre_release_is_below_release(self):
         with self.assertRaisesRegex(ImportError, 'mmcv==2.0.0rc4'):
             check_version('mmcv', '2.0.0rc4', ('2.0.1', '2.2.0'))
+        # the pre-release of the floor itself is below the floor
+        with self.assertRaisesRegex(ImportError, 'mmcv==2.0.1rc1'):
+            check_version('mmcv', '2.0.1rc1', ('2.0.1', '2.2.0'))
+        check_version('mmcv', '2.0.1', ('2.0.1', '2.2.0'))
 
     def test_installed_stack_passes(self):
         check_openmmlab_versions()
@@ -36,11 +39,11 @@ class TestCheckVersion(TestCase):
 
 
 class TestInstalledPackage(TestCase):
-
     def test_metadata_names_dag_mmpose(self):
         # tools/install.sh must register the package under its own name and version
         # (a non-isolated build with an old setuptools registers it as "UNKNOWN").
         import importlib.metadata
 
         import dag_mmpose
+
         self.assertEqual(importlib.metadata.version('dag_mmpose'), dag_mmpose.__version__)

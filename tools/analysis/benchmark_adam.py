@@ -15,6 +15,7 @@ Example::
 
     python tools/analysis/benchmark_adam.py --batch-size 2 --threads 2
 """
+
 import argparse
 import statistics
 import time
@@ -44,25 +45,32 @@ class NaiveADAM(ADAM):
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Benchmark ADAM (fused SDPA) against a naive N x N attention')
+        description='Benchmark ADAM (fused SDPA) against a naive N x N attention'
+    )
     parser.add_argument('--batch-size', type=int, default=2, help='batch size per pass')
     parser.add_argument(
-        '--settings', nargs='+', default=list(SETTINGS), choices=list(SETTINGS),
-        help='feature-map settings to run')
+        '--settings',
+        nargs='+',
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        help='feature-map settings to run',
+    )
     parser.add_argument(
-        '--devices', nargs='+', default=None,
-        help='devices to run on (default: cpu, plus cuda when available)')
-    parser.add_argument(
-        '--spatial-downsample', type=int, default=1, help='ADAM spatial_downsample')
+        '--devices',
+        nargs='+',
+        default=None,
+        help='devices to run on (default: cpu, plus cuda when available)',
+    )
+    parser.add_argument('--spatial-downsample', type=int, default=1, help='ADAM spatial_downsample')
     parser.add_argument('--warmup', type=int, default=2, help='untimed passes per case')
     parser.add_argument('--repeats', type=int, default=5, help='timed passes per case')
     parser.add_argument(
-        '--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
+        '--threads', type=int, default=None, help='torch CPU threads (default: torch default)'
+    )
     return parser.parse_args()
 
 
-def time_ms(run: Callable[[], None], device: torch.device, warmup: int,
-            repeats: int) -> float:
+def time_ms(run: Callable[[], None], device: torch.device, warmup: int, repeats: int) -> float:
     """Median wall time of ``run`` in milliseconds."""
     for _ in range(warmup):
         run()
@@ -83,19 +91,23 @@ def make_pass(neck: ADAM, x: Tensor, backward: bool) -> Callable[[], None]:
 
     def run_forward() -> None:
         with torch.no_grad():
-            neck((x, ))
+            neck((x,))
 
     def run_forward_backward() -> None:
         neck.zero_grad(set_to_none=True)
         x.grad = None
-        neck((x, ))[1].sum().backward()
+        neck((x,))[1].sum().backward()
 
     return run_forward_backward if backward else run_forward
 
 
-def bench_case(cls: type, setting: Tuple[int, int, int], device: torch.device,
-               backward: bool, args: argparse.Namespace) -> Tuple[Optional[float],
-                                                                  Optional[float]]:
+def bench_case(
+    cls: type,
+    setting: Tuple[int, int, int],
+    device: torch.device,
+    backward: bool,
+    args: argparse.Namespace,
+) -> Tuple[Optional[float], Optional[float]]:
     """(median ms, peak MiB) of one implementation; (None, None) on out-of-memory."""
     channels, height, width = setting
     torch.manual_seed(0)
@@ -103,8 +115,7 @@ def bench_case(cls: type, setting: Tuple[int, int, int], device: torch.device,
     with torch.no_grad():
         # gamma = 0 would still run the attention, but a non-zero gate makes it count.
         neck.gamma.fill_(0.5)
-    x = torch.randn(args.batch_size, channels, height, width, device=device,
-                    requires_grad=backward)
+    x = torch.randn(args.batch_size, channels, height, width, device=device, requires_grad=backward)
     run = make_pass(neck, x, backward)
     try:
         run()  # first call: kernel selection, thread pools, allocator growth
@@ -137,8 +148,18 @@ def main() -> None:
     if devices is None:
         devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
-    header = ('setting', 'C x H x W', 'device', 'pass', 'ADAM ms', 'naive ms', 'time naive/ADAM',
-              'ADAM peak MiB', 'naive peak MiB', 'mem naive/ADAM')
+    header = (
+        'setting',
+        'C x H x W',
+        'device',
+        'pass',
+        'ADAM ms',
+        'naive ms',
+        'time naive/ADAM',
+        'ADAM peak MiB',
+        'naive peak MiB',
+        'mem naive/ADAM',
+    )
     rows: List[Tuple[str, ...]] = []
     for device_name in devices:
         device = torch.device(device_name)
@@ -147,15 +168,27 @@ def main() -> None:
             for backward in (False, True):
                 fused_ms, fused_mib = bench_case(ADAM, setting, device, backward, args)
                 naive_ms, naive_mib = bench_case(NaiveADAM, setting, device, backward, args)
-                rows.append((name, 'x'.join(map(str, setting)), device_name,
-                             'fwd+bwd' if backward else 'fwd', _fmt(fused_ms), _fmt(naive_ms),
-                             _ratio(naive_ms, fused_ms), _fmt(fused_mib), _fmt(naive_mib),
-                             _ratio(naive_mib, fused_mib)))
+                rows.append(
+                    (
+                        name,
+                        'x'.join(map(str, setting)),
+                        device_name,
+                        'fwd+bwd' if backward else 'fwd',
+                        _fmt(fused_ms),
+                        _fmt(naive_ms),
+                        _ratio(naive_ms, fused_ms),
+                        _fmt(fused_mib),
+                        _fmt(naive_mib),
+                        _ratio(naive_mib, fused_mib),
+                    )
+                )
 
-    print(f'batch size {args.batch_size}, spatial_downsample {args.spatial_downsample}, '
-          f'torch {torch.__version__}, CPU threads {torch.get_num_threads()}, '
-          f'median of {args.repeats} after {args.warmup} warm-up passes; peak memory is '
-          'the extra over the model and input')
+    print(
+        f'batch size {args.batch_size}, spatial_downsample {args.spatial_downsample}, '
+        f'torch {torch.__version__}, CPU threads {torch.get_num_threads()}, '
+        f'median of {args.repeats} after {args.warmup} warm-up passes; peak memory is '
+        'the extra over the model and input'
+    )
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join('---' for _ in header) + '|')
     for row in rows:

@@ -27,6 +27,7 @@ Example::
 
     python tools/analysis/benchmark_augmentation.py --rounds 30
 """
+
 import argparse
 import copy
 import gc
@@ -48,21 +49,33 @@ from dag_mmpose.datasets.synthetic import generate_coco_style
 
 # name: (input size (w, h), heatmap size (W, H), sigma) as in mmpose's HRNet recipes
 SETTINGS: Dict[str, Tuple[Tuple[int, int], Tuple[int, int], float]] = {
-    '256x192': ((192, 256), (48, 64), 2.),
-    '384x288': ((288, 384), (72, 96), 3.),
+    '256x192': ((192, 256), (48, 64), 2.0),
+    '384x288': ((288, 384), (72, 96), 3.0),
 }
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Time MaskJoints and InstancePaste against the stock top-down pipeline')
+        description='Time MaskJoints and InstancePaste against the stock top-down pipeline'
+    )
     parser.add_argument('--num-images', type=int, default=8, help='generated images')
-    parser.add_argument('--img-size', type=int, nargs=2, default=[640, 480],
-                        metavar=('W', 'H'), help='size of the generated images')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        default=[640, 480],
+        metavar=('W', 'H'),
+        help='size of the generated images',
+    )
     parser.add_argument('--rounds', type=int, default=20, help='timed rounds')
     parser.add_argument('--warmup', type=int, default=2, help='untimed rounds')
-    parser.add_argument('--settings', nargs='+', default=list(SETTINGS),
-                        choices=list(SETTINGS), help='input sizes to run')
+    parser.add_argument(
+        '--settings',
+        nargs='+',
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        help='input sizes to run',
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of data and draws')
     parser.add_argument('--no-pin', action='store_true', help='do not pin to one CPU')
     return parser.parse_args()
@@ -87,8 +100,14 @@ def _build_pool(root: str, ann_file: str, img_dir: str) -> Tuple[Optional[str], 
         return None, f'InstancePaste skipped: not importable ({e})'
     try:
         # the generated people overlap a lot and are small next to COCO's: loose filters
-        summary = build_instance_pool(ann_file, img_dir, os.path.join(root, 'pool'),
-                                      min_area=1024, max_overlap=0.5, progress=False)
+        summary = build_instance_pool(
+            ann_file,
+            img_dir,
+            os.path.join(root, 'pool'),
+            min_area=1024,
+            max_overlap=0.5,
+            progress=False,
+        )
     except ValueError as e:
         return None, f'InstancePaste skipped: no pool ({e})'
     return summary['out_dir'], f'InstancePaste pool: {summary["num_kept"]} people'
@@ -115,22 +134,22 @@ def _stock_cfgs(setting: str) -> Tuple[List[dict], List[dict]]:
         dict(type='RandomBBoxTransform'),
         dict(type='TopdownAffine', input_size=input_size),
     ]
-    codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size,
-                 sigma=sigma)
+    codec = dict(type='MSRAHeatmap', input_size=input_size, heatmap_size=heatmap_size, sigma=sigma)
     return head, [dict(type='GenerateTarget', encoder=codec)]
 
 
-def bench_setting(setting: str, infos: List[dict], pool: Optional[str],
-                  args: argparse.Namespace) -> Dict[str, float]:
+def bench_setting(
+    setting: str, infos: List[dict], pool: Optional[str], args: argparse.Namespace
+) -> Dict[str, float]:
     """Median per-sample milliseconds of each variant."""
     head_cfgs, tail_cfgs = _stock_cfgs(setting)
     head, tail = _pipeline(head_cfgs), _pipeline(tail_cfgs)
-    mask = TRANSFORMS.build(dict(type='MaskJoints', prob=1.))
-    release = [TRANSFORMS.build(dict(type='MaskJoints', prob=.5))]
+    mask = TRANSFORMS.build(dict(type='MaskJoints', prob=1.0))
+    release = [TRANSFORMS.build(dict(type='MaskJoints', prob=0.5))]
     paste = None
     if pool is not None:
-        paste = TRANSFORMS.build(dict(type='InstancePaste', pool=pool, prob=1.))
-        release.append(TRANSFORMS.build(dict(type='InstancePaste', pool=pool, prob=.5)))
+        paste = TRANSFORMS.build(dict(type='InstancePaste', pool=pool, prob=1.0))
+        release.append(TRANSFORMS.build(dict(type='InstancePaste', pool=pool, prob=0.5)))
 
     # crops for the isolated timings, made once: the same samples the pipelines see
     np.random.seed(args.seed)
@@ -166,7 +185,8 @@ def bench_setting(setting: str, infos: List[dict], pool: Optional[str],
     for name in ('DAG pipeline', 'DAG pipeline p=0.5'):
         if name in per_round:
             medians[name + ' added'] = statistics.median(
-                a - b for a, b in zip(per_round[name], per_round['stock']))
+                a - b for a, b in zip(per_round[name], per_round['stock'])
+            )
     return medians
 
 
@@ -182,34 +202,49 @@ def main() -> None:
     pinned = _one_core(not args.no_pin)
     init_default_scope('mmpose')
     with tempfile.TemporaryDirectory() as root:
-        ann_file = generate_coco_style(root, num_images=args.num_images, split='train',
-                                       seed=args.seed, img_size=tuple(args.img_size))
+        ann_file = generate_coco_style(
+            root,
+            num_images=args.num_images,
+            split='train',
+            seed=args.seed,
+            img_size=tuple(args.img_size),
+        )
         img_dir = os.path.join(root, 'images', 'train')
-        dataset = CocoDataset(ann_file=ann_file, data_mode='topdown',
-                              data_prefix=dict(img=img_dir + '/'), pipeline=[])
+        dataset = CocoDataset(
+            ann_file=ann_file, data_mode='topdown', data_prefix=dict(img=img_dir + '/'), pipeline=[]
+        )
         infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         pool, pool_msg = _build_pool(root, ann_file, img_dir)
 
-        rows = [(setting, bench_setting(setting, infos, pool, args))
-                for setting in args.settings]
+        rows = [(setting, bench_setting(setting, infos, pool, args)) for setting in args.settings]
 
-    print(f'{len(infos)} samples from {args.num_images} generated '
-          f'{args.img_size[0]}x{args.img_size[1]} JPEGs; {pool_msg}; torch threads '
-          f'{torch.get_num_threads()}, OpenCV threads {cv2.getNumThreads()}, {pinned}; '
-          f'median over {args.rounds} rounds of the mean per-sample time; MaskJoints and '
-          'InstancePaste at prob=1')
-    header = ('input', 'stock ms', 'MaskJoints ms (+%)', 'InstancePaste ms (+%)',
-              'both ms (+%)', 'DAG pipeline, added ms (+%)',
-              'DAG pipeline p=0.5, added ms (+%)')
+    print(
+        f'{len(infos)} samples from {args.num_images} generated '
+        f'{args.img_size[0]}x{args.img_size[1]} JPEGs; {pool_msg}; torch threads '
+        f'{torch.get_num_threads()}, OpenCV threads {cv2.getNumThreads()}, {pinned}; '
+        f'median over {args.rounds} rounds of the mean per-sample time; MaskJoints and '
+        'InstancePaste at prob=1'
+    )
+    header = (
+        'input',
+        'stock ms',
+        'MaskJoints ms (+%)',
+        'InstancePaste ms (+%)',
+        'both ms (+%)',
+        'DAG pipeline, added ms (+%)',
+        'DAG pipeline p=0.5, added ms (+%)',
+    )
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join('---' for _ in header) + '|')
     for setting, ms in rows:
         stock = ms['stock']
-        both = ms['MaskJoints'] + ms.get('InstancePaste', 0.)
-        print(f'| {setting} | {stock:.2f} | {_cell(ms["MaskJoints"], stock)} | '
-              f'{_cell(ms.get("InstancePaste", None), stock)} | {_cell(both, stock)} | '
-              f'{_cell(ms.get("DAG pipeline added", None), stock)} | '
-              f'{_cell(ms["DAG pipeline p=0.5 added"], stock)} |')
+        both = ms['MaskJoints'] + ms.get('InstancePaste', 0.0)
+        print(
+            f'| {setting} | {stock:.2f} | {_cell(ms["MaskJoints"], stock)} | '
+            f'{_cell(ms.get("InstancePaste", None), stock)} | {_cell(both, stock)} | '
+            f'{_cell(ms.get("DAG pipeline added", None), stock)} | '
+            f'{_cell(ms["DAG pipeline p=0.5 added"], stock)} |'
+        )
 
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ the rounds and the ratio of the first config to the second.
   model freed and not show them; read the CPU numbers as approximate.
 
 Pretrained weights are not loaded (no download; throughput does not depend on them); the
-configs' other initialisation is applied.
+configs' other initialization is applied.
 
 Examples::
 
@@ -29,6 +29,7 @@ Examples::
     python tools/analysis/benchmark_model.py --device cuda --batch-size 64 --amp
     python tools/analysis/benchmark_model.py --config A.py --baseline B.py --input-size 96 128
 """
+
 import argparse
 import copy
 import logging
@@ -65,30 +66,45 @@ DEFAULT_BASELINE = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_8xb64-210e_coco-256x192
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Training and inference throughput and peak memory of two configs')
+        description='Training and inference throughput and peak memory of two configs'
+    )
     parser.add_argument('--config', default=DEFAULT_CONFIG, help='first config (e.g. DAG)')
     parser.add_argument(
-        '--baseline', default=DEFAULT_BASELINE, help='second config; ratios are first/second')
+        '--baseline', default=DEFAULT_BASELINE, help='second config; ratios are first/second'
+    )
     parser.add_argument(
-        '--device', default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='device (default: cuda when available, else cpu)')
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='device (default: cuda when available, else cpu)',
+    )
     parser.add_argument(
-        '--batch-size', type=int, default=None,
-        help="images per step (default: the first config's train batch size on CUDA, 2 on CPU)")
+        '--batch-size',
+        type=int,
+        default=None,
+        help="images per step (default: the first config's train batch size on CUDA, 2 on CPU)",
+    )
     parser.add_argument(
-        '--input-size', type=int, nargs=2, default=None, metavar=('W', 'H'),
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('W', 'H'),
         help='run both configs at this crop size; every input / heatmap / feature-map size '
-        'of the configs is scaled with it and must stay an integer')
+        'of the configs is scaled with it and must stay an integer',
+    )
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds (median)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument('--train-iters', type=int, default=2, help='train steps per round')
     parser.add_argument('--test-iters', type=int, default=2, help='test steps per round')
     parser.add_argument(
-        '--threads', type=int, default=None, help='torch CPU threads (default: torch default)')
+        '--threads', type=int, default=None, help='torch CPU threads (default: torch default)'
+    )
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='CUDA mixed precision: AmpOptimWrapper (float16, dynamic loss scale) for '
-        'training, torch.autocast for inference')
+        'training, torch.autocast for inference',
+    )
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     if args.amp and not args.device.startswith('cuda'):
@@ -116,7 +132,8 @@ def resize_config(cfg: Config, input_size: Sequence[int]) -> None:
         if any(v.denominator != 1 for v in size):
             raise ValueError(
                 f'--input-size {tuple(input_size)} scales {key}={tuple(node[key])} to a '
-                'non-integer size; choose a size with integer heatmap / feature-map sizes')
+                'non-integer size; choose a size with integer heatmap / feature-map sizes'
+            )
         scaled.append(tuple(int(v) for v in size))
     for (node, key), size in zip(entries, scaled):
         node[key] = size
@@ -148,14 +165,15 @@ def _tensor_mib(tensors) -> float:
 class Bench:
     """One config: model, optimizer, fixed batches and the two timed passes."""
 
-    def __init__(self, name: str, cfg: Config, args: argparse.Namespace,
-                 device: torch.device) -> None:
+    def __init__(
+        self, name: str, cfg: Config, args: argparse.Namespace, device: torch.device
+    ) -> None:
         self.name = name
         self.device = device
         self.amp = args.amp
         torch.manual_seed(args.seed)
         self.model = MODELS.build(cfg.model)
-        # the configs' own initialisation (heads at std 0.001), so the logged losses are
+        # the configs' own initialization (heads at std 0.001), so the logged losses are
         # those of a first training step; mmengine logs every parameter at INFO while doing it
         logger = MMLogger.get_current_instance()
         level = logger.level
@@ -172,9 +190,11 @@ class Bench:
         # not be built here.
         skip = ('MaskJoints', 'InstancePaste')
         self.train_data = pack_batch(
-            build_pipeline(cfg, 'train', skip=skip), samples, args.batch_size)
+            build_pipeline(cfg, 'train', skip=skip), samples, args.batch_size
+        )
         self.test_data = pack_batch(
-            build_pipeline(cfg, 'val', skip=skip), samples, args.batch_size, with_dataset=False)
+            build_pipeline(cfg, 'val', skip=skip), samples, args.batch_size, with_dataset=False
+        )
         self.batch_size = args.batch_size
         self.flip_test = bool(self.model.test_cfg.get('flip_test', False))
         self.train_rates: List[float] = []
@@ -246,9 +266,14 @@ def main() -> None:
                 bench.train_rates.append(train_rate)
                 bench.test_rates.append(test_rate)
         if rnd >= args.warmup:
-            print(f'round {rnd - args.warmup + 1}/{args.rounds}: ' + ', '.join(
-                f'{b.name} train {b.train_rates[-1]:.2f} / infer {b.test_rates[-1]:.2f} img/s'
-                for b in benches), flush=True)
+            print(
+                f'round {rnd - args.warmup + 1}/{args.rounds}: '
+                + ', '.join(
+                    f'{b.name} train {b.train_rates[-1]:.2f} / infer {b.test_rates[-1]:.2f} img/s'
+                    for b in benches
+                ),
+                flush=True,
+            )
 
     # peak memory: one more step each, after the timing, one model at a time
     memory = {}
@@ -257,45 +282,78 @@ def main() -> None:
         test_peak = peak_memory_mib(bench.test_step, device)
         memory[bench.name] = (
             None if train_peak is None else train_peak + bench.state_mib(train=True),
-            None if test_peak is None else test_peak + bench.state_mib(train=False))
+            None if test_peak is None else test_peak + bench.state_mib(train=False),
+        )
 
     first, second = benches
-    medians = {b.name: (statistics.median(b.train_rates), statistics.median(b.test_rates))
-               for b in benches}
+    medians = {
+        b.name: (statistics.median(b.train_rates), statistics.median(b.test_rates)) for b in benches
+    }
     w, h = crop_size(cfgs[0])
     print()
-    print(f'device {device}' + (f' ({torch.cuda.get_device_name(device)})'
-                                if device.type == 'cuda' else
-                                f', {torch.get_num_threads()} threads') +
-          f', torch {torch.__version__}, input {h}x{w} (HxW), batch {args.batch_size}, '
-          f'amp {args.amp}, flip test {first.flip_test}/{second.flip_test}, '
-          f'median (min-max) of {args.rounds} rounds x {args.train_iters} train / '
-          f'{args.test_iters} test steps after {args.warmup} warm-up round(s)')
+    print(
+        f'device {device}'
+        + (
+            f' ({torch.cuda.get_device_name(device)})'
+            if device.type == 'cuda'
+            else f', {torch.get_num_threads()} threads'
+        )
+        + f', torch {torch.__version__}, input {h}x{w} (HxW), batch {args.batch_size}, '
+        f'amp {args.amp}, flip test {first.flip_test}/{second.flip_test}, '
+        f'median (min-max) of {args.rounds} rounds x {args.train_iters} train / '
+        f'{args.test_iters} test steps after {args.warmup} warm-up round(s)'
+    )
     header = ('metric', first.name, second.name, 'first / second')
     rows = [
-        ('train img/s', _median(first.train_rates), _median(second.train_rates),
-         _ratio(medians[first.name][0], medians[second.name][0])),
-        ('infer img/s', _median(first.test_rates), _median(second.test_rates),
-         _ratio(medians[first.name][1], medians[second.name][1])),
-        ('train peak MiB', _fmt(memory[first.name][0]), _fmt(memory[second.name][0]),
-         _ratio(memory[first.name][0], memory[second.name][0])),
-        ('infer peak MiB', _fmt(memory[first.name][1]), _fmt(memory[second.name][1]),
-         _ratio(memory[first.name][1], memory[second.name][1])),
-        ('params (M)', *(f'{sum(p.numel() for p in b.model.parameters()) / 1e6:.2f}'
-                         for b in benches),
-         _ratio(*(sum(p.numel() for p in b.model.parameters()) for b in benches))),
-        ('last losses', *(', '.join(f'{k}={v:.4g}' for k, v in b.losses.items())
-                          for b in benches), ''),
+        (
+            'train img/s',
+            _median(first.train_rates),
+            _median(second.train_rates),
+            _ratio(medians[first.name][0], medians[second.name][0]),
+        ),
+        (
+            'infer img/s',
+            _median(first.test_rates),
+            _median(second.test_rates),
+            _ratio(medians[first.name][1], medians[second.name][1]),
+        ),
+        (
+            'train peak MiB',
+            _fmt(memory[first.name][0]),
+            _fmt(memory[second.name][0]),
+            _ratio(memory[first.name][0], memory[second.name][0]),
+        ),
+        (
+            'infer peak MiB',
+            _fmt(memory[first.name][1]),
+            _fmt(memory[second.name][1]),
+            _ratio(memory[first.name][1], memory[second.name][1]),
+        ),
+        (
+            'params (M)',
+            *(f'{sum(p.numel() for p in b.model.parameters()) / 1e6:.2f}' for b in benches),
+            _ratio(*(sum(p.numel() for p in b.model.parameters()) for b in benches)),
+        ),
+        (
+            'last losses',
+            *(', '.join(f'{k}={v:.4g}' for k, v in b.losses.items()) for b in benches),
+            '',
+        ),
     ]
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '|'.join('---' for _ in header) + '|')
     for row in rows:
         print('| ' + ' | '.join(row) + ' |')
-    mem_how = ('torch.cuda.max_memory_allocated' if device.type == 'cuda' else
-               'VmHWM above VmRSS before the step (shared heap: approximate)')
-    print(f'peak MiB = one step above the memory held before it ({mem_how}) + the model '
-          'state held between steps (train: params, buffers, optimizer state; infer: params, '
-          'buffers)')
+    mem_how = (
+        'torch.cuda.max_memory_allocated'
+        if device.type == 'cuda'
+        else 'VmHWM above VmRSS before the step (shared heap: approximate)'
+    )
+    print(
+        f'peak MiB = one step above the memory held before it ({mem_how}) + the model '
+        'state held between steps (train: params, buffers, optimizer state; infer: params, '
+        'buffers)'
+    )
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ Examples::
 Splits whose annotation file already exists are kept unless ``--force`` is given.
 See :mod:`dag_mmpose.datasets.synthetic` for what is drawn and written.
 """
+
 import argparse
 import time
 from typing import List, Optional
@@ -29,41 +30,47 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     Returns:
         argparse.Namespace: The parsed arguments.
     """
-    split_help = '; '.join(f'{name}: {" ".join(spec.splits)} (default '
-                           f'{" ".join(map(str, spec.default_num_images))})'
-                           for name, spec in LAYOUTS.items())
+    split_help = '; '.join(
+        f'{name}: {" ".join(spec.splits)} (default {" ".join(map(str, spec.default_num_images))})'
+        for name, spec in LAYOUTS.items()
+    )
     parser = argparse.ArgumentParser(
-        description='Generate a synthetic occluded-pose dataset (COCO-format json + JPEGs).')
+        description='Generate a synthetic occluded-pose dataset (COCO-format json + JPEGs).'
+    )
     parser.add_argument('root', help='dataset root, e.g. data/synthetic_coco')
-    parser.add_argument(
-        '--format', choices=sorted(LAYOUTS), default='coco', help='dataset layout')
+    parser.add_argument('--format', choices=sorted(LAYOUTS), default='coco', help='dataset layout')
     parser.add_argument(
         '--num-images',
         type=int,
         nargs='+',
         metavar='N',
-        help=f'images per split, one number for all splits or one per split ({split_help})')
+        help=f'images per split, one number for all splits or one per split ({split_help})',
+    )
     parser.add_argument(
         '--img-size',
         type=int,
         nargs=2,
         default=(192, 256),
         metavar=('W', 'H'),
-        help='image width and height (default: 192 256)')
+        help='image width and height (default: 192 256)',
+    )
     parser.add_argument(
         '--people',
         type=int,
         nargs=2,
         metavar=('MIN', 'MAX'),
-        help='people per image (default: coco 1 4, crowdpose 2 5, ochuman 2 4 in pairs)')
+        help='people per image (default: coco 1 4, crowdpose 2 5, ochuman 2 4 in pairs)',
+    )
     parser.add_argument(
         '--occlusion',
         type=float,
         help='0..1: how often people overlap and how many / how large object occluders are '
-        '(default: coco 0.5, crowdpose 0.6, ochuman 0.6)')
+        '(default: coco 0.5, crowdpose 0.6, ochuman 0.6)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='base random seed (default: 0)')
     parser.add_argument(
-        '--force', action='store_true', help='regenerate splits whose json already exists')
+        '--force', action='store_true', help='regenerate splits whose json already exists'
+    )
     return parser.parse_args(argv)
 
 
@@ -87,7 +94,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             people=tuple(args.people) if args.people else None,
             occlusion=args.occlusion,
             seed=args.seed,
-            force=args.force)
+            force=args.force,
+        )
     except ValueError as err:
         raise SystemExit(f'error: {err}') from err
     for summary in summaries:
@@ -97,12 +105,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'Done in {time.perf_counter() - start:.1f} s. In an mmpose config:')
     spec = LAYOUTS[args.format]
     for split in spec.splits:
-        cfg = dataset_cfg(args.root, args.format, split,
-                          detections=split in spec.detection_splits)
+        cfg = dataset_cfg(args.root, args.format, split, detections=split in spec.detection_splits)
         extra = f", bbox_file='{cfg['bbox_file']}'" if 'bbox_file' in cfg else ''
-        print(f"  {split}: type='{cfg['type']}', data_root='{args.root}', "
-              f"ann_file='{cfg['ann_file']}', data_prefix=dict(img='{cfg['data_prefix']['img']}')"
-              f'{extra}')
+        print(
+            f"  {split}: type='{cfg['type']}', data_root='{args.root}', "
+            f"ann_file='{cfg['ann_file']}', data_prefix=dict(img='{cfg['data_prefix']['img']}')"
+            f'{extra}'
+        )
     return 0
 
 

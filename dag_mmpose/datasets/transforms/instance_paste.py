@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Instance Paste: paste segmented people from an instance pool into the top-down crop."""
+
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -11,7 +12,7 @@ from mmpose.registry import TRANSFORMS
 
 from ..instance_pool import InstancePool
 
-# the centre of a biased paste lands on a target joint moved by up to this fraction of
+# the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
 _ANCHOR_JITTER = 0.1
 
@@ -35,16 +36,16 @@ class InstancePaste(BaseTransform):
     Geometry of one paste, all in crop pixels (the crop is the target's box padded by
     ``GetBBoxCenterScale`` and warped by ``TopdownAffine``, so its height is the
     reference): the pasted person is rotated by an angle drawn from ``rotation`` about the
-    centre of its mask box, scaled so that the longer side of its mask box becomes
+    center of its mask box, scaled so that the longer side of its mask box becomes
     ``s * crop height`` with ``s`` drawn from ``scale`` (with mmpose's padding of 1.25 the
-    target person is about 0.8 crop heights tall), and its mask-box centre is put at
+    target person is about 0.8 crop heights tall), and its mask-box center is put at
     a point drawn as follows: with probability ``overlap_bias``, a labelled target joint
-    inside the crop (the crop centre if there is none) moved by up to 10 % of the crop
+    inside the crop (the crop center if there is none) moved by up to 10 % of the crop
     size; otherwise a uniform point of the crop. Pasted people may stick out of the crop
     (they are clipped).
 
-    Image types: (H, W), (H, W, 1) and (H, W, 2) images get the pasted person's grey
-    value in their first channel; images with 3 or more channels get its colour (BGR, like
+    Image types: (H, W), (H, W, 1) and (H, W, 2) images get the pasted person's gray
+    value in their first channel; images with 3 or more channels get its color (BGR, like
     mmcv loads images) in their first three channels; further channels are kept. uint8
     and float32 images (values in 0-255, as mmcv's loaders and photometric transforms give)
     keep their shape and dtype; other dtypes are blended in float32 and cast back.
@@ -120,10 +121,15 @@ class InstancePaste(BaseTransform):
         super().__init__()
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'prob must lie in [0, 1], got {prob}')
-        if len(num_instances) != 2 or not 0 <= num_instances[0] <= num_instances[1] \
-                or num_instances[1] < 1:
-            raise ValueError('num_instances must be (min, max) with 0 <= min <= max and '
-                             f'max >= 1, got {num_instances}')
+        if (
+            len(num_instances) != 2
+            or not 0 <= num_instances[0] <= num_instances[1]
+            or num_instances[1] < 1
+        ):
+            raise ValueError(
+                'num_instances must be (min, max) with 0 <= min <= max and '
+                f'max >= 1, got {num_instances}'
+            )
         if len(rotation) != 2 or rotation[0] > rotation[1]:
             raise ValueError(f'rotation must be a (min, max) range in degrees, got {rotation}')
         if len(scale) != 2 or not 0.0 < scale[0] <= scale[1]:
@@ -158,16 +164,21 @@ class InstancePaste(BaseTransform):
         if self.keypoint_mapping is not None:
             for src, dst in self.keypoint_mapping:
                 if not 0 <= src < pool_k:
-                    raise ValueError(f'{where}: keypoint_mapping pair {(src, dst)} names pool '
-                                     f'joint {src}, but the pool has {pool_k} keypoints')
+                    raise ValueError(
+                        f'{where}: keypoint_mapping pair {(src, dst)} names pool '
+                        f'joint {src}, but the pool has {pool_k} keypoints'
+                    )
                 if dst < 0 or (self.num_keypoints is not None and dst >= self.num_keypoints):
-                    raise ValueError(f'{where}: keypoint_mapping pair {(src, dst)} names '
-                                     f'dataset joint {dst} outside [0, {self.num_keypoints})')
+                    raise ValueError(
+                        f'{where}: keypoint_mapping pair {(src, dst)} names '
+                        f'dataset joint {dst} outside [0, {self.num_keypoints})'
+                    )
         elif self.num_keypoints is not None and pool_k and pool_k != self.num_keypoints:
             raise ValueError(
                 f'{where}: the pool has {pool_k} keypoints, the dataset {self.num_keypoints}; '
                 'build the pool from a dataset with the same joints or give '
-                'keypoint_mapping=[(pool joint, dataset joint), ...]')
+                'keypoint_mapping=[(pool joint, dataset joint), ...]'
+            )
 
     @staticmethod
     def _sample_num_keypoints(results: dict) -> Optional[int]:
@@ -179,7 +190,7 @@ class InstancePaste(BaseTransform):
 
     @staticmethod
     def _anchors(results: dict, width: int, height: int) -> np.ndarray:
-        """Labelled target joints inside the crop, (A, 2); the crop centre if none."""
+        """Labelled target joints inside the crop, (A, 2); the crop center if none."""
         # After TopdownAffine, crop pixels are in `transformed_keypoints`; `keypoints` stays
         # in image pixels. Without TopdownAffine (crop == image) both agree.
         keypoints = results.get('transformed_keypoints', None)
@@ -194,26 +205,33 @@ class InstancePaste(BaseTransform):
                 visible = np.asarray(visible, dtype=np.float32)
                 if visible.ndim == 3:
                     visible = visible[..., 0]
-                labelled = visible.reshape(-1)[:len(points)] > 0
-            inside = (labelled & np.isfinite(points).all(axis=1) & (points[:, 0] >= 0)
-                      & (points[:, 0] < width) & (points[:, 1] >= 0) & (points[:, 1] < height))
+                labelled = visible.reshape(-1)[: len(points)] > 0
+            inside = (
+                labelled
+                & np.isfinite(points).all(axis=1)
+                & (points[:, 0] >= 0)
+                & (points[:, 0] < width)
+                & (points[:, 1] >= 0)
+                & (points[:, 1] < height)
+            )
             if inside.any():
                 return points[inside]
         return np.array([[(width - 1) / 2, (height - 1) / 2]], dtype=np.float32)
 
     @cache_randomness
-    def _get_paste_params(self, anchors: np.ndarray, width: int,
-                          height: int) -> List[Tuple[int, float, float, float, float]]:
+    def _get_paste_params(
+        self, anchors: np.ndarray, width: int, height: int
+    ) -> List[Tuple[int, float, float, float, float]]:
         """Draw what to paste.
 
         Args:
-            anchors (np.ndarray): (A, 2) points a biased paste is centred near.
+            anchors (np.ndarray): (A, 2) points a biased paste is centered near.
             width (int): Crop width.
             height (int): Crop height.
 
         Returns:
-            list[tuple]: Per paste ``(pool index, angle in degrees, scale, centre x,
-            centre y)``; empty when nothing is pasted.
+            list[tuple]: Per paste ``(pool index, angle in degrees, scale, center x,
+            center y)``; empty when nothing is pasted.
         """
         if np.random.rand() >= self.prob:
             return []
@@ -233,8 +251,14 @@ class InstancePaste(BaseTransform):
             params.append((index, angle, scale, cx, cy))
         return params
 
-    def _paste_matrix(self, crop_shape: Tuple[int, int], angle: float, scale: float,
-                      center: Tuple[float, float], img_height: int) -> np.ndarray:
+    def _paste_matrix(
+        self,
+        crop_shape: Tuple[int, int],
+        angle: float,
+        scale: float,
+        center: Tuple[float, float],
+        img_height: int,
+    ) -> np.ndarray:
         """The 2x3 matrix from pool-crop pixels to image pixels."""
         h, w = crop_shape
         margin = self._pool.margin
@@ -245,8 +269,13 @@ class InstancePaste(BaseTransform):
         matrix[1, 2] += center[1] - (h - 1) / 2
         return matrix
 
-    def _blend(self, img: np.ndarray, rgba: np.ndarray, matrix: np.ndarray,
-               bounds: Tuple[float, float, float, float]) -> None:
+    def _blend(
+        self,
+        img: np.ndarray,
+        rgba: np.ndarray,
+        matrix: np.ndarray,
+        bounds: Tuple[float, float, float, float],
+    ) -> None:
         """Alpha-blend the warped crop into ``img`` (in place).
 
         Work is limited to ``bounds`` (x1, y1, x2, y2: what the warped mask can reach) and,
@@ -264,8 +293,13 @@ class InstancePaste(BaseTransform):
         local[0, 2] -= x0
         local[1, 2] -= y0
         warped = cv2.warpAffine(
-            rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            rgba,
+            local,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0, 0),
+        )
         warped = warped.reshape(y1 - y0, x1 - x0, 4)
         mask = cv2.extractChannel(warped, 3)
         bx, by, bw, bh = cv2.boundingRect(mask)
@@ -283,24 +317,25 @@ class InstancePaste(BaseTransform):
             # inward feathering (mask x blurred mask), so no source background shows; the
             # kernel spans +-2 sigma, which halves the cost of cv2's default +-3 sigma
             blurred = cv2.GaussianBlur(
-                mask, (ksize, ksize), self.edge_softness, borderType=cv2.BORDER_REPLICATE)
+                mask, (ksize, ksize), self.edge_softness, borderType=cv2.BORDER_REPLICATE
+            )
             mask = cv2.multiply(mask, blurred, scale=1 / 255)
         mask = mask.reshape(warped.shape[:2])
 
         y0, y1, x0, x1 = y0 + by0, y0 + by1, x0 + bx0, x0 + bx1
         if img.ndim == 2 or img.shape[2] < 3:
-            colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY).reshape(mask.shape)
+            color = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY).reshape(mask.shape)
             target = img[y0:y1, x0:x1] if img.ndim == 2 else img[y0:y1, x0:x1, 0]
         else:
-            colour = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR).reshape(mask.shape + (3, ))
+            color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR).reshape(mask.shape + (3,))
             target = img[y0:y1, x0:x1, :3]
 
         if img.dtype == np.uint8:
-            # colour * a / 255 + img * (255 - a) / 255 in saturating uint8 SIMD calls:
+            # color * a / 255 + img * (255 - a) / 255 in saturating uint8 SIMD calls:
             # exact where a is 0 or 255, off by at most 1 elsewhere, and several times
             # cheaper than a float blend of the region
-            weight = mask if colour.ndim == 2 else cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
-            pasted = cv2.multiply(colour, weight, scale=1 / 255)
+            weight = mask if color.ndim == 2 else cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
+            pasted = cv2.multiply(color, weight, scale=1 / 255)
             kept = cv2.multiply(target, cv2.bitwise_not(weight), scale=1 / 255)
             if img.ndim == 2 or img.shape[2] in (1, 3):
                 # a row-strided view of the (contiguous) image: cv2 writes into it
@@ -312,10 +347,10 @@ class InstancePaste(BaseTransform):
         # the untouched pixels
         work = np.result_type(img.dtype, np.float32)
         alpha = mask.astype(work) * (1 / 255)
-        if colour.ndim == 3:
+        if color.ndim == 3:
             alpha = alpha[..., None]
         base = target.astype(work)
-        blended = base + (colour.astype(work) - base) * alpha
+        blended = base + (color.astype(work) - base) * alpha
         if np.issubdtype(img.dtype, np.integer):
             info = np.iinfo(img.dtype)
             blended = np.clip(np.rint(blended), info.min, info.max)
@@ -351,19 +386,27 @@ class InstancePaste(BaseTransform):
         pool_k = self._pool.num_keypoints
         num_keypoints = self._sample_num_keypoints(results)
         if num_keypoints is None:
-            num_keypoints = self.num_keypoints if self.num_keypoints is not None else (
-                pool_k if self.keypoint_mapping is None else None)
+            num_keypoints = (
+                self.num_keypoints
+                if self.num_keypoints is not None
+                else (pool_k if self.keypoint_mapping is None else None)
+            )
         with_keypoints = pool_k > 0 and num_keypoints is not None
         if with_keypoints and self.keypoint_mapping is None and pool_k != num_keypoints:
             raise ValueError(
                 f'InstancePaste(pool={self.pool!r}): the pool has {pool_k} keypoints, the '
                 f'sample {num_keypoints}; build the pool from a dataset with the same '
-                'joints or give keypoint_mapping=[(pool joint, dataset joint), ...]')
-        if with_keypoints and self.keypoint_mapping is not None and max(
-                (dst for _, dst in self.keypoint_mapping), default=-1) >= num_keypoints:
+                'joints or give keypoint_mapping=[(pool joint, dataset joint), ...]'
+            )
+        if (
+            with_keypoints
+            and self.keypoint_mapping is not None
+            and max((dst for _, dst in self.keypoint_mapping), default=-1) >= num_keypoints
+        ):
             raise ValueError(
                 f'InstancePaste(pool={self.pool!r}): keypoint_mapping names dataset joints '
-                f'beyond the {num_keypoints} keypoints of the sample')
+                f'beyond the {num_keypoints} keypoints of the sample'
+            )
 
         img = img.copy()  # the caller's array (maybe a cached image) stays as it was
         new_keypoints, new_visible = [], []
@@ -371,11 +414,17 @@ class InstancePaste(BaseTransform):
             rgba, keypoints = self._pool[index]
             h, w = rgba.shape[:2]
             matrix = self._paste_matrix((h, w), angle, scale, (cx, cy), img_h)
-            # the reach of the bilinear warp of the mask: its pixel centres +-1 pool
+            # the reach of the bilinear warp of the mask: its pixel centers +-1 pool
             # pixel (the margin is transparent, so the rest of the crop adds nothing)
             m = self._pool.margin
-            box = np.array([[m - 1, m - 1], [w - m, m - 1], [w - m, h - m], [m - 1, h - m]],
-                           dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]
+            box = (
+                np.array(
+                    [[m - 1, m - 1], [w - m, m - 1], [w - m, h - m], [m - 1, h - m]],
+                    dtype=np.float64,
+                )
+                @ matrix[:, :2].T
+                + matrix[:, 2]
+            )
             x_min, y_min = box.min(axis=0).tolist()
             x_max, y_max = box.max(axis=0).tolist()
             self._blend(img, rgba, matrix, (x_min, y_min, x_max, y_max))
@@ -385,18 +434,27 @@ class InstancePaste(BaseTransform):
                     angle=float(angle),
                     scale=float(scale),
                     corners=box.astype(np.float32),
-                    bbox=np.array([
-                        min(max(x_min, 0), img_w),
-                        min(max(y_min, 0), img_h),
-                        min(max(x_max, 0), img_w),
-                        min(max(y_max, 0), img_h)
-                    ], dtype=np.float32)))
+                    bbox=np.array(
+                        [
+                            min(max(x_min, 0), img_w),
+                            min(max(y_min, 0), img_h),
+                            min(max(x_max, 0), img_w),
+                            min(max(y_max, 0), img_h),
+                        ],
+                        dtype=np.float32,
+                    ),
+                )
+            )
             if not with_keypoints:
                 continue
             keypoints = self._map_keypoints(keypoints, num_keypoints)
             points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
-            inside = ((points[:, 0] >= 0) & (points[:, 0] < img_w) & (points[:, 1] >= 0)
-                      & (points[:, 1] < img_h))
+            inside = (
+                (points[:, 0] >= 0)
+                & (points[:, 0] < img_w)
+                & (points[:, 1] >= 0)
+                & (points[:, 1] < img_h)
+            )
             new_keypoints.append(points.astype(np.float32))
             new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
         results['img'] = img
@@ -409,11 +467,19 @@ class InstancePaste(BaseTransform):
             if others_visible is None:
                 others_visible = np.zeros((len(others), num_keypoints), dtype=np.float32)
             results['other_keypoints'] = np.concatenate(
-                [np.asarray(others, dtype=np.float32).reshape(-1, num_keypoints, 2),
-                 np.stack(new_keypoints)], axis=0)
+                [
+                    np.asarray(others, dtype=np.float32).reshape(-1, num_keypoints, 2),
+                    np.stack(new_keypoints),
+                ],
+                axis=0,
+            )
             results['other_keypoints_visible'] = np.concatenate(
-                [np.asarray(others_visible, dtype=np.float32).reshape(-1, num_keypoints),
-                 np.stack(new_visible)], axis=0)
+                [
+                    np.asarray(others_visible, dtype=np.float32).reshape(-1, num_keypoints),
+                    np.stack(new_visible),
+                ],
+                axis=0,
+            )
         return results
 
     def __repr__(self) -> str:

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Mask Joints: paint boxes over a few labelled joints of the crop to simulate occluders."""
+
 from numbers import Number
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -12,16 +13,18 @@ from mmpose.registry import TRANSFORMS
 FILL_MODES = ('constant', 'mean', 'noise')
 
 # cv2.mean handles these dtypes with up to 4 channels, much faster than numpy's mean
-_CV2_MEAN_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32,
-                    np.float64)
+_CV2_MEAN_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64)
 
 
 def _as_range(value: Union[Number, Sequence[Number]], name: str) -> Tuple:
     """``value`` as a ``(low, high)`` pair: a number means ``(value, value)``."""
     if isinstance(value, Number):
         return value, value
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, Number) for v in value):
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, Number) for v in value)
+    ):
         if value[0] > value[1]:
             raise ValueError(f'{name} must be (min, max) with min <= max, got {value}')
         return tuple(value)
@@ -35,7 +38,7 @@ class MaskJoints(BaseTransform):
 
     With probability ``prob`` it picks ``num_joints`` joints of the crop's person that are
     labelled (``keypoints_visible > 0``) and inside the crop, and paints a box over each,
-    centred on the joint (optionally jittered). The targets are left untouched: the
+    centered on the joint (optionally jittered). The targets are left untouched: the
     keypoints, their visibility and weights stay as they are, so the model must still
     find the hidden joints. Place it after ``TopdownAffine`` (it works in crop pixels)
     and before ``GenerateTarget``.
@@ -82,15 +85,15 @@ class MaskJoints(BaseTransform):
             the crop's shorter side, or a ``(min, max)`` range to draw width and height
             from uniformly. Defaults to ``(0.104, 0.198)``, the released 20 to 38 pixels
             at 256x192.
-        center_jitter (float): Shift of the box centre from the joint, drawn uniformly in
+        center_jitter (float): Shift of the box center from the joint, drawn uniformly in
             ``[-center_jitter, center_jitter]`` times the box width (x) and height (y).
-            Up to 0.5 the joint stays under its box; box centres are kept inside the
-            image. Defaults to 0 (boxes centred on the joints, as released).
+            Up to 0.5 the joint stays under its box; box centers are kept inside the
+            image. Defaults to 0 (boxes centered on the joints, as released).
         fill (str): How to paint the boxes: ``'constant'`` with ``fill_value``,
-            ``'mean'`` with the mean colour of the image, or ``'noise'`` with uniform
+            ``'mean'`` with the mean color of the image, or ``'noise'`` with uniform
             noise in [0, 255] (mmpose's pixel range before the data preprocessor), drawn
             per pixel and channel. Defaults to ``'constant'``.
-        fill_value (float | Sequence[float]): The colour of ``fill='constant'``: one
+        fill_value (float | Sequence[float]): The color of ``fill='constant'``: one
             value for all channels or one per channel. Defaults to 0 (released DAG).
     """
 
@@ -99,19 +102,23 @@ class MaskJoints(BaseTransform):
         prob: float = 0.5,
         num_joints: Union[int, Tuple[int, int]] = 2,
         box_size: Union[float, Tuple[float, float]] = (0.104, 0.198),
-        center_jitter: float = 0.,
+        center_jitter: float = 0.0,
         fill: str = 'constant',
         fill_value: Union[float, Sequence[float]] = 0,
     ) -> None:
         super().__init__()
-        if not 0. <= prob <= 1.:
+        if not 0.0 <= prob <= 1.0:
             raise ValueError(f'prob must lie in [0, 1], got {prob}')
         if isinstance(num_joints, bool):
-            raise TypeError(f'num_joints must be an int or an (min, max) pair, got '
-                            f'{num_joints!r}')
+            raise TypeError(f'num_joints must be an int or an (min, max) pair, got {num_joints!r}')
         min_joints, max_joints = _as_range(num_joints, 'num_joints')
-        if not (isinstance(min_joints, (int, np.integer))
-                and isinstance(max_joints, (int, np.integer))) or min_joints < 0:
+        if (
+            not (
+                isinstance(min_joints, (int, np.integer))
+                and isinstance(max_joints, (int, np.integer))
+            )
+            or min_joints < 0
+        ):
             raise ValueError(f'num_joints must be ints >= 0, got {num_joints!r}')
         min_size, _ = _as_range(box_size, 'box_size')
         if min_size <= 0:
@@ -121,18 +128,20 @@ class MaskJoints(BaseTransform):
         if fill not in FILL_MODES:
             raise ValueError(f'fill must be one of {FILL_MODES}, got {fill!r}')
         if not isinstance(fill_value, Number) and not (
-                isinstance(fill_value, (tuple, list)) and len(fill_value) > 0
-                and all(isinstance(v, Number) for v in fill_value)):
-            raise TypeError(f'fill_value must be a number or a sequence of numbers, got '
-                            f'{fill_value!r}')
+            isinstance(fill_value, (tuple, list))
+            and len(fill_value) > 0
+            and all(isinstance(v, Number) for v in fill_value)
+        ):
+            raise TypeError(
+                f'fill_value must be a number or a sequence of numbers, got {fill_value!r}'
+            )
 
         self.prob = prob
         self.num_joints = num_joints if isinstance(num_joints, Number) else tuple(num_joints)
         self.box_size = box_size if isinstance(box_size, Number) else tuple(box_size)
         self.center_jitter = center_jitter
         self.fill = fill
-        self.fill_value = (fill_value if isinstance(fill_value, Number)
-                           else tuple(fill_value))
+        self.fill_value = fill_value if isinstance(fill_value, Number) else tuple(fill_value)
         self._num_range = (int(min_joints), int(max_joints))
         self._size_range = _as_range(box_size, 'box_size')
 
@@ -155,8 +164,10 @@ class MaskJoints(BaseTransform):
             # (N, K, 2) layout of (visibility, visibility weight)
             visible = visible[..., 0]
         if visible.shape != keypoints.shape[:2]:
-            raise ValueError(f'MaskJoints: keypoints_visible {visible.shape} does not match '
-                             f'keypoints {keypoints.shape}')
+            raise ValueError(
+                f'MaskJoints: keypoints_visible {visible.shape} does not match '
+                f'keypoints {keypoints.shape}'
+            )
 
         x, y = keypoints[..., 0], keypoints[..., 1]
         # NaN coordinates fail every comparison, so they never count as inside
@@ -164,8 +175,9 @@ class MaskJoints(BaseTransform):
         return keypoints[keep]
 
     @cache_randomness
-    def _random_params(self, num_candidates: int) -> Tuple[np.ndarray, np.ndarray,
-                                                           np.ndarray, Optional[int]]:
+    def _random_params(
+        self, num_candidates: int
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Optional[int]]:
         """Draw which joints to hide and the boxes' sizes, shifts and noise seed.
 
         Args:
@@ -177,7 +189,7 @@ class MaskJoints(BaseTransform):
               the sample is not masked.
             - size (np.ndarray): Box (width, height) as fractions of the crop's shorter
               side, in shape (B, 2).
-            - shift (np.ndarray): Box centre shifts as fractions of the box size, in
+            - shift (np.ndarray): Box center shifts as fractions of the box size, in
               shape (B, 2).
             - seed (int | None): Seed of the fill noise (``fill='noise'`` only).
         """
@@ -195,11 +207,10 @@ class MaskJoints(BaseTransform):
         return index, size, shift, seed
 
     @staticmethod
-    def _boxes(centers: np.ndarray, size: np.ndarray, img_w: int,
-               img_h: int) -> np.ndarray:
+    def _boxes(centers: np.ndarray, size: np.ndarray, img_w: int, img_h: int) -> np.ndarray:
         """Integer pixel boxes (B, 4) ``x1, y1, x2, y2`` (end exclusive), clipped to the
-        image; each covers at least the pixel of its centre."""
-        # a jittered centre may leave the image; keep it in so that no box comes out empty
+        image; each covers at least the pixel of its center."""
+        # a jittered center may leave the image; keep it in so that no box comes out empty
         centers = np.clip(centers, 0, [img_w - 0.5, img_h - 0.5])
         x1y1 = np.floor(centers - size / 2)
         x2y2 = np.ceil(centers + size / 2)
@@ -208,25 +219,29 @@ class MaskJoints(BaseTransform):
         boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, img_h)
         return boxes.astype(np.int64)
 
-    def _fill_colour(self, img: np.ndarray) -> np.ndarray:
-        """The colour of ``'constant'`` / ``'mean'`` fills, shape (C,) or () for 2-D
+    def _fill_color(self, img: np.ndarray) -> np.ndarray:
+        """The color of ``'constant'`` / ``'mean'`` fills, shape (C,) or () for 2-D
         images, as float64."""
         channels = img.shape[2] if img.ndim == 3 else None
         if self.fill == 'mean':
-            if (img.dtype.type in _CV2_MEAN_DTYPES and (channels or 1) <= 4
-                    and img.flags.c_contiguous):
-                colour = np.array(cv2.mean(img)[:channels or 1])
+            if (
+                img.dtype.type in _CV2_MEAN_DTYPES
+                and (channels or 1) <= 4
+                and img.flags.c_contiguous
+            ):
+                color = np.array(cv2.mean(img)[: channels or 1])
             else:
-                colour = img.reshape(-1, channels or 1).mean(axis=0, dtype=np.float64)
+                color = img.reshape(-1, channels or 1).mean(axis=0, dtype=np.float64)
         else:
-            colour = np.asarray(self.fill_value, dtype=np.float64).reshape(-1)
-            if colour.size == 1:
-                colour = np.repeat(colour, channels or 1)
-            elif colour.size != (channels or 1):
+            color = np.asarray(self.fill_value, dtype=np.float64).reshape(-1)
+            if color.size == 1:
+                color = np.repeat(color, channels or 1)
+            elif color.size != (channels or 1):
                 raise ValueError(
-                    f'MaskJoints: fill_value has {colour.size} values but the image has '
-                    f'{channels or 1} channel(s)')
-        return colour if channels is not None else colour[0]
+                    f'MaskJoints: fill_value has {color.size} values but the image has '
+                    f'{channels or 1} channel(s)'
+                )
+        return color if channels is not None else color[0]
 
     @staticmethod
     def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -245,11 +260,11 @@ class MaskJoints(BaseTransform):
             rng = np.random.default_rng(seed)
             for x1, y1, x2, y2 in boxes:
                 shape = (y2 - y1, x2 - x1) + img.shape[2:]
-                img[y1:y2, x1:x2] = self._cast(rng.uniform(0., 255., size=shape), img.dtype)
+                img[y1:y2, x1:x2] = self._cast(rng.uniform(0.0, 255.0, size=shape), img.dtype)
         else:
-            colour = self._cast(self._fill_colour(img), img.dtype)
+            color = self._cast(self._fill_color(img), img.dtype)
             for x1, y1, x2, y2 in boxes:
-                img[y1:y2, x1:x2] = colour
+                img[y1:y2, x1:x2] = color
         return img
 
     def transform(self, results: Dict) -> Optional[dict]:
@@ -296,4 +311,3 @@ class MaskJoints(BaseTransform):
         repr_str += f'fill={self.fill!r}, '
         repr_str += f'fill_value={self.fill_value})'
         return repr_str
-

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Bring the other annotated people of the image into the top-down crop."""
+
 import pickle
 from collections import defaultdict
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -19,7 +20,7 @@ _INDEX_ATTR = '_dag_img_id_index'
 def _iter_img_ids(dataset: Any) -> Iterator[Any]:
     """Yield the ``img_id`` of every sample of ``dataset`` in index order.
 
-    ``get_data_info`` deserialises and deep-copies one whole sample (plus mmpose's metainfo)
+    ``get_data_info`` deserializes and deep-copies one whole sample (plus mmpose's metainfo)
     per call, which costs seconds on COCO and is repeated in every dataloader worker, so
     mmengine's own storage is read directly when it is the plain ``BaseDataset`` one.
     """
@@ -150,8 +151,10 @@ class GetOtherInstances(BaseTransform):
             )
         for key in ('img_id', 'id'):
             if key not in results:
-                raise KeyError(f'GetOtherInstances needs `{key}` in the results to find '
-                               'the other people of the image')
+                raise KeyError(
+                    f'GetOtherInstances needs `{key}` in the results to find '
+                    'the other people of the image'
+                )
 
         keypoints, visible = [], []
         for idx in get_img_id_index(dataset).get(results['img_id'], []):
@@ -166,16 +169,20 @@ class GetOtherInstances(BaseTransform):
             visible.append(other_visible)
 
         if not keypoints:
-            return (np.zeros((0, num_keypoints, 2), dtype=np.float32),
-                    np.zeros((0, num_keypoints), dtype=np.float32))
-        return (np.concatenate(keypoints, axis=0).reshape(-1, num_keypoints, 2),
-                np.concatenate(visible, axis=0).reshape(-1, num_keypoints))
+            return (
+                np.zeros((0, num_keypoints, 2), dtype=np.float32),
+                np.zeros((0, num_keypoints), dtype=np.float32),
+            )
+        return (
+            np.concatenate(keypoints, axis=0).reshape(-1, num_keypoints, 2),
+            np.concatenate(visible, axis=0).reshape(-1, num_keypoints),
+        )
 
     def _warp_matrix(self, results: dict) -> np.ndarray:
         """The 2x3 matrix ``TopdownAffine`` used for this sample."""
         center = results['bbox_center'][0]
         scale = results['bbox_scale'][0]
-        rot = float(results['bbox_rotation'][0]) if 'bbox_rotation' in results else 0.
+        rot = float(results['bbox_rotation'][0]) if 'bbox_rotation' in results else 0.0
         if self.use_udp:
             return get_udp_warp_matrix(center, scale, rot, output_size=self.input_size)
         return get_warp_matrix(center, scale, rot, output_size=self.input_size)
@@ -193,8 +200,7 @@ class GetOtherInstances(BaseTransform):
         dataset = results.get('dataset', None)
         if dataset is None or getattr(dataset, 'bbox_file', None):
             results['other_keypoints'] = np.zeros((0, num_keypoints, 2), dtype=np.float32)
-            results['other_keypoints_visible'] = np.zeros((0, num_keypoints),
-                                                          dtype=np.float32)
+            results['other_keypoints_visible'] = np.zeros((0, num_keypoints), dtype=np.float32)
             return results
 
         if 'input_size' in results and tuple(results['input_size']) != self.input_size:
@@ -208,22 +214,29 @@ class GetOtherInstances(BaseTransform):
         if keypoints.shape[0] and results.get('flip', False):
             img_h, img_w = results['img_shape'][:2]
             keypoints, visible = flip_keypoints(
-                keypoints, visible, image_size=(img_w, img_h),
+                keypoints,
+                visible,
+                image_size=(img_w, img_h),
                 flip_indices=results['flip_indices'],
-                direction=results['flip_direction'])
+                direction=results['flip_direction'],
+            )
 
         warp_mat = self._warp_matrix(results)
         keypoints = (keypoints @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
 
         w, h = self.input_size
-        inside = ((keypoints[..., 0] >= 0) & (keypoints[..., 0] < w)
-                  & (keypoints[..., 1] >= 0) & (keypoints[..., 1] < h))
+        inside = (
+            (keypoints[..., 0] >= 0)
+            & (keypoints[..., 0] < w)
+            & (keypoints[..., 1] >= 0)
+            & (keypoints[..., 1] < h)
+        )
         visible = (visible * inside).astype(np.float32)
 
         if self.max_instances is not None and keypoints.shape[0] > self.max_instances:
             # people with most joints in the crop shape the multi-joint target most
             order = np.argsort(-(visible > 0).sum(axis=1), kind='stable')
-            keep = np.sort(order[:self.max_instances])
+            keep = np.sort(order[: self.max_instances])
             keypoints, visible = keypoints[keep], visible[keep]
 
         results['other_keypoints'] = keypoints

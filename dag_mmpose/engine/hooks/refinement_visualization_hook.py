@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Draw what the FGMH-GCN changed: the initial (hard-argmax) pose next to the refined one."""
+
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -15,7 +16,7 @@ from mmpose.structures import PoseDataSample
 
 Color = Tuple[int, int, int]
 
-# Orange and blue stay distinguishable with the common colour-vision deficiencies; the
+# Orange and blue stay distinguishable with the common color-vision deficiencies; the
 # initial joints are also drawn as rings and the refined ones as discs.
 INITIAL_COLOR: Color = (255, 140, 0)  # RGB
 REFINED_COLOR: Color = (0, 120, 255)  # RGB
@@ -90,7 +91,7 @@ def draw_refinement(
 
     The initial pose is drawn as rings and skeleton lines in ``initial_color``, the refined
     pose on top as discs and lines in ``refined_color``, and a thin white line joins each
-    joint's two positions. With ``legend`` a strip under the image names both colours and
+    joint's two positions. With ``legend`` a strip under the image names both colors and
     gives the mean joint shift in image pixels.
 
     Args:
@@ -102,11 +103,11 @@ def draw_refinement(
             ``kpt_thr`` are not drawn. Defaults to drawing every joint.
         kpt_thr (float): Score threshold. Defaults to 0.3.
         bboxes (np.ndarray, optional): Person boxes (x1, y1, x2, y2), shape (N, 4), drawn
-            in grey. Defaults to ``None``.
+            in gray. Defaults to ``None``.
         radius (int): Joint radius in pixels. Defaults to 3.
         thickness (int): Line thickness in pixels. Defaults to 1.
-        initial_color (tuple): RGB colour of the initial pose.
-        refined_color (tuple): RGB colour of the refined pose.
+        initial_color (tuple): RGB color of the initial pose.
+        refined_color (tuple): RGB color of the refined pose.
         legend (bool): Append the legend strip. Defaults to ``True``.
 
     Returns:
@@ -141,8 +142,14 @@ def draw_refinement(
                     cv2.line(canvas, _point(start[k]), _point(end[k]), _bgr(OFFSET_COLOR), 1, aa)
         for person, vis in zip(pose, visible):
             for k in np.flatnonzero(vis):
-                cv2.circle(canvas, _point(person[k]), radius, color,
-                           -1 if filled else max(1, thickness), aa)
+                cv2.circle(
+                    canvas,
+                    _point(person[k]),
+                    radius,
+                    color,
+                    -1 if filled else max(1, thickness),
+                    aa,
+                )
 
     if not legend:
         return canvas
@@ -151,8 +158,9 @@ def draw_refinement(
     return _append_legend(canvas, initial_color, refined_color, shift_text, radius)
 
 
-def _append_legend(canvas: np.ndarray, initial_color: Color, refined_color: Color,
-                   shift_text: str, radius: int) -> np.ndarray:
+def _append_legend(
+    canvas: np.ndarray, initial_color: Color, refined_color: Color, shift_text: str, radius: int
+) -> np.ndarray:
     """Add a dark strip under the image naming the two poses."""
     height, width = canvas.shape[:2]
     font_scale = float(np.clip(width / 640.0, 0.35, 0.8))
@@ -170,8 +178,16 @@ def _append_legend(canvas: np.ndarray, initial_color: Color, refined_color: Colo
         if color is not None:
             cv2.circle(strip, (x + r, y), r, _bgr(color), -1 if filled else 1, cv2.LINE_AA)
             x += 2 * r + 6
-        cv2.putText(strip, text, (x, y + int(8 * font_scale)), cv2.FONT_HERSHEY_SIMPLEX,
-                    font_scale, (235, 235, 235), 1, cv2.LINE_AA)
+        cv2.putText(
+            strip,
+            text,
+            (x, y + int(8 * font_scale)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            font_scale,
+            (235, 235, 235),
+            1,
+            cv2.LINE_AA,
+        )
     return np.concatenate([canvas, strip], axis=0)
 
 
@@ -194,8 +210,8 @@ class RefinementVisualizationHook(Hook):
             ``'vis_refinement'``.
         radius (int): Joint radius in pixels. Defaults to 3.
         thickness (int): Line thickness in pixels. Defaults to 1.
-        initial_color (tuple): RGB colour of the initial pose. Defaults to orange.
-        refined_color (tuple): RGB colour of the refined pose. Defaults to blue.
+        initial_color (tuple): RGB color of the initial pose. Defaults to orange.
+        refined_color (tuple): RGB color of the refined pose. Defaults to blue.
         image_format (str, optional): ``'png'`` or ``'jpg'``; ``None`` keeps the input
             image's extension. Defaults to ``None``.
         backend_args (dict, optional): File backend arguments to read images.
@@ -222,7 +238,10 @@ class RefinementVisualizationHook(Hook):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         if image_format is not None and image_format.lower().lstrip('.') not in (
-                'png', 'jpg', 'jpeg'):
+            'png',
+            'jpg',
+            'jpeg',
+        ):
             raise ValueError(f"image_format must be 'png', 'jpg' or None, got {image_format!r}")
         self.enable = enable
         self.interval = interval

@@ -43,15 +43,15 @@ class ADAM(BaseModule):
 
     Turns the multi-joint features ``F_m`` of a top-down crop (one backbone
     output map) into target features ``F_t`` that focus on the person the crop
-    is centred on: ``F_t = spatial(channel(F_m))``.
+    is centered on: ``F_t = spatial(channel(F_m))``.
 
-    *Channel attention* takes the feature vector at the body centre of the map
-    (the crop is centred on the target box, so by default the map centre, row
+    *Channel attention* takes the feature vector at the body center of the map
+    (the crop is centered on the target box, so by default the map center, row
     ``H // 2``, column ``W // 2``), passes it through ``Linear(C, C)`` with
     bias and no sigmoid, broadcasts it over H x W and multiplies it into the
     map. The linear layer starts at weight 0 and bias 1, so the channel
     attention starts as the identity and a pretrained baseline starts
-    unchanged; this initialisation is our choice, the paper does not give one.
+    unchanged; this initialization is our choice, the paper does not give one.
 
     *Spatial attention* is self-attention over the N = h * w positions: Q and
     K from 1x1 convs with ``C_qk`` channels, V from a 1x1 conv with C
@@ -109,7 +109,7 @@ class ADAM(BaseModule):
         use_spatial_attention (bool): Apply the spatial attention.
             Default: ``True``.
         center_yx (Sequence[float]): Relative (y, x) position, each in
-            [0, 1], of the body-centre feature used by the channel attention;
+            [0, 1], of the body-center feature used by the channel attention;
             row ``min(int(y * H), H - 1)``, column ``min(int(x * W), W - 1)``.
             Default: ``(0.5, 0.5)``, i.e. row ``H // 2``, column ``W // 2``.
         qk_reduction (int): Q and K have ``C / qk_reduction`` channels,
@@ -131,21 +131,23 @@ class ADAM(BaseModule):
         >>> multi_feats, target_feats = self.forward(inputs)
         >>> print(multi_feats.shape, target_feats.shape)
         torch.Size([2, 32, 64, 48]) torch.Size([2, 32, 64, 48])
-        >>> # at initialisation the module is the identity
+        >>> # at initialization the module is the identity
         >>> print(torch.equal(multi_feats, target_feats))
         True
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 in_index: int = -1,
-                 use_channel_attention: bool = True,
-                 use_spatial_attention: bool = True,
-                 center_yx: Sequence[float] = (0.5, 0.5),
-                 qk_reduction: int = 8,
-                 qk_scale: Optional[float] = 1.0,
-                 spatial_downsample: int = 1,
-                 init_cfg: OptMultiConfig = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        in_index: int = -1,
+        use_channel_attention: bool = True,
+        use_spatial_attention: bool = True,
+        center_yx: Sequence[float] = (0.5, 0.5),
+        qk_reduction: int = 8,
+        qk_scale: Optional[float] = 1.0,
+        spatial_downsample: int = 1,
+        init_cfg: OptMultiConfig = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
@@ -153,14 +155,16 @@ class ADAM(BaseModule):
             raise TypeError(f'in_index must be an int, got {in_index!r}')
         if len(center_yx) != 2 or not all(0.0 <= float(c) <= 1.0 for c in center_yx):
             raise ValueError(
-                f'center_yx must be a relative (y, x) pair in [0, 1], got {center_yx!r}')
+                f'center_yx must be a relative (y, x) pair in [0, 1], got {center_yx!r}'
+            )
         if not isinstance(qk_reduction, int) or qk_reduction < 1:
             raise ValueError(f'qk_reduction must be a positive int, got {qk_reduction!r}')
         if qk_scale is not None and not qk_scale > 0:
             raise ValueError(f'qk_scale must be positive or None, got {qk_scale!r}')
         if not isinstance(spatial_downsample, int) or spatial_downsample < 1:
             raise ValueError(
-                f'spatial_downsample must be a positive int, got {spatial_downsample!r}')
+                f'spatial_downsample must be a positive int, got {spatial_downsample!r}'
+            )
 
         self.in_channels = in_channels
         self.in_index = in_index
@@ -216,24 +220,31 @@ class ADAM(BaseModule):
     def _select_input(self, inputs: Tuple[Tensor, ...]) -> Tensor:
         """Pick ``inputs[in_index]`` and check its shape against the config."""
         if not isinstance(inputs, (tuple, list)):
-            raise TypeError('ADAM expects the backbone output as a tuple or list of '
-                            f'tensors, got {type(inputs).__name__}')
+            raise TypeError(
+                'ADAM expects the backbone output as a tuple or list of '
+                f'tensors, got {type(inputs).__name__}'
+            )
         if not -len(inputs) <= self.in_index < len(inputs):
-            raise IndexError(f'ADAM in_index={self.in_index} is out of range for '
-                             f'{len(inputs)} backbone outputs')
+            raise IndexError(
+                f'ADAM in_index={self.in_index} is out of range for {len(inputs)} backbone outputs'
+            )
         feats = inputs[self.in_index]
         if not isinstance(feats, Tensor) or feats.dim() != 4:
             shape = tuple(feats.shape) if isinstance(feats, Tensor) else type(feats).__name__
-            raise ValueError(f'ADAM expects backbone output {self.in_index} to be a '
-                             f'(B, C, H, W) tensor, got {shape}')
+            raise ValueError(
+                f'ADAM expects backbone output {self.in_index} to be a '
+                f'(B, C, H, W) tensor, got {shape}'
+            )
         if feats.size(1) != self.in_channels:
-            raise ValueError(f'ADAM expects {self.in_channels} channels (in_channels) but '
-                             f'backbone output {self.in_index} has {feats.size(1)} '
-                             f'channels, shape {tuple(feats.shape)}')
+            raise ValueError(
+                f'ADAM expects {self.in_channels} channels (in_channels) but '
+                f'backbone output {self.in_index} has {feats.size(1)} '
+                f'channels, shape {tuple(feats.shape)}'
+            )
         return feats
 
     def _channel_attention(self, x: Tensor) -> Tensor:
-        """Re-weight channels by a linear map of the body-centre feature.
+        """Re-weight channels by a linear map of the body-center feature.
 
         Args:
             x (Tensor): (B, C, H, W), float32 or float64.
@@ -245,8 +256,9 @@ class ADAM(BaseModule):
         row = min(int(self.center_yx[0] * h), h - 1)
         col = min(int(self.center_yx[1] * w), w - 1)
         instance = x[:, :, row, col]
-        weights = F.linear(instance, self.channel_fc.weight.to(x.dtype),
-                           self.channel_fc.bias.to(x.dtype))
+        weights = F.linear(
+            instance, self.channel_fc.weight.to(x.dtype), self.channel_fc.bias.to(x.dtype)
+        )
         return x * weights[:, :, None, None]
 
     def _spatial_attention(self, x: Tensor) -> Tensor:
@@ -261,8 +273,7 @@ class ADAM(BaseModule):
         b, c, h, w = x.shape
         src = x
         if self.spatial_downsample > 1:
-            size = (math.ceil(h / self.spatial_downsample),
-                    math.ceil(w / self.spatial_downsample))
+            size = (math.ceil(h / self.spatial_downsample), math.ceil(w / self.spatial_downsample))
             src = F.adaptive_avg_pool2d(x, size)
         src_h, src_w = src.shape[-2:]
         tokens = src.flatten(2).transpose(1, 2)  # (B, N, C)
@@ -296,5 +307,6 @@ class ADAM(BaseModule):
         if width > channels:
             value = F.pad(value, (0, width - channels))
         out = F.scaled_dot_product_attention(
-            query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), scale=scale)
+            query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), scale=scale
+        )
         return out.squeeze(1)[..., :channels]

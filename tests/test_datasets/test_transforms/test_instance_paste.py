@@ -22,30 +22,48 @@ W, H = 192, 256  # crop size (input_size of TopdownAffine)
 BODY = (0, 160, 0)  # BGR of the pool people's bodies
 CROP_H, CROP_W, MARGIN = 60, 30, 2
 # keypoints of the "dots" person: (x, y) in crop pixels, None for unlabelled
-DOTS = [(7, 8), (15, 8), (22, 8), None, (7, 20), (22, 20), (15, 30), (7, 40), (22, 40),
-        None, (10, 50), (20, 50), (15, 15), (11, 26), (19, 26), (9, 34), (21, 34)]
+DOTS = [
+    (7, 8),
+    (15, 8),
+    (22, 8),
+    None,
+    (7, 20),
+    (22, 20),
+    (15, 30),
+    (7, 40),
+    (22, 40),
+    None,
+    (10, 50),
+    (20, 50),
+    (15, 15),
+    (11, 26),
+    (19, 26),
+    (9, 34),
+    (21, 34),
+]
 
 
-def _dot_colour(joint: int) -> Tuple[int, int, int]:
+def _dot_color(joint: int) -> Tuple[int, int, int]:
     return (10 + 13 * joint, 250 - 11 * joint, 30 + 7 * joint)
 
 
 def _dots_person() -> Tuple[np.ndarray, np.ndarray]:
-    """A green person with a 5x5 dot of a unique colour on each labelled joint."""
+    """A green person with a 5x5 dot of a unique color on each labelled joint."""
     rgba = np.zeros((CROP_H, CROP_W, 4), np.uint8)
-    rgba[MARGIN:-MARGIN, MARGIN:-MARGIN] = BODY + (255, )
+    rgba[MARGIN:-MARGIN, MARGIN:-MARGIN] = BODY + (255,)
     keypoints = np.zeros((K, 3), np.float32)
     for joint, point in enumerate(DOTS):
         if point is None:
             continue
         x, y = point
-        rgba[y - 2:y + 3, x - 2:x + 3, :3] = _dot_colour(joint)
+        rgba[y - 2 : y + 3, x - 2 : x + 3, :3] = _dot_color(joint)
         keypoints[joint] = (x, y, 2)
     return rgba, keypoints
 
 
-def _write_pool(pool_dir: str, people: List[Tuple[np.ndarray, np.ndarray]],
-                num_keypoints: int, margin: int) -> InstancePool:
+def _write_pool(
+    pool_dir: str, people: List[Tuple[np.ndarray, np.ndarray]], num_keypoints: int, margin: int
+) -> InstancePool:
     with InstancePoolWriter(pool_dir, num_keypoints=num_keypoints, margin=margin) as writer:
         for i, (rgba, keypoints) in enumerate(people):
             writer.add(rgba, keypoints, image_id=1, ann_id=i)
@@ -68,14 +86,14 @@ def _sample(img: Optional[np.ndarray] = None, others: int = 2) -> Dict:
         transformed_keypoints=keypoints.copy(),
         keypoint_weights=visible * 1.5,
         other_keypoints=rng.uniform(0, 190, (others, K, 2)).astype(np.float32),
-        other_keypoints_visible=np.ones((others, K), np.float32))
+        other_keypoints_visible=np.ones((others, K), np.float32),
+    )
 
 
 TARGET_KEYS = ('keypoints', 'keypoints_visible', 'transformed_keypoints', 'keypoint_weights')
 
 
 class TestInstancePaste(TestCase):
-
     @classmethod
     def setUpClass(cls) -> None:
         cls._tmp = tempfile.TemporaryDirectory()
@@ -84,16 +102,21 @@ class TestInstancePaste(TestCase):
         unlabelled = (dots[0], np.zeros((K, 3), np.float32))
         big = np.zeros((300, 200, 4), np.uint8)
         big[1:-1, 1:-1] = (200, 40, 40, 255)
-        tiny = [(np.full((1, 1, 4), 255, np.uint8), np.array([[0, 0, 2]] * K, np.float32)),
-                (np.full((3, 2, 4), 128, np.uint8), np.zeros((K, 3), np.float32))]
+        tiny = [
+            (np.full((1, 1, 4), 255, np.uint8), np.array([[0, 0, 2]] * K, np.float32)),
+            (np.full((3, 2, 4), 128, np.uint8), np.zeros((K, 3), np.float32)),
+        ]
         cls.pools = dict(
             dots=_write_pool(osp.join(root, 'dots'), [dots], K, MARGIN),
             unlabelled=_write_pool(osp.join(root, 'unlabelled'), [unlabelled], K, MARGIN),
-            mixed=_write_pool(osp.join(root, 'mixed'),
-                              [dots, unlabelled, (big, np.zeros((K, 3), np.float32))], K, 1),
+            mixed=_write_pool(
+                osp.join(root, 'mixed'),
+                [dots, unlabelled, (big, np.zeros((K, 3), np.float32))],
+                K,
+                1,
+            ),
             tiny=_write_pool(osp.join(root, 'tiny'), tiny, K, 0),
-            no_keypoints=_write_pool(osp.join(root, 'no_keypoints'), [(dots[0], [])], 0,
-                                     MARGIN),
+            no_keypoints=_write_pool(osp.join(root, 'no_keypoints'), [(dots[0], [])], 0, MARGIN),
             five=_write_pool(osp.join(root, 'five'), [(dots[0], dots[1][:5])], 5, MARGIN),
         )
 
@@ -101,8 +124,13 @@ class TestInstancePaste(TestCase):
     def tearDownClass(cls) -> None:
         cls._tmp.cleanup()
 
-    def _paste(self, params: List[Tuple[int, float, float, float, float]], results: Dict,
-               pool: str = 'dots', **kwargs) -> Dict:
+    def _paste(
+        self,
+        params: List[Tuple[int, float, float, float, float]],
+        results: Dict,
+        pool: str = 'dots',
+        **kwargs,
+    ) -> Dict:
         """Run the transform with forced paste parameters."""
         transform = InstancePaste(pool=self.pools[pool], prob=1.0, **kwargs)
         with mock.patch.object(InstancePaste, '_get_paste_params', return_value=params):
@@ -116,10 +144,17 @@ class TestInstancePaste(TestCase):
             repr(transform),
             f"InstancePaste(pool='{path}', prob=0.5, num_instances=(1, 2), "
             'rotation=(-30.0, 30.0), scale=(0.5, 1.0), overlap_bias=0.7, '
-            'edge_softness=1.0, num_keypoints=17, keypoint_mapping=None)')
-        bad = [dict(prob=1.5), dict(num_instances=(2, 1)), dict(num_instances=(0, 0)),
-               dict(rotation=(10, -10)), dict(scale=(0, 1)), dict(overlap_bias=-0.1),
-               dict(edge_softness=-1)]
+            'edge_softness=1.0, num_keypoints=17, keypoint_mapping=None)',
+        )
+        bad = [
+            dict(prob=1.5),
+            dict(num_instances=(2, 1)),
+            dict(num_instances=(0, 0)),
+            dict(rotation=(10, -10)),
+            dict(scale=(0, 1)),
+            dict(overlap_bias=-0.1),
+            dict(edge_softness=-1),
+        ]
         for kwargs in bad:
             with self.subTest(**kwargs), self.assertRaises(ValueError):
                 InstancePaste(pool=path, **kwargs)
@@ -133,8 +168,7 @@ class TestInstancePaste(TestCase):
             InstancePaste(pool=osp.join(self._tmp.name, 'no_such_pool'))
         # a pool without keypoints fits any dataset; a COCO pool fits CrowdPose by mapping
         InstancePaste(pool=self.pools['no_keypoints'], num_keypoints=14)
-        InstancePaste(pool=path, num_keypoints=14,
-                      keypoint_mapping=[(i + 5, i) for i in range(12)])
+        InstancePaste(pool=path, num_keypoints=14, keypoint_mapping=[(i + 5, i) for i in range(12)])
 
     def test_biased_positions_use_crop_keypoints(self):
         # After TopdownAffine the target's crop pixels are in `transformed_keypoints`;
@@ -167,13 +201,14 @@ class TestInstancePaste(TestCase):
             results = _sample()
             before = results['img'].copy()
             results = transform(results)
-            (pasted, ) = results['pasted_instances']
+            (pasted,) = results['pasted_instances']
             changed = np.any(results['img'] != before, axis=2)
             changed_any |= bool(changed.any())
             ys, xs = np.nonzero(changed)
             x1, y1, x2, y2 = pasted['bbox']
-            self.assertTrue(np.all((xs >= x1 - 1) & (xs <= x2 + 1) & (ys >= y1 - 1)
-                                   & (ys <= y2 + 1)))
+            self.assertTrue(
+                np.all((xs >= x1 - 1) & (xs <= x2 + 1) & (ys >= y1 - 1) & (ys <= y2 + 1))
+            )
             self.assertEqual(pasted['corners'].shape, (4, 2))
         self.assertTrue(changed_any)
 
@@ -194,26 +229,28 @@ class TestInstancePaste(TestCase):
             for key in TARGET_KEYS:
                 np.testing.assert_array_equal(results[key], expected[key], err_msg=key)
             rad = math.radians(angle)
-            centre = ((CROP_W - 1) / 2, (CROP_H - 1) / 2)
+            center = ((CROP_W - 1) / 2, (CROP_H - 1) / 2)
             for joint, point in enumerate(DOTS):
                 if point is None:
                     self.assertEqual(visible[2, joint], 0)
                     continue
                 # cv2's positive angles turn counter-clockwise on screen (y down)
-                dx, dy = point[0] - centre[0], point[1] - centre[1]
+                dx, dy = point[0] - center[0], point[1] - center[1]
                 x = 96.5 + 2 * (math.cos(rad) * dx + math.sin(rad) * dy)
                 y = 120.0 + 2 * (-math.sin(rad) * dx + math.cos(rad) * dy)
                 np.testing.assert_allclose(keypoints[2, joint], (x, y), atol=1e-3)
                 self.assertEqual(visible[2, joint], 1)
                 pixel = results['img'][int(round(y)), int(round(x))]
-                np.testing.assert_allclose(pixel, _dot_colour(joint), atol=2,
-                                           err_msg=f'joint {joint} at angle {angle}')
+                np.testing.assert_allclose(
+                    pixel, _dot_color(joint), atol=2, err_msg=f'joint {joint} at angle {angle}'
+                )
 
     def test_keypoints_outside_the_crop_invisible(self):
         results = self._paste([(0, 0.0, 1.5, 5.0, 5.0)], _sample(others=0))
         visible = results['other_keypoints_visible'][0]
-        inside = ((results['other_keypoints'][0] >= 0)
-                  & (results['other_keypoints'][0] < (W, H))).all(axis=1)
+        inside = (
+            (results['other_keypoints'][0] >= 0) & (results['other_keypoints'][0] < (W, H))
+        ).all(axis=1)
         labelled = np.array([p is not None for p in DOTS])
         np.testing.assert_array_equal(visible, (inside & labelled).astype(np.float32))
         self.assertTrue(0 < visible.sum() < labelled.sum())
@@ -241,15 +278,17 @@ class TestInstancePaste(TestCase):
 
     def test_keypoint_mapping(self):
         mapping = [(0, 3), (2, 0), (4, 16)]
-        results = self._paste([(0, 0.0, 0.25, 96, 128)], _sample(), pool='five',
-                              keypoint_mapping=mapping)
+        results = self._paste(
+            [(0, 0.0, 0.25, 96, 128)], _sample(), pool='five', keypoint_mapping=mapping
+        )
         visible = results['other_keypoints_visible'][2]
         self.assertEqual(np.flatnonzero(visible).tolist(), [0, 3, 16])
         with self.assertRaisesRegex(ValueError, 'keypoint_mapping'):
             self._paste([(0, 0.0, 0.25, 96, 128)], _sample(), pool='five')
         with self.assertRaisesRegex(ValueError, 'beyond the 17 keypoints'):
-            self._paste([(0, 0.0, 0.25, 96, 128)], _sample(), pool='five',
-                        keypoint_mapping=[(0, 17)])
+            self._paste(
+                [(0, 0.0, 0.25, 96, 128)], _sample(), pool='five', keypoint_mapping=[(0, 17)]
+            )
 
     def test_mismatched_keypoints(self):
         results = _sample()
@@ -265,13 +304,16 @@ class TestInstancePaste(TestCase):
             for dtype in (np.uint8, np.float32, np.uint16, np.float64):
                 img = (rng.uniform(0, 255, shape)).astype(dtype)
                 with self.subTest(shape=shape, dtype=dtype):
-                    results = self._paste([(2, 25.0, 3.0, 1.0, 1.0), (0, 0.0, 0.5, 1, 1)],
-                                          _sample(img=img.copy()), pool='mixed')
+                    results = self._paste(
+                        [(2, 25.0, 3.0, 1.0, 1.0), (0, 0.0, 0.5, 1, 1)],
+                        _sample(img=img.copy()),
+                        pool='mixed',
+                    )
                     self.assertEqual(results['img'].shape, shape)
                     self.assertEqual(results['img'].dtype, dtype)
                     self.assertEqual(results['other_keypoints'].shape, (4, K, 2))
-        # a 4-channel image keeps its 4th channel; a grey one gets the person's grey
-        # at scale factor 1 and this centre, crop pixel (15, 44) (body, no dot) -> (96, 142)
+        # a 4-channel image keeps its 4th channel; a gray one gets the person's gray
+        # at scale factor 1 and this center, crop pixel (15, 44) (body, no dot) -> (96, 142)
         params = [(0, 0.0, (CROP_H - 2 * MARGIN) / H, 95.5, 127.5)]
         img = rng.integers(0, 256, (H, W, 4), dtype=np.uint8)
         results = self._paste(params, _sample(img=img.copy()), edge_softness=0)
@@ -279,7 +321,7 @@ class TestInstancePaste(TestCase):
         np.testing.assert_array_equal(results['img'][142, 96, :3], BODY)
         gray = np.zeros((H, W), np.float32)
         results = self._paste(params, _sample(img=gray), edge_softness=0)
-        self.assertEqual(float(results['img'][142, 96]), 94.0)  # grey of BODY
+        self.assertEqual(float(results['img'][142, 96]), 94.0)  # gray of BODY
 
     def test_same_seed_same_output(self):
         transform = InstancePaste(pool=self.pools['mixed'], prob=0.7, num_instances=(1, 3))
@@ -307,31 +349,45 @@ class TestInstancePaste(TestCase):
     def test_in_pipeline(self):
         # the pasted person's joints reach the multi-joint heatmaps of the DAG codec
         # built from mmpose's registry, without changing the default scope of other tests
-        pipeline = Compose([TRANSFORMS.build(cfg) for cfg in [
-            dict(type='TopdownAffine', input_size=(W, H)),
-            dict(type='InstancePaste', pool=self.pools['dots'].pool_dir, prob=1.0,
-                 num_instances=(1, 1), overlap_bias=0.0),
-            dict(type='GenerateTarget',
-                 encoder=dict(type='DAGHeatmap', input_size=(W, H), heatmap_size=(48, 64),
-                              sigma=2.0)),
-        ]])
+        pipeline = Compose(
+            [
+                TRANSFORMS.build(cfg)
+                for cfg in [
+                    dict(type='TopdownAffine', input_size=(W, H)),
+                    dict(
+                        type='InstancePaste',
+                        pool=self.pools['dots'].pool_dir,
+                        prob=1.0,
+                        num_instances=(1, 1),
+                        overlap_bias=0.0,
+                    ),
+                    dict(
+                        type='GenerateTarget',
+                        encoder=dict(
+                            type='DAGHeatmap', input_size=(W, H), heatmap_size=(48, 64), sigma=2.0
+                        ),
+                    ),
+                ]
+            ]
+        )
         np.random.seed(0)
         results = pipeline(get_coco_sample(img_shape=(240, 320), num_instances=1))
         self.assertEqual(len(results['pasted_instances']), 1)
-        x, y = (results['other_keypoints'][0] / 4).round().astype(int)[
-            results['other_keypoints_visible'][0] > 0][0]
-        peak = results['multi_heatmaps'][:, max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].max()
+        x, y = (
+            (results['other_keypoints'][0] / 4)
+            .round()
+            .astype(int)[results['other_keypoints_visible'][0] > 0][0]
+        )
+        peak = results['multi_heatmaps'][:, max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].max()
         self.assertGreaterEqual(peak, 0.5 - 1e-3)
 
-    @settings(max_examples=30, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         height=st.integers(1, 48),
         width=st.integers(1, 48),
         channels=st.sampled_from([None, 1, 3, 4]),
         dtype=st.sampled_from([np.uint8, np.float32]),
-        pool=st.sampled_from(['dots', 'unlabelled', 'mixed', 'tiny', 'no_keypoints',
-                              'five']),
+        pool=st.sampled_from(['dots', 'unlabelled', 'mixed', 'tiny', 'no_keypoints', 'five']),
         num_others=st.sampled_from([None, 0, 2]),
         prob=st.sampled_from([0.0, 0.5, 1.0]),
         num_instances=st.sampled_from([(0, 1), (1, 1), (1, 3), (2, 2)]),
@@ -341,8 +397,22 @@ class TestInstancePaste(TestCase):
         edge_softness=st.sampled_from([0.0, 0.5, 1.0, 3.0]),
         seed=st.integers(0, 2**31 - 1),
     )
-    def test_property(self, height, width, channels, dtype, pool, num_others, prob,
-                      num_instances, rotation, scale, overlap_bias, edge_softness, seed):
+    def test_property(
+        self,
+        height,
+        width,
+        channels,
+        dtype,
+        pool,
+        num_others,
+        prob,
+        num_instances,
+        rotation,
+        scale,
+        overlap_bias,
+        edge_softness,
+        seed,
+    ):
         rng = np.random.default_rng(seed)
         shape = (height, width) if channels is None else (height, width, channels)
         img = rng.uniform(0, 255, shape).astype(dtype)
@@ -352,10 +422,10 @@ class TestInstancePaste(TestCase):
             keypoints=keypoints,
             keypoints_visible=rng.integers(0, 2, (1, K)).astype(np.float32),
             transformed_keypoints=keypoints.copy(),
-            keypoint_weights=rng.uniform(0, 2, (1, K)).astype(np.float32))
+            keypoint_weights=rng.uniform(0, 2, (1, K)).astype(np.float32),
+        )
         if num_others is not None:
-            results['other_keypoints'] = rng.uniform(0, 40, (num_others, K, 2)).astype(
-                np.float32)
+            results['other_keypoints'] = rng.uniform(0, 40, (num_others, K, 2)).astype(np.float32)
             results['other_keypoints_visible'] = np.ones((num_others, K), np.float32)
         expected = copy.deepcopy(results)
         transform = InstancePaste(
@@ -366,7 +436,8 @@ class TestInstancePaste(TestCase):
             scale=scale,
             overlap_bias=overlap_bias,
             edge_softness=edge_softness,
-            keypoint_mapping=[(0, 0), (4, 16)] if pool == 'five' else None)
+            keypoint_mapping=[(0, 0), (4, 16)] if pool == 'five' else None,
+        )
 
         np.random.seed(seed % 2**32)
         out = transform(copy.deepcopy(results))
@@ -403,8 +474,12 @@ class TestInstancePaste(TestCase):
             if old:
                 np.testing.assert_array_equal(others[:old], expected['other_keypoints'])
             new, new_visible = others[old:], visible[old:]
-            inside = ((new[..., 0] >= 0) & (new[..., 0] < width) & (new[..., 1] >= 0)
-                      & (new[..., 1] < height))
+            inside = (
+                (new[..., 0] >= 0)
+                & (new[..., 0] < width)
+                & (new[..., 1] >= 0)
+                & (new[..., 1] < height)
+            )
             self.assertFalse(np.any(new_visible[~inside]))
         elif num_others is None:
             self.assertNotIn('other_keypoints', out)

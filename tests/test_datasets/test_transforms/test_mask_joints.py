@@ -17,8 +17,9 @@ K = 17
 TARGET_KEYS = ('keypoints', 'keypoints_visible', 'transformed_keypoints', 'keypoint_weights')
 
 
-def _sample(img_hw: Tuple[int, int] = (256, 192), value: int = 200,
-            visible: Optional[np.ndarray] = None) -> dict:
+def _sample(
+    img_hw: Tuple[int, int] = (256, 192), value: int = 200, visible: Optional[np.ndarray] = None
+) -> dict:
     """A flat image and 17 joints on a grid, well apart, all labelled unless told."""
     h, w = img_hw
     xs = np.linspace(0.15, 0.85, 3) * w
@@ -35,8 +36,12 @@ def _sample(img_hw: Tuple[int, int] = (256, 192), value: int = 200,
 def _inside(boxes: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(B, P) whether point p lies in box b (pixel edges, end exclusive)."""
     x, y = points[None, :, 0], points[None, :, 1]
-    return ((x >= boxes[:, None, 0]) & (x < boxes[:, None, 2])
-            & (y >= boxes[:, None, 1]) & (y < boxes[:, None, 3]))
+    return (
+        (x >= boxes[:, None, 0])
+        & (x < boxes[:, None, 2])
+        & (y >= boxes[:, None, 1])
+        & (y < boxes[:, None, 3])
+    )
 
 
 def _box_mask(shape: Tuple[int, int], boxes: np.ndarray) -> np.ndarray:
@@ -47,35 +52,54 @@ def _box_mask(shape: Tuple[int, int], boxes: np.ndarray) -> np.ndarray:
 
 
 class TestMaskJoints(TestCase):
-
     def test_build_and_repr(self):
         transform = TRANSFORMS.build(dict(type='MaskJoints'))
         self.assertIsInstance(transform, MaskJoints)
         self.assertEqual(
             repr(transform),
-            "MaskJoints(prob=0.5, num_joints=2, box_size=(0.104, 0.198), "
-            "center_jitter=0.0, fill='constant', fill_value=0)")
-        transform = MaskJoints(prob=1., num_joints=[1, 3], box_size=0.1, center_jitter=0.2,
-                               fill='noise', fill_value=[1, 2, 3])
+            'MaskJoints(prob=0.5, num_joints=2, box_size=(0.104, 0.198), '
+            "center_jitter=0.0, fill='constant', fill_value=0)",
+        )
+        transform = MaskJoints(
+            prob=1.0,
+            num_joints=[1, 3],
+            box_size=0.1,
+            center_jitter=0.2,
+            fill='noise',
+            fill_value=[1, 2, 3],
+        )
         self.assertEqual(
             repr(transform),
-            "MaskJoints(prob=1.0, num_joints=(1, 3), box_size=0.1, center_jitter=0.2, "
-            "fill='noise', fill_value=(1, 2, 3))")
+            'MaskJoints(prob=1.0, num_joints=(1, 3), box_size=0.1, center_jitter=0.2, '
+            "fill='noise', fill_value=(1, 2, 3))",
+        )
 
     def test_invalid_args(self):
-        for kwargs in (dict(prob=1.5), dict(prob=-0.1), dict(num_joints=-1),
-                       dict(num_joints=(3, 1)), dict(num_joints=(1., 2)),
-                       dict(box_size=0.), dict(box_size=(0.3, 0.1)),
-                       dict(center_jitter=-1.), dict(fill='blur')):
+        for kwargs in (
+            dict(prob=1.5),
+            dict(prob=-0.1),
+            dict(num_joints=-1),
+            dict(num_joints=(3, 1)),
+            dict(num_joints=(1.0, 2)),
+            dict(box_size=0.0),
+            dict(box_size=(0.3, 0.1)),
+            dict(center_jitter=-1.0),
+            dict(fill='blur'),
+        ):
             with self.assertRaises(ValueError, msg=str(kwargs)):
                 MaskJoints(**kwargs)
-        for kwargs in (dict(num_joints='2'), dict(num_joints=True), dict(box_size=(1, 2, 3)),
-                       dict(fill_value='black'), dict(fill_value=())):
+        for kwargs in (
+            dict(num_joints='2'),
+            dict(num_joints=True),
+            dict(box_size=(1, 2, 3)),
+            dict(fill_value='black'),
+            dict(fill_value=()),
+        ):
             with self.assertRaises(TypeError, msg=str(kwargs)):
                 MaskJoints(**kwargs)
 
     def test_prob_zero_is_identity(self):
-        transform = MaskJoints(prob=0.)
+        transform = MaskJoints(prob=0.0)
         for seed in range(20):
             np.random.seed(seed)
             sample = _sample()
@@ -85,13 +109,13 @@ class TestMaskJoints(TestCase):
             self.assertEqual(results['masked_boxes'].dtype, np.float32)
 
     def test_prob_one_paints_requested_number(self):
-        transform = MaskJoints(prob=1., num_joints=2)
+        transform = MaskJoints(prob=1.0, num_joints=2)
         for seed in range(20):
             np.random.seed(seed)
             results = transform(_sample())
             self.assertEqual(results['masked_boxes'].shape, (2, 4))
 
-        transform = MaskJoints(prob=1., num_joints=(1, 3))
+        transform = MaskJoints(prob=1.0, num_joints=(1, 3))
         counts = set()
         for seed in range(40):
             np.random.seed(seed)
@@ -101,14 +125,13 @@ class TestMaskJoints(TestCase):
         # fewer labelled joints than requested: all of them, no more
         visible = np.zeros((1, K), np.float32)
         visible[0, [3, 9]] = 1
-        results = MaskJoints(prob=1., num_joints=5)(_sample(visible=visible))
+        results = MaskJoints(prob=1.0, num_joints=5)(_sample(visible=visible))
         self.assertEqual(len(results['masked_boxes']), 2)
 
     def test_prob_half_masks_about_half(self):
         transform = MaskJoints(prob=0.5)
         np.random.seed(0)
-        masked = sum(len(transform(_sample((32, 24)))['masked_boxes']) > 0
-                     for _ in range(400))
+        masked = sum(len(transform(_sample((32, 24)))['masked_boxes']) > 0 for _ in range(400))
         self.assertTrue(150 < masked < 250, masked)
 
     def test_only_labelled_joints_inside_crop(self):
@@ -117,11 +140,11 @@ class TestMaskJoints(TestCase):
         visible[0, [0, 5, 16]] = 0  # unlabelled
         sample = _sample((h, w), visible=visible)
         # joints 7 and 8 outside the crop (TopdownAffine keeps them, with their labels)
-        sample['keypoints'][0, 7] = (-30., 100.)
-        sample['keypoints'][0, 8] = (100., h + 5.)
+        sample['keypoints'][0, 7] = (-30.0, 100.0)
+        sample['keypoints'][0, 8] = (100.0, h + 5.0)
         allowed = np.setdiff1d(np.arange(K), [0, 5, 16, 7, 8])
         # boxes of ~2 px: each lies over its own joint only
-        transform = MaskJoints(prob=1., num_joints=K, box_size=0.01)
+        transform = MaskJoints(prob=1.0, num_joints=K, box_size=0.01)
         for seed in range(10):
             np.random.seed(seed)
             boxes = transform(deepcopy(sample))['masked_boxes']
@@ -131,27 +154,27 @@ class TestMaskJoints(TestCase):
             self.assertFalse(hits[:, [0, 5, 16, 7, 8]].any())
 
         # the release's bug: unlabelled joints sit at (0, 0) and were masked anyway
-        sample['keypoints'][0, [0, 5, 16]] = 0.
+        sample['keypoints'][0, [0, 5, 16]] = 0.0
         for seed in range(10):
             np.random.seed(seed)
-            boxes = MaskJoints(prob=1., num_joints=2)(deepcopy(sample))['masked_boxes']
+            boxes = MaskJoints(prob=1.0, num_joints=2)(deepcopy(sample))['masked_boxes']
             self.assertFalse(_inside(boxes, np.zeros((1, 2))).any())
 
     def test_uses_transformed_keypoints_and_visibility_layouts(self):
         sample = _sample()
         # mmpose keeps the image-space keypoints in `keypoints` after TopdownAffine
         sample['transformed_keypoints'] = sample['keypoints'].copy()
-        sample['keypoints'] = sample['keypoints'] + 1000.
+        sample['keypoints'] = sample['keypoints'] + 1000.0
         visible = np.zeros((1, K, 2), np.float32)  # (visibility, weight) layout
-        visible[0, 4] = (1., 1.)
-        visible[0, 6] = (0., 1.)
+        visible[0, 4] = (1.0, 1.0)
+        visible[0, 6] = (0.0, 1.0)
         sample['keypoints_visible'] = visible
-        boxes = MaskJoints(prob=1., num_joints=3, box_size=0.01)(sample)['masked_boxes']
+        boxes = MaskJoints(prob=1.0, num_joints=3, box_size=0.01)(sample)['masked_boxes']
         self.assertEqual(len(boxes), 1)
         self.assertTrue(_inside(boxes, sample['transformed_keypoints'][0, [4]]).all())
 
     def test_pixels_outside_boxes_unchanged(self):
-        transform = MaskJoints(prob=1., num_joints=4, center_jitter=0.3, fill_value=7)
+        transform = MaskJoints(prob=1.0, num_joints=4, center_jitter=0.3, fill_value=7)
         for seed in range(10):
             np.random.seed(seed)
             sample = _sample()
@@ -165,7 +188,7 @@ class TestMaskJoints(TestCase):
     def test_input_not_modified_in_place(self):
         sample = _sample()
         img = sample['img']
-        results = MaskJoints(prob=1.)(sample)
+        results = MaskJoints(prob=1.0)(sample)
         self.assertTrue((img == 200).all())
         self.assertFalse((results['img'] == 200).all())
 
@@ -177,7 +200,7 @@ class TestMaskJoints(TestCase):
             sample = _sample(img.shape[:2])
             sample['img'] = img
             np.random.seed(1)
-            results = MaskJoints(prob=1., num_joints=3, **kwargs)(sample)
+            results = MaskJoints(prob=1.0, num_joints=3, **kwargs)(sample)
             return results['img'][_box_mask(img.shape[:2], results['masked_boxes'])]
 
         painted = run(img, fill='constant', fill_value=(10, 20, 30))
@@ -194,7 +217,8 @@ class TestMaskJoints(TestCase):
         rgba = np.dstack([img, img[..., :1]])
         painted = run(rgba, fill='mean')
         np.testing.assert_array_equal(
-            painted, np.broadcast_to(np.rint(rgba.reshape(-1, 4).mean(0)), painted.shape))
+            painted, np.broadcast_to(np.rint(rgba.reshape(-1, 4).mean(0)), painted.shape)
+        )
 
         painted = run(img, fill='noise')
         self.assertGreater(painted.std(), 40)  # uniform [0, 255] has std 74
@@ -209,7 +233,7 @@ class TestMaskJoints(TestCase):
     def test_box_size_scales_with_input_size(self):
         """Same draws at 256x192 and 384x288: boxes 1.5x larger, within the released range
         (20 to 38 px at 256x192) up to the rounding to whole pixels."""
-        transform = MaskJoints(prob=1., num_joints=1)
+        transform = MaskJoints(prob=1.0, num_joints=1)
         sizes = {}
         for h, w in ((256, 192), (384, 288)):
             sample = _sample((h, w), visible=np.eye(K, dtype=np.float32)[[7]])  # mid joint
@@ -230,7 +254,7 @@ class TestMaskJoints(TestCase):
         offsets = []
         for seed in range(30):
             np.random.seed(seed)
-            box = MaskJoints(prob=1., center_jitter=0.5)(deepcopy(sample))['masked_boxes'][0]
+            box = MaskJoints(prob=1.0, center_jitter=0.5)(deepcopy(sample))['masked_boxes'][0]
             size = box[2:] - box[:2]
             offset = (box[:2] + box[2:]) / 2 - joint
             self.assertTrue((np.abs(offset) <= 0.5 * size + 1).all())
@@ -240,12 +264,12 @@ class TestMaskJoints(TestCase):
     def test_boxes_clipped_to_image(self):
         sample = _sample((64, 48))
         sample['keypoints'][0] = (0.2, 63.9)  # every joint in the bottom-left corner
-        boxes = MaskJoints(prob=1., num_joints=3, box_size=0.5)(sample)['masked_boxes']
+        boxes = MaskJoints(prob=1.0, num_joints=3, box_size=0.5)(sample)['masked_boxes']
         self.assertEqual(len(boxes), 3)
         self.assertTrue((boxes[:, [0, 1]] >= 0).all())
         self.assertTrue((boxes[:, 2] <= 48).all() and (boxes[:, 3] <= 64).all())
-        # a jitter that pushes centres out of the image still leaves non-empty boxes
-        transform = MaskJoints(prob=1., num_joints=3, box_size=0.05, center_jitter=3.)
+        # a jitter that pushes centers out of the image still leaves non-empty boxes
+        transform = MaskJoints(prob=1.0, num_joints=3, box_size=0.05, center_jitter=3.0)
         for seed in range(20):
             np.random.seed(seed)
             boxes = transform(deepcopy(sample))['masked_boxes']
@@ -253,16 +277,21 @@ class TestMaskJoints(TestCase):
             self.assertTrue((boxes[:, 2:] > boxes[:, :2]).all())
 
     def test_no_labelled_joint_is_noop(self):
-        transform = MaskJoints(prob=1.)
+        transform = MaskJoints(prob=1.0)
         cases = [
             _sample(visible=np.zeros((1, K), np.float32)),
             dict(img=np.full((8, 6, 3), 5, np.uint8)),  # no keypoints
             # what TopdownAffine writes for a sample without keypoints
-            dict(img=np.full((8, 6, 3), 5, np.uint8), transformed_keypoints=np.zeros([]),
-                 keypoints_visible=np.ones((1, 1, 1))),
-            dict(img=np.full((8, 6, 3), 5, np.uint8),
-                 keypoints=np.zeros((0, K, 2), np.float32),
-                 keypoints_visible=np.zeros((0, K), np.float32)),
+            dict(
+                img=np.full((8, 6, 3), 5, np.uint8),
+                transformed_keypoints=np.zeros([]),
+                keypoints_visible=np.ones((1, 1, 1)),
+            ),
+            dict(
+                img=np.full((8, 6, 3), 5, np.uint8),
+                keypoints=np.zeros((0, K, 2), np.float32),
+                keypoints_visible=np.zeros((0, K), np.float32),
+            ),
         ]
         for sample in cases:
             results = transform(deepcopy(sample))
@@ -271,25 +300,30 @@ class TestMaskJoints(TestCase):
 
     def test_targets_unchanged_in_pipeline(self):
         """Heatmaps and weights from GenerateTarget are the same with and without it."""
-        codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64),
-                     sigma=2.)
+        codec = dict(type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)
         affine, generate = TopdownAffine(input_size=(192, 256)), GenerateTarget(codec)
-        sample = get_coco_sample(img_shape=(480, 640), num_instances=1,
-                                 random_keypoints_visible=True)
+        sample = get_coco_sample(
+            img_shape=(480, 640), num_instances=1, random_keypoints_visible=True
+        )
         plain = generate(affine(deepcopy(sample)))
         before = affine(deepcopy(sample))
         copy = deepcopy(before)
-        masked = generate(MaskJoints(prob=1., num_joints=4)(before))
+        masked = generate(MaskJoints(prob=1.0, num_joints=4)(before))
         self.assertEqual(len(masked['masked_boxes']), 4)
         self.assertFalse(np.array_equal(masked['img'], plain['img']))
-        for key in ('heatmaps', 'keypoint_weights', 'transformed_keypoints', 'keypoints',
-                    'keypoints_visible'):
+        for key in (
+            'heatmaps',
+            'keypoint_weights',
+            'transformed_keypoints',
+            'keypoints',
+            'keypoints_visible',
+        ):
             np.testing.assert_array_equal(masked[key], plain[key], err_msg=key)
         for key in TARGET_KEYS[:3]:
             np.testing.assert_array_equal(before[key], copy[key], err_msg=key)
 
     def test_cache_randomness(self):
-        transform = MaskJoints(prob=1., fill='noise')
+        transform = MaskJoints(prob=1.0, fill='noise')
         with cache_random_params(transform):
             first = transform(_sample())
             second = transform(_sample())
@@ -299,7 +333,7 @@ class TestMaskJoints(TestCase):
     def test_image_list(self):
         sample = _sample()
         sample['img'] = [sample['img'], sample['img'][..., 0].copy()]
-        results = MaskJoints(prob=1.)(sample)
+        results = MaskJoints(prob=1.0)(sample)
         mask = _box_mask((256, 192), results['masked_boxes'])
         self.assertTrue((results['img'][0][mask] == 0).all())
         self.assertTrue((results['img'][1][mask] == 0).all())
@@ -314,41 +348,42 @@ def _random_samples(draw):
     dtype = draw(st.sampled_from([np.uint8, np.float32]))
     shape = (h, w) if channels is None else (h, w, channels)
     img_rng = np.random.RandomState(draw(st.integers(0, 2**16)))
-    img = (img_rng.randint(0, 256, shape) if dtype == np.uint8
-           else img_rng.uniform(0, 255, shape)).astype(dtype)
+    img = (
+        img_rng.randint(0, 256, shape) if dtype == np.uint8 else img_rng.uniform(0, 255, shape)
+    ).astype(dtype)
     num_instances = draw(st.sampled_from([1, 2, 0]))
     num_keypoints = draw(st.sampled_from([K, 14, 5, 1]))
     # coordinates from -0.25 to 1.25 times the image size: about half inside
     kpt_rng = np.random.RandomState(draw(st.integers(0, 2**16)))
-    keypoints = (kpt_rng.uniform(-0.25, 1.25, (num_instances, num_keypoints, 2))
-                 * [w, h]).astype(np.float32)
+    keypoints = (kpt_rng.uniform(-0.25, 1.25, (num_instances, num_keypoints, 2)) * [w, h]).astype(
+        np.float32
+    )
     if num_instances and draw(st.booleans()):
         keypoints[0, kpt_rng.randint(num_keypoints)] = np.nan
-    visible = kpt_rng.choice([0., 1., 2., 0.5], size=(num_instances, num_keypoints),
-                             p=[0.3, 0.2, 0.4, 0.1]).astype(np.float32)
-    sample = dict(img=img, keypoints=keypoints, keypoints_visible=visible,
-                  keypoint_weights=visible.copy())
+    visible = kpt_rng.choice(
+        [0.0, 1.0, 2.0, 0.5], size=(num_instances, num_keypoints), p=[0.3, 0.2, 0.4, 0.1]
+    ).astype(np.float32)
+    sample = dict(
+        img=img, keypoints=keypoints, keypoints_visible=visible, keypoint_weights=visible.copy()
+    )
     if draw(st.booleans()):
         sample['transformed_keypoints'] = keypoints.copy()
-        sample['keypoints'] = keypoints + 1000.
+        sample['keypoints'] = keypoints + 1000.0
     return sample
 
 
 _transforms = st.builds(
     MaskJoints,
-    prob=st.sampled_from([1., 0.5, 0.]),
-    num_joints=st.one_of(st.integers(1, 5),
-                         st.tuples(st.integers(0, 2), st.integers(2, 6))),
-    box_size=st.one_of(st.floats(0.01, 1.5),
-                       st.tuples(st.floats(0.01, 0.2), st.floats(0.2, 0.6))),
-    center_jitter=st.floats(0., 1.),
+    prob=st.sampled_from([1.0, 0.5, 0.0]),
+    num_joints=st.one_of(st.integers(1, 5), st.tuples(st.integers(0, 2), st.integers(2, 6))),
+    box_size=st.one_of(st.floats(0.01, 1.5), st.tuples(st.floats(0.01, 0.2), st.floats(0.2, 0.6))),
+    center_jitter=st.floats(0.0, 1.0),
     fill=st.sampled_from(['constant', 'mean', 'noise']),
     fill_value=st.sampled_from([0, 127.5, 300, -5]),
 )
 
 
 class TestMaskJointsProperties(TestCase):
-
     @settings(max_examples=30, deadline=None)
     @given(sample=_random_samples(), transform=_transforms, seed=st.integers(0, 2**31 - 1))
     def test_random_inputs(self, sample, transform, seed):
@@ -370,8 +405,9 @@ class TestMaskJointsProperties(TestCase):
         self.assertEqual(boxes.ndim, 2)
         self.assertEqual(boxes.shape[1], 4)
         h, w = img.shape[:2]
-        self.assertTrue((boxes[:, :2] >= 0).all() and (boxes[:, 2] <= w).all()
-                        and (boxes[:, 3] <= h).all())
+        self.assertTrue(
+            (boxes[:, :2] >= 0).all() and (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+        )
         self.assertTrue((boxes[:, 2:] > boxes[:, :2]).all())
         mask = _box_mask((h, w), boxes)
         np.testing.assert_array_equal(out[~mask], img[~mask])
@@ -380,8 +416,12 @@ class TestMaskJointsProperties(TestCase):
         keypoints = original.get('transformed_keypoints', original['keypoints'])
         labelled = keypoints[original['keypoints_visible'] > 0]
         with np.errstate(invalid='ignore'):
-            inside = labelled[(labelled[:, 0] >= 0) & (labelled[:, 0] < w)
-                              & (labelled[:, 1] >= 0) & (labelled[:, 1] < h)]
+            inside = labelled[
+                (labelled[:, 0] >= 0)
+                & (labelled[:, 0] < w)
+                & (labelled[:, 1] >= 0)
+                & (labelled[:, 1] < h)
+            ]
         self.assertLessEqual(len(boxes), len(inside))
         if len(boxes) and transform.center_jitter == 0:
             self.assertTrue(_inside(boxes, inside).any(axis=1).all())

@@ -27,8 +27,8 @@ UNLABELLED = {1: [4, 11], 2: [0]}  # person -> joints without annotation
 DOT_RADIUS = 4
 
 
-def _colour(person: int, joint: int) -> Tuple[int, int, int]:
-    """A colour unique to each (person, joint) dot (BGR)."""
+def _color(person: int, joint: int) -> Tuple[int, int, int]:
+    """A color unique to each (person, joint) dot (BGR)."""
     return (40 + 12 * joint, 60 + 70 * person, 250 - 12 * joint)
 
 
@@ -45,7 +45,7 @@ def _write_data(root: str) -> str:
     """Write two images and their COCO annotations; return the annotation path.
 
     Image 1 holds persons A, B, C whose labelled joints are drawn as dots of unique
-    colours; image 2 holds one person D; image 3 holds two identical people.
+    colors; image 2 holds one person D; image 3 holds two identical people.
     """
     images, annotations = [], []
     img = np.zeros((IMG_H, IMG_W, 3), np.uint8)
@@ -55,22 +55,39 @@ def _write_data(root: str) -> str:
             if joint in UNLABELLED.get(person, []):
                 keypoints += [0, 0, 0]
                 continue
-            cv2.circle(img, (int(x), int(y)), DOT_RADIUS, _colour(person, joint), -1)
+            cv2.circle(img, (int(x), int(y)), DOT_RADIUS, _color(person, joint), -1)
             keypoints += [float(x), float(y), 2]
-        annotations.append(dict(
-            id=person + 1, image_id=1, category_id=1, bbox=list(box), area=box[2] * box[3],
-            iscrowd=0, num_keypoints=sum(v > 0 for v in keypoints[2::3]),
-            keypoints=keypoints))
+        annotations.append(
+            dict(
+                id=person + 1,
+                image_id=1,
+                category_id=1,
+                bbox=list(box),
+                area=box[2] * box[3],
+                iscrowd=0,
+                num_keypoints=sum(v > 0 for v in keypoints[2::3]),
+                keypoints=keypoints,
+            )
+        )
     cv2.imwrite(osp.join(root, '1.png'), img)
     images.append(dict(id=1, file_name='1.png', width=IMG_W, height=IMG_H))
 
     cv2.imwrite(osp.join(root, '2.png'), np.zeros((IMG_H, IMG_W, 3), np.uint8))
     images.append(dict(id=2, file_name='2.png', width=IMG_W, height=IMG_H))
     box = (100, 30, 80, 180)
-    keypoints = np.concatenate([_joints(box), np.full((K, 1), 2.)], axis=1)
-    annotations.append(dict(
-        id=4, image_id=2, category_id=1, bbox=list(box), area=box[2] * box[3], iscrowd=0,
-        num_keypoints=K, keypoints=keypoints.reshape(-1).tolist()))
+    keypoints = np.concatenate([_joints(box), np.full((K, 1), 2.0)], axis=1)
+    annotations.append(
+        dict(
+            id=4,
+            image_id=2,
+            category_id=1,
+            bbox=list(box),
+            area=box[2] * box[3],
+            iscrowd=0,
+            num_keypoints=K,
+            keypoints=keypoints.reshape(-1).tolist(),
+        )
+    )
 
     # image 3: twins, two annotations of one person, so each is the other's exact copy
     images.append(dict(id=3, file_name='2.png', width=IMG_W, height=IMG_H))
@@ -85,7 +102,6 @@ def _write_data(root: str) -> str:
 
 
 class TestGetOtherInstances(TestCase):
-
     @classmethod
     def setUpClass(cls) -> None:
         # datasets build their pipelines in the default scope
@@ -98,22 +114,40 @@ class TestGetOtherInstances(TestCase):
     def tearDownClass(cls) -> None:
         cls._tmp.cleanup()
 
-    def _dataset(self, flip_prob: float, use_udp: bool = False,
-                 max_instances: Optional[int] = None, serialize_data: bool = True,
-                 extra: Optional[List[dict]] = None) -> CocoDataset:
+    def _dataset(
+        self,
+        flip_prob: float,
+        use_udp: bool = False,
+        max_instances: Optional[int] = None,
+        serialize_data: bool = True,
+        extra: Optional[List[dict]] = None,
+    ) -> CocoDataset:
         pipeline = [
             dict(type='LoadImage'),
             dict(type='GetBBoxCenterScale'),
             dict(type='RandomFlip', prob=flip_prob),
-            dict(type='RandomBBoxTransform', scale_factor=(0.8, 1.2), rotate_prob=1.0,
-                 rotate_factor=30.),
+            dict(
+                type='RandomBBoxTransform',
+                scale_factor=(0.8, 1.2),
+                rotate_prob=1.0,
+                rotate_factor=30.0,
+            ),
             dict(type='TopdownAffine', input_size=INPUT_SIZE, use_udp=use_udp),
-            dict(type='GetOtherInstances', input_size=INPUT_SIZE, use_udp=use_udp,
-                 max_instances=max_instances),
+            dict(
+                type='GetOtherInstances',
+                input_size=INPUT_SIZE,
+                use_udp=use_udp,
+                max_instances=max_instances,
+            ),
         ] + (extra or [])
-        return CocoDataset(ann_file=self.ann_file, data_root='',
-                           data_prefix=dict(img=self.root + '/'), data_mode='topdown',
-                           pipeline=pipeline, serialize_data=serialize_data)
+        return CocoDataset(
+            ann_file=self.ann_file,
+            data_root='',
+            data_prefix=dict(img=self.root + '/'),
+            data_mode='topdown',
+            pipeline=pipeline,
+            serialize_data=serialize_data,
+        )
 
     def _find_the_dots(self, flip_prob: float, use_udp: bool) -> None:
         np.random.seed(0)
@@ -142,8 +176,11 @@ class TestGetOtherInstances(TestCase):
                         x, y = np.round(keypoints[row, joint]).astype(int)
                         x, y = min(x, INPUT_SIZE[0] - 1), min(y, INPUT_SIZE[1] - 1)
                         np.testing.assert_allclose(
-                            results['img'][y, x], _colour(person, source), atol=2,
-                            err_msg=f'person {person} joint {joint} at ({x}, {y})')
+                            results['img'][y, x],
+                            _color(person, source),
+                            atol=2,
+                            err_msg=f'person {person} joint {joint} at ({x}, {y})',
+                        )
                         checked += 1
         self.assertGreater(checked, 20)
 
@@ -182,12 +219,16 @@ class TestGetOtherInstances(TestCase):
                 np.random.seed(1)
                 results = self._dataset(flip_prob, use_udp)[4]
                 self.assertEqual(results['other_keypoints'].shape, (1, K, 2))
-                np.testing.assert_allclose(results['other_keypoints'],
-                                           results['transformed_keypoints'], atol=1e-3)
-                inside = ((results['transformed_keypoints'] >= 0)
-                          & (results['transformed_keypoints'] < INPUT_SIZE)).all(-1)
-                np.testing.assert_array_equal(results['other_keypoints_visible'],
-                                              results['keypoints_visible'] * inside)
+                np.testing.assert_allclose(
+                    results['other_keypoints'], results['transformed_keypoints'], atol=1e-3
+                )
+                inside = (
+                    (results['transformed_keypoints'] >= 0)
+                    & (results['transformed_keypoints'] < INPUT_SIZE)
+                ).all(-1)
+                np.testing.assert_array_equal(
+                    results['other_keypoints_visible'], results['keypoints_visible'] * inside
+                )
 
     def test_index_is_cached(self):
         dataset = self._dataset(0.0)
@@ -203,8 +244,12 @@ class TestGetOtherInstances(TestCase):
             # B overlaps A: some of its joints are in the crop, some are not
             self.assertGreater(results['other_keypoints_visible'][0].sum(), 0)
             xy = results['other_keypoints']
-            outside = ((xy[..., 0] < 0) | (xy[..., 0] >= INPUT_SIZE[0])
-                       | (xy[..., 1] < 0) | (xy[..., 1] >= INPUT_SIZE[1]))
+            outside = (
+                (xy[..., 0] < 0)
+                | (xy[..., 0] >= INPUT_SIZE[0])
+                | (xy[..., 1] < 0)
+                | (xy[..., 1] >= INPUT_SIZE[1])
+            )
             self.assertTrue(outside.any())
             self.assertTrue(np.all(results['other_keypoints_visible'][outside] == 0))
 
@@ -243,26 +288,26 @@ class TestGetOtherInstances(TestCase):
         with self.assertRaisesRegex(ValueError, 'CombinedDataset'):
             GetOtherInstances(input_size=INPUT_SIZE)(sample)
         with self.assertRaises(ValueError):
-            GetOtherInstances(input_size=(96., 192.))
+            GetOtherInstances(input_size=(96.0, 192.0))
         with self.assertRaises(ValueError):
             GetOtherInstances(input_size=INPUT_SIZE, max_instances=-1)
 
     def test_build_and_repr(self):
         transform = TRANSFORMS.build(
-            dict(type='GetOtherInstances', input_size=INPUT_SIZE, use_udp=True,
-                 max_instances=4))
+            dict(type='GetOtherInstances', input_size=INPUT_SIZE, use_udp=True, max_instances=4)
+        )
         self.assertIsInstance(transform, GetOtherInstances)
         self.assertEqual(
             repr(transform),
-            'GetOtherInstances(input_size=(96, 192), use_udp=True, max_instances=4)')
+            'GetOtherInstances(input_size=(96, 192), use_udp=True, max_instances=4)',
+        )
 
     def test_pipeline_with_codec(self):
         np.random.seed(0)
-        codec = dict(type='DAGHeatmap', input_size=INPUT_SIZE, heatmap_size=(24, 48),
-                     sigma=2.)
+        codec = dict(type='DAGHeatmap', input_size=INPUT_SIZE, heatmap_size=(24, 48), sigma=2.0)
         dataset = self._dataset(
-            1.0, extra=[dict(type='GenerateTarget', encoder=codec),
-                        dict(type='PackPoseInputs')])
+            1.0, extra=[dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs')]
+        )
         packed = dataset[0]
         sample = packed['data_samples']
         self.assertEqual(tuple(packed['inputs'].shape), (3, INPUT_SIZE[1], INPUT_SIZE[0]))

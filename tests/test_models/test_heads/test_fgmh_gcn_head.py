@@ -64,8 +64,14 @@ def _rtmcc_cfg(num_keypoints: int = 17) -> dict:
         simcc_split_ratio=2.0,
         final_layer_kernel_size=1,
         gau_cfg=dict(
-            hidden_dims=16, s=8, expansion_factor=2, dropout_rate=0.0, drop_path=0.0,
-            act_fn='SiLU', use_rel_bias=False, pos_enc=False,
+            hidden_dims=16,
+            s=8,
+            expansion_factor=2,
+            dropout_rate=0.0,
+            drop_path=0.0,
+            act_fn='SiLU',
+            use_rel_bias=False,
+            pos_enc=False,
         ),
         decoder=SIMCC_DECODER,
     )
@@ -84,8 +90,9 @@ def _feats(batch_size: int = 2, seed: int = 0, requires_grad: bool = False) -> T
     """(F_m, F_t) stand-ins, each (B, C, H, W)."""
     generator = torch.Generator().manual_seed(seed)
     return tuple(
-        torch.rand(batch_size, C, HEATMAP_SIZE[1], HEATMAP_SIZE[0], generator=generator)
-        .requires_grad_(requires_grad)
+        torch.rand(
+            batch_size, C, HEATMAP_SIZE[1], HEATMAP_SIZE[0], generator=generator
+        ).requires_grad_(requires_grad)
         for _ in range(2)
     )
 
@@ -114,9 +121,11 @@ def _samples(
         )
         if simcc:
             labels.keypoint_x_labels = torch.from_numpy(
-                rng.rand(1, num_keypoints, INPUT_SIZE[0] * 2)).float()
+                rng.rand(1, num_keypoints, INPUT_SIZE[0] * 2)
+            ).float()
             labels.keypoint_y_labels = torch.from_numpy(
-                rng.rand(1, num_keypoints, INPUT_SIZE[1] * 2)).float()
+                rng.rand(1, num_keypoints, INPUT_SIZE[1] * 2)
+            ).float()
         sample.gt_instance_labels = labels
         samples.append(sample)
     return samples
@@ -144,7 +153,6 @@ class _TinyBackbone(nn.Module):
 
 
 class TestFGMHGCNHead(TestCase):
-
     def test_forward_shapes(self):
         head = _head()
         heatmaps, refined = head(_feats())
@@ -154,7 +162,7 @@ class TestFGMHGCNHead(TestCase):
 
     def test_loss_keys(self):
         losses = _head().loss(_feats(), _samples())
-        self.assertEqual(set(losses), {'loss_multi', 'loss_target', 'loss_pose', 'acc_pose'})
+        self.assertEqual(set(losses), {'loss_multi', 'loss_target', 'loss_coord', 'acc_pose'})
         self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
 
     def test_predict_shapes(self):
@@ -251,8 +259,9 @@ class TestFGMHGCNHead(TestCase):
         head.eval()
         with torch.no_grad():
             preds = head.predict(_feats(), _samples(num_keypoints=14), dict(flip_test=False))
-            flipped = head.predict([_feats(), _feats(seed=3)], _samples(num_keypoints=14),
-                                   dict(flip_test=True))
+            flipped = head.predict(
+                [_feats(), _feats(seed=3)], _samples(num_keypoints=14), dict(flip_test=True)
+            )
         self.assertEqual(preds[0].keypoints.shape, (1, 14, 2))
         self.assertEqual(flipped[0].keypoint_scores.shape, (1, 14))
 
@@ -269,7 +278,7 @@ class TestFGMHGCNHead(TestCase):
     def test_all_joints_unlabelled(self):
         head = _head().train()
         losses = head.loss(_feats(), _samples(labelled=False))
-        for key in ('loss_multi', 'loss_target', 'loss_pose'):
+        for key in ('loss_multi', 'loss_target', 'loss_coord'):
             self.assertEqual(losses[key].item(), 0.0, key)
         self.assertFalse(torch.isnan(losses['acc_pose']))
         _total(losses).backward()
@@ -307,7 +316,7 @@ class TestFGMHGCNHead(TestCase):
                 optimizer = torch.optim.SGD(head.parameters(), lr=0.01)
                 losses = head.loss(_feats(), _samples(simcc=True))
                 self.assertEqual(
-                    set(losses), {'loss_multi', 'loss_target', 'loss_pose', 'acc_pose'}
+                    set(losses), {'loss_multi', 'loss_target', 'loss_coord', 'acc_pose'}
                 )
                 _total(losses).backward()
                 for param_name, param in head.named_parameters():
@@ -315,8 +324,9 @@ class TestFGMHGCNHead(TestCase):
                 optimizer.step()
                 head.eval()
                 with torch.no_grad():
-                    preds = head.predict([_feats(), _feats(seed=3)], _samples(),
-                                         dict(flip_test=True))
+                    preds = head.predict(
+                        [_feats(), _feats(seed=3)], _samples(), dict(flip_test=True)
+                    )
                 self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
                 self.assertTrue(np.isfinite(preds[0].keypoints).all())
 
@@ -346,7 +356,8 @@ class TestFGMHGCNHead(TestCase):
                 head = _head(cfg).eval()
                 with torch.no_grad():
                     preds, fields = head.predict(
-                        [_feats(), _feats(seed=3)], _samples(),
+                        [_feats(), _feats(seed=3)],
+                        _samples(),
                         dict(flip_test=True, output_heatmaps=True),
                     )
                 self.assertEqual(len(fields), 2)
@@ -364,7 +375,7 @@ class TestFGMHGCNHead(TestCase):
                     heatmaps[0, joint, row, col] = 1.0
                     features[0, 0, row, col] = joint + 1.0
                 keypoints, _ = head._initial_pose(heatmaps)
-                sampled = head._sample(features, keypoints)
+                sampled = head._sample_at(features, keypoints)
                 self.assertTrue(torch.allclose(sampled[0, :, 0], torch.arange(1.0, 18.0)))
 
     def test_initial_pose_in_crop_pixels(self):
@@ -412,8 +423,9 @@ class TestFGMHGCNHead(TestCase):
         source.head = _head()
         target = nn.Module()
         torch.manual_seed(5)
-        target.head = FGMHGCNHead(pose_cfg=_heatmap_cfg(), metainfo=COCO,
-                                  gcn_cfg=dict(hidden_channels=16, num_blocks=1))
+        target.head = FGMHGCNHead(
+            pose_cfg=_heatmap_cfg(), metainfo=COCO, gcn_cfg=dict(hidden_channels=16, num_blocks=1)
+        )
         target.load_state_dict(source.state_dict(), strict=True)
         for (name, a), b in zip(source.state_dict().items(), target.state_dict().values()):
             self.assertTrue(torch.equal(a, b), name)
@@ -441,8 +453,11 @@ class TestFGMHGCNHead(TestCase):
     def test_multi_branch_resized_to_target(self):
         head = _head(
             multi_cfg=dict(
-                type='HeatmapHead', in_channels=C, out_channels=17,
-                deconv_out_channels=(8,), deconv_kernel_sizes=(4,),
+                type='HeatmapHead',
+                in_channels=C,
+                out_channels=17,
+                deconv_out_channels=(8,),
+                deconv_kernel_sizes=(4,),
             )
         )
         losses = head.loss(_feats(), _samples())
@@ -450,16 +465,20 @@ class TestFGMHGCNHead(TestCase):
 
     def test_registered(self):
         head = MODELS.build(
-            dict(type='FGMHGCNHead', pose_cfg=_heatmap_cfg(), metainfo=COCO,
-                 gcn_cfg=dict(hidden_channels=16, num_blocks=1))
+            dict(
+                type='FGMHGCNHead',
+                pose_cfg=_heatmap_cfg(),
+                metainfo=COCO,
+                gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+            )
         )
         self.assertIsInstance(head, FGMHGCNHead)
 
 
 # The ablation switches (paper Table 2): name -> (head kwargs, loss keys)
 SWITCHES = {
-    'full': ({}, {'loss_multi', 'loss_target', 'loss_pose'}),
-    'no multi branch': (dict(use_multi_branch=False), {'loss_target', 'loss_pose'}),
+    'full': ({}, {'loss_multi', 'loss_target', 'loss_coord'}),
+    'no multi branch': (dict(use_multi_branch=False), {'loss_target', 'loss_coord'}),
     'no gcn': (dict(use_gcn=False), {'loss_multi', 'loss_target'}),
 }
 # parameter-name prefix of each switchable part -> the switch that removes it
@@ -468,8 +487,9 @@ SWITCHED_PARTS = {'multi_head.': 'use_multi_branch', 'gcn.': 'use_gcn'}
 
 def _switched_off(kwargs: dict) -> Tuple[str, ...]:
     """Parameter-name prefixes of the parts ``kwargs`` switches off."""
-    return tuple(prefix for prefix, switch in SWITCHED_PARTS.items()
-                 if not kwargs.get(switch, True))
+    return tuple(
+        prefix for prefix, switch in SWITCHED_PARTS.items() if not kwargs.get(switch, True)
+    )
 
 
 class TestFGMHGCNHeadSwitches(TestCase):
@@ -494,8 +514,10 @@ class TestFGMHGCNHeadSwitches(TestCase):
 
     def test_every_parameter_gets_gradient_in_each_mode(self):
         """What DDP with find_unused_parameters=False needs: no parameter left out."""
-        bases = [('heatmap', _heatmap_cfg(), {}, False),
-                 ('simcc', _simcc_cfg(), dict(loss=KL_LOSS), True)]
+        bases = [
+            ('heatmap', _heatmap_cfg(), {}, False),
+            ('simcc', _simcc_cfg(), dict(loss=KL_LOSS), True),
+        ]
         for name, (kwargs, keys) in SWITCHES.items():
             for base, cfg, loss_kwargs, simcc in bases:
                 with self.subTest(name, base=base):
@@ -554,7 +576,7 @@ class TestFGMHGCNHeadSwitches(TestCase):
         multi_keys = ('multi_heatmaps', 'multi_keypoint_weights')
         # a switched-off part reads none of its labels
         losses = _head(use_multi_branch=False).loss(_feats(), without(*multi_keys))
-        self.assertEqual(set(losses), {'loss_target', 'loss_pose', 'acc_pose'})
+        self.assertEqual(set(losses), {'loss_target', 'loss_coord', 'acc_pose'})
         losses = _head(use_gcn=False).loss(_feats(), without('keypoint_coords'))
         self.assertEqual(set(losses), {'loss_multi', 'loss_target', 'acc_pose'})
         # the parts that are built still name what they miss and why
@@ -569,8 +591,9 @@ class TestFGMHGCNHeadSwitches(TestCase):
     def test_gcn_off_needs_no_skeleton(self):
         head = _head(use_gcn=False, metainfo=None)
         self.assertIsNone(head.skeleton_links)
-        self.assertEqual(set(head.loss(_feats(), _samples())),
-                         {'loss_multi', 'loss_target', 'acc_pose'})
+        self.assertEqual(
+            set(head.loss(_feats(), _samples())), {'loss_multi', 'loss_target', 'acc_pose'}
+        )
         # a skeleton given anyway is still checked against the base head
         with self.assertRaisesRegex(ValueError, 'keypoints'):
             _head(_heatmap_cfg(14), use_gcn=False, metainfo=COCO)
@@ -590,13 +613,15 @@ class TestFGMHGCNHeadSwitches(TestCase):
                 model.head = _head(**kwargs)
                 result = model.load_state_dict(checkpoint, strict=False)
                 self.assertEqual(result.unexpected_keys, [])
-                built = tuple(f'head.{p}' for p in SWITCHED_PARTS
-                              if p not in _switched_off(kwargs))
+                built = tuple(f'head.{p}' for p in SWITCHED_PARTS if p not in _switched_off(kwargs))
                 self.assertTrue(result.missing_keys)
                 for key in result.missing_keys:
                     self.assertTrue(key.startswith(built), key)
-                self.assertTrue(torch.equal(model.head.pose_head.final_layer.weight,
-                                            plain.head.final_layer.weight))
+                self.assertTrue(
+                    torch.equal(
+                        model.head.pose_head.final_layer.weight, plain.head.final_layer.weight
+                    )
+                )
 
     def test_full_dag_checkpoint_loads_into_each_mode(self):
         """The keys of a switched-off part are unexpected (never moved into the base
@@ -608,9 +633,12 @@ class TestFGMHGCNHeadSwitches(TestCase):
             with self.subTest(name):
                 torch.manual_seed(7)
                 target = nn.Module()
-                target.head = FGMHGCNHead(pose_cfg=_heatmap_cfg(), metainfo=COCO,
-                                          gcn_cfg=dict(hidden_channels=16, num_blocks=1),
-                                          **kwargs)
+                target.head = FGMHGCNHead(
+                    pose_cfg=_heatmap_cfg(),
+                    metainfo=COCO,
+                    gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+                    **kwargs,
+                )
                 result = target.load_state_dict(state, strict=False)
                 self.assertEqual(result.missing_keys, [])
                 off = tuple(f'head.{p}' for p in _switched_off(kwargs))

@@ -17,9 +17,11 @@ def _randomise(neck: ADAM, gamma: float = 0.5) -> ADAM:
     with torch.no_grad():
         if neck.use_channel_attention:
             neck.channel_fc.weight.copy_(
-                0.1 * torch.randn(neck.channel_fc.weight.shape, generator=generator))
+                0.1 * torch.randn(neck.channel_fc.weight.shape, generator=generator)
+            )
             neck.channel_fc.bias.copy_(
-                1 + 0.1 * torch.randn(neck.channel_fc.bias.shape, generator=generator))
+                1 + 0.1 * torch.randn(neck.channel_fc.bias.shape, generator=generator)
+            )
         if neck.use_spatial_attention:
             neck.gamma.fill_(gamma)
     return neck
@@ -28,8 +30,8 @@ def _randomise(neck: ADAM, gamma: float = 0.5) -> ADAM:
 def _naive_adam(neck: ADAM, x: Tensor, center: Optional[Tuple[int, int]] = None) -> Tensor:
     """ADAM written out with an explicit N x N attention matrix (paper eq. 1-2).
 
-    ``center`` is the (row, col) of the body-centre feature; ``None`` means
-    the map centre (H // 2, W // 2).
+    ``center`` is the (row, col) of the body-center feature; ``None`` means
+    the map center (H // 2, W // 2).
     """
     x = x.float()
     b, c, h, w = x.shape
@@ -65,7 +67,6 @@ def _cpu_autocast_supports(dtype: torch.dtype) -> bool:
 
 
 class TestADAM(TestCase):
-
     def _check_outputs(self, neck: ADAM, inputs: Tuple[Tensor, ...]) -> None:
         outputs = neck(inputs)
         self.assertIsInstance(outputs, tuple)
@@ -79,20 +80,20 @@ class TestADAM(TestCase):
 
     def test_shapes_hrnet_like(self):
         neck = _randomise(ADAM(in_channels=32))
-        self._check_outputs(neck, (torch.rand(2, 32, 16, 12), ))
+        self._check_outputs(neck, (torch.rand(2, 32, 16, 12),))
 
     def test_shapes_resnet_like(self):
         neck = _randomise(ADAM(in_channels=2048))
-        self._check_outputs(neck, (torch.rand(1, 2048, 8, 6), ))
+        self._check_outputs(neck, (torch.rand(1, 2048, 8, 6),))
 
     def test_shapes_cspnext_like(self):
         neck = _randomise(ADAM(in_channels=768, spatial_downsample=2))
-        self._check_outputs(neck, (torch.rand(2, 768, 8, 6), ))
+        self._check_outputs(neck, (torch.rand(2, 768, 8, 6),))
 
     def test_batch_of_one(self):
         neck = _randomise(ADAM(in_channels=32, spatial_downsample=2))
         x = torch.randn(1, 32, 16, 12)
-        _, target_feats = neck((x, ))
+        _, target_feats = neck((x,))
         self.assertEqual(target_feats.shape, x.shape)
         torch.testing.assert_close(target_feats, _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
 
@@ -110,7 +111,7 @@ class TestADAM(TestCase):
         for downsample in (1, 2):
             with self.subTest(spatial_downsample=downsample):
                 neck = ADAM(in_channels=32, spatial_downsample=downsample)
-                multi_feats, target_feats = neck((x, ))
+                multi_feats, target_feats = neck((x,))
                 self.assertTrue(torch.equal(multi_feats, x))
                 self.assertTrue(torch.equal(target_feats, x))
 
@@ -118,12 +119,12 @@ class TestADAM(TestCase):
         neck = ADAM(in_channels=32)
         neck.init_weights()
         x = torch.randn(2, 32, 16, 12)
-        self.assertTrue(torch.equal(neck((x, ))[1], x))
+        self.assertTrue(torch.equal(neck((x,))[1], x))
 
     def test_gradients(self):
         neck = ADAM(in_channels=32, spatial_downsample=2)
         x = torch.randn(2, 32, 16, 12)
-        neck((x, ))[1].sum().backward()
+        neck((x,))[1].sum().backward()
         for name, param in neck.named_parameters():
             self.assertIsNotNone(param.grad, name)
         # gamma = 0 cuts the Q / K / V convs off: zero, but present, gradients.
@@ -133,7 +134,7 @@ class TestADAM(TestCase):
         neck.zero_grad()
         with torch.no_grad():
             neck.gamma.fill_(0.5)
-        neck((x, ))[1].sum().backward()
+        neck((x,))[1].sum().backward()
         for name, param in neck.named_parameters():
             self.assertGreater(param.grad.abs().sum().item(), 0, name)
 
@@ -143,9 +144,11 @@ class TestADAM(TestCase):
             for qk_scale in (1.0, None):
                 with self.subTest(spatial_downsample=downsample, qk_scale=qk_scale):
                     neck = _randomise(
-                        ADAM(in_channels=32, spatial_downsample=downsample, qk_scale=qk_scale))
+                        ADAM(in_channels=32, spatial_downsample=downsample, qk_scale=qk_scale)
+                    )
                     torch.testing.assert_close(
-                        neck((x, ))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
+                        neck((x,))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5
+                    )
 
     def test_matches_naive_attention_padded_widths(self):
         # (C, qk_reduction) -> (C_qk, common width): Q / K padded, V padded, both padded.
@@ -155,13 +158,15 @@ class TestADAM(TestCase):
                 self.assertEqual((neck.qk_channels, neck.attention_channels), widths)
                 x = torch.randn(2, channels, 6, 5)
                 torch.testing.assert_close(
-                    neck((x, ))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
+                    neck((x,))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5
+                )
 
     def test_center_location(self):
         neck = _randomise(ADAM(in_channels=32, center_yx=(0.0, 1.0)))
         x = torch.randn(2, 32, 9, 7)
         torch.testing.assert_close(
-            neck((x, ))[1], _naive_adam(neck, x, center=(0, 6)), rtol=1e-5, atol=1e-5)
+            neck((x,))[1], _naive_adam(neck, x, center=(0, 6)), rtol=1e-5, atol=1e-5
+        )
 
     def test_fused_cpu_kernel_accepts_shapes(self):
         try:
@@ -175,7 +180,7 @@ class TestADAM(TestCase):
                 neck = _randomise(ADAM(in_channels=channels))
                 x = torch.randn(1, channels, 8, 6, requires_grad=True)
                 with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
-                    neck((x, ))[1].sum().backward()
+                    neck((x,))[1].sum().backward()
                 self.assertIsNotNone(x.grad)
 
     def _check_autocast_finite(self, dtype: torch.dtype) -> None:
@@ -184,7 +189,7 @@ class TestADAM(TestCase):
         # A float32 input, and the half-precision map an autocast backbone hands over.
         for inputs in (x, x.to(dtype)):
             with self.subTest(input_dtype=inputs.dtype), torch.autocast('cpu', dtype=dtype):
-                multi_feats, target_feats = neck((inputs, ))
+                multi_feats, target_feats = neck((inputs,))
                 self.assertIs(multi_feats, inputs)
                 self.assertEqual(target_feats.dtype, torch.float32)
                 self.assertTrue(torch.isfinite(target_feats).all())
@@ -206,26 +211,32 @@ class TestADAM(TestCase):
             self.skipTest('this torch has no bfloat16 CPU autocast')
         neck = _randomise(ADAM(in_channels=32, spatial_downsample=2))
         x = torch.randn(2, 32, 16, 12)
-        expected = neck((x, ))[1]
+        expected = neck((x,))[1]
         with torch.autocast('cpu', dtype=torch.bfloat16):
-            actual = neck((x, ))[1]
+            actual = neck((x,))[1]
         torch.testing.assert_close(actual, expected, rtol=0, atol=0)
 
     def test_ablation_switches(self):
         x = torch.randn(2, 32, 16, 12)
         neck = _randomise(ADAM(in_channels=32, use_channel_attention=False))
         self.assertFalse(hasattr(neck, 'channel_fc'))
-        torch.testing.assert_close(neck((x, ))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(neck((x,))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
         neck = _randomise(ADAM(in_channels=32, use_spatial_attention=False))
         self.assertFalse(hasattr(neck, 'gamma'))
-        torch.testing.assert_close(neck((x, ))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(neck((x,))[1], _naive_adam(neck, x), rtol=1e-5, atol=1e-5)
         neck = ADAM(in_channels=32, use_channel_attention=False, use_spatial_attention=False)
         self.assertEqual(len(list(neck.parameters())), 0)
-        self.assertIs(neck((x, ))[1], x)
+        self.assertIs(neck((x,))[1], x)
 
     def test_qk_channels(self):
-        for channels, reduction, expected in ((32, 8, 8), (48, 8, 8), (2048, 8, 256),
-                                              (768, 8, 96), (100, 8, 16), (64, 1, 64)):
+        for channels, reduction, expected in (
+            (32, 8, 8),
+            (48, 8, 8),
+            (2048, 8, 256),
+            (768, 8, 96),
+            (100, 8, 16),
+            (64, 1, 64),
+        ):
             with self.subTest(in_channels=channels, qk_reduction=reduction):
                 neck = ADAM(in_channels=channels, qk_reduction=reduction)
                 self.assertEqual(neck.qk_channels, expected)
@@ -235,22 +246,25 @@ class TestADAM(TestCase):
     def test_bad_channel_count_raises(self):
         neck = ADAM(in_channels=32)
         with self.assertRaisesRegex(ValueError, r'32 channels.*has 16 channels'):
-            neck((torch.rand(2, 16, 8, 6), ))
+            neck((torch.rand(2, 16, 8, 6),))
 
     def test_bad_inputs_raise(self):
         neck = ADAM(in_channels=32)
         with self.assertRaisesRegex(TypeError, 'tuple or list.*Tensor'):
             neck(torch.rand(2, 32, 8, 6))
         with self.assertRaisesRegex(ValueError, r'\(B, C, H, W\)'):
-            neck((torch.rand(32, 8, 6), ))
+            neck((torch.rand(32, 8, 6),))
         with self.assertRaisesRegex(IndexError, 'in_index=2'):
-            ADAM(in_channels=32, in_index=2)((torch.rand(2, 32, 8, 6), ))
+            ADAM(in_channels=32, in_index=2)((torch.rand(2, 32, 8, 6),))
 
     def test_bad_arguments_raise(self):
-        for kwargs in (dict(in_channels=0), dict(in_channels=32, center_yx=(0.5, 1.5)),
-                       dict(in_channels=32, qk_reduction=0),
-                       dict(in_channels=32, qk_scale=0.0),
-                       dict(in_channels=32, spatial_downsample=0)):
+        for kwargs in (
+            dict(in_channels=0),
+            dict(in_channels=32, center_yx=(0.5, 1.5)),
+            dict(in_channels=32, qk_reduction=0),
+            dict(in_channels=32, qk_scale=0.0),
+            dict(in_channels=32, spatial_downsample=0),
+        ):
             with self.subTest(**kwargs), self.assertRaises(ValueError):
                 ADAM(**kwargs)
 

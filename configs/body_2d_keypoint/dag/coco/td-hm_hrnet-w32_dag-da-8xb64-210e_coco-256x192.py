@@ -23,6 +23,6 @@ train_pipeline = [
     dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
     dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -10,23 +10,17 @@ custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 train_cfg = dict(max_epochs=210, val_interval=10)
 
 # optimizer
-optim_wrapper = dict(optimizer=dict(
-    type='Adam',
-    lr=1e-3,
-))
+optim_wrapper = dict(
+    optimizer=dict(
+        type='Adam',
+        lr=1e-3,
+    )
+)
 
 # learning policy
 param_scheduler = [
-    dict(
-        type='LinearLR', begin=0, end=500, start_factor=0.001,
-        by_epoch=False),  # warm-up
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
+    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),  # warm-up
+    dict(type='MultiStepLR', begin=0, end=210, milestones=[170, 200], gamma=0.1, by_epoch=True),
 ]
 
 # automatically scaling LR based on the actual training batch size
@@ -40,11 +34,8 @@ default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
 # released 2x-resolution heatmaps: the target branch stays that of a stock mmpose model, so a
 # baseline trained with mmpose's codec compares with it directly.
 codec = dict(
-    type='DAGHeatmap',
-    input_size=(288, 384),
-    heatmap_size=(72, 96),
-    sigma=3,
-    other_peak=0.5)
+    type='DAGHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3, other_peak=0.5
+)
 
 # model settings
 model = dict(
@@ -53,7 +44,8 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(
         type='HRNet',
         in_channels=3,
@@ -62,30 +54,36 @@ model = dict(
                 num_modules=1,
                 num_branches=1,
                 block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
+                num_blocks=(4,),
+                num_channels=(64,),
+            ),
             stage2=dict(
                 num_modules=1,
                 num_branches=2,
                 block='BASIC',
                 num_blocks=(4, 4),
-                num_channels=(48, 96)),
+                num_channels=(48, 96),
+            ),
             stage3=dict(
                 num_modules=4,
                 num_branches=3,
                 block='BASIC',
                 num_blocks=(4, 4, 4),
-                num_channels=(48, 96, 192)),
+                num_channels=(48, 96, 192),
+            ),
             stage4=dict(
                 num_modules=3,
                 num_branches=4,
                 block='BASIC',
                 num_blocks=(4, 4, 4, 4),
-                num_channels=(48, 96, 192, 384))),
+                num_channels=(48, 96, 192, 384),
+            ),
+        ),
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w48-8ef0771d.pth'),
+            'pretrain_models/hrnet_w48-8ef0771d.pth',
+        ),
     ),
     # (F_m, F_t): the backbone map and its channel + spatial attention output; the spatial
     # attention spans all 96x72 positions (fused SDPA, no N x N matrix); the authors' code
@@ -99,24 +97,26 @@ model = dict(
             in_channels=48,
             out_channels=17,
             deconv_out_channels=None,
-            decoder=codec),
+            decoder=codec,
+        ),
         metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
         gcn_cfg=dict(num_hops=2, hidden_channels=128, num_blocks=4),
         # released weights in mmpose units: 0.5 * MSE (multi-joint) + 0.5 * MSE (target)
         # + 0.01 * L1 (refined pose in [-1, 1])
         loss=dict(
             type='DAGLoss',
-            multi_loss=dict(
-                type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
-            target_loss=dict(
-                type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
-            pose_loss=dict(type='L1Loss', use_target_weight=True, loss_weight=0.01))),
+            multi_loss=dict(type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
+            target_loss=dict(type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
+            coord_loss=dict(type='L1Loss', use_target_weight=True, loss_weight=0.01),
+        ),
+    ),
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
         shift_heatmap=True,
         refine=True,
-    ))
+    ),
+)
 
 # base dataset settings
 dataset_type = 'CocoDataset'
@@ -142,13 +142,13 @@ train_pipeline = [
     dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
     dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 
 # data loaders
@@ -164,7 +164,8 @@ train_dataloader = dict(
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=train_pipeline,
-    ))
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -176,16 +177,16 @@ val_dataloader = dict(
         data_root=data_root,
         data_mode=data_mode,
         ann_file='annotations/person_keypoints_val2017.json',
-        bbox_file='data/coco/person_detection_results/'
-        'COCO_val2017_detections_AP_H_56_person.json',
+        bbox_file='data/coco/person_detection_results/COCO_val2017_detections_AP_H_56_person.json',
         data_prefix=dict(img='val2017/'),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 test_dataloader = val_dataloader
 
 # evaluators
 val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json'
+)
 test_evaluator = val_evaluator

@@ -12,23 +12,17 @@ custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 train_cfg = dict(max_epochs=210, val_interval=10)
 
 # optimizer
-optim_wrapper = dict(optimizer=dict(
-    type='Adam',
-    lr=1e-3,
-))
+optim_wrapper = dict(
+    optimizer=dict(
+        type='Adam',
+        lr=1e-3,
+    )
+)
 
 # learning policy
 param_scheduler = [
-    dict(
-        type='LinearLR', begin=0, end=500, start_factor=0.001,
-        by_epoch=False),  # warm-up
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
+    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),  # warm-up
+    dict(type='MultiStepLR', begin=0, end=210, milestones=[170, 200], gamma=0.1, by_epoch=True),
 ]
 
 # automatically scaling LR based on the actual training batch size
@@ -42,11 +36,8 @@ default_hooks = dict(checkpoint=dict(save_best='crowdpose/AP', rule='greater'))
 # released 2x-resolution heatmaps: the target branch stays that of a stock mmpose model, so a
 # baseline trained with mmpose's codec compares with it directly.
 codec = dict(
-    type='DAGHeatmap',
-    input_size=(288, 384),
-    heatmap_size=(72, 96),
-    sigma=3,
-    other_peak=0.5)
+    type='DAGHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3, other_peak=0.5
+)
 
 # model settings
 model = dict(
@@ -55,7 +46,8 @@ model = dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(
         type='HRNet',
         in_channels=3,
@@ -64,30 +56,36 @@ model = dict(
                 num_modules=1,
                 num_branches=1,
                 block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
+                num_blocks=(4,),
+                num_channels=(64,),
+            ),
             stage2=dict(
                 num_modules=1,
                 num_branches=2,
                 block='BASIC',
                 num_blocks=(4, 4),
-                num_channels=(48, 96)),
+                num_channels=(48, 96),
+            ),
             stage3=dict(
                 num_modules=4,
                 num_branches=3,
                 block='BASIC',
                 num_blocks=(4, 4, 4),
-                num_channels=(48, 96, 192)),
+                num_channels=(48, 96, 192),
+            ),
             stage4=dict(
                 num_modules=3,
                 num_branches=4,
                 block='BASIC',
                 num_blocks=(4, 4, 4, 4),
-                num_channels=(48, 96, 192, 384))),
+                num_channels=(48, 96, 192, 384),
+            ),
+        ),
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w48-8ef0771d.pth'),
+            'pretrain_models/hrnet_w48-8ef0771d.pth',
+        ),
     ),
     # (F_m, F_t): the backbone map and its channel + spatial attention output; the spatial
     # attention spans all 96x72 positions (fused SDPA, no N x N matrix); the authors' code
@@ -101,7 +99,8 @@ model = dict(
             in_channels=48,
             out_channels=14,
             deconv_out_channels=None,
-            decoder=codec),
+            decoder=codec,
+        ),
         # the GCN's graph: CrowdPose's 14 joints and skeleton
         metainfo=dict(from_file='configs/_base_/datasets/crowdpose.py'),
         gcn_cfg=dict(num_hops=2, hidden_channels=128, num_blocks=4),
@@ -109,17 +108,18 @@ model = dict(
         # + 0.01 * L1 (refined pose in [-1, 1])
         loss=dict(
             type='DAGLoss',
-            multi_loss=dict(
-                type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
-            target_loss=dict(
-                type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
-            pose_loss=dict(type='L1Loss', use_target_weight=True, loss_weight=0.01))),
+            multi_loss=dict(type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
+            target_loss=dict(type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
+            coord_loss=dict(type='L1Loss', use_target_weight=True, loss_weight=0.01),
+        ),
+    ),
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
         shift_heatmap=True,
         refine=True,
-    ))
+    ),
+)
 
 # base dataset settings
 dataset_type = 'CrowdPoseDataset'
@@ -147,16 +147,29 @@ train_pipeline = [
         pool='data/coco/dag_instance_pool/',
         prob=0.5,
         num_keypoints=14,
-        keypoint_mapping=[(5, 0), (6, 1), (7, 2), (8, 3), (9, 4), (10, 5), (11, 6), (12, 7),
-                          (13, 8), (14, 9), (15, 10), (16, 11)]),
+        keypoint_mapping=[
+            (5, 0),
+            (6, 1),
+            (7, 2),
+            (8, 3),
+            (9, 4),
+            (10, 5),
+            (11, 6),
+            (12, 7),
+            (13, 8),
+            (14, 9),
+            (15, 10),
+            (16, 11),
+        ],
+    ),
     dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
+    dict(type='PackPoseInputs'),
 ]
 
 # data loaders
@@ -172,7 +185,8 @@ train_dataloader = dict(
         ann_file='annotations/mmpose_crowdpose_trainval.json',
         data_prefix=dict(img='images/'),
         pipeline=train_pipeline,
-    ))
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -188,7 +202,8 @@ val_dataloader = dict(
         data_prefix=dict(img='images/'),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 test_dataloader = val_dataloader
 
 # evaluators
@@ -197,5 +212,6 @@ val_evaluator = dict(
     ann_file=data_root + 'annotations/mmpose_crowdpose_test.json',
     use_area=False,
     iou_type='keypoints_crowd',
-    prefix='crowdpose')
+    prefix='crowdpose',
+)
 test_evaluator = val_evaluator

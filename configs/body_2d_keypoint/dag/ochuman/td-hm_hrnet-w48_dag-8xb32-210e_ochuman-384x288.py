@@ -21,7 +21,8 @@ val_dataloader = dict(
         ann_file=val_ann_file,
         bbox_file=None,
         data_prefix=dict(img='images/'),
-    ))
+    )
+)
 test_dataloader = dict(
     dataset=dict(
         type=dataset_type,
@@ -29,7 +30,8 @@ test_dataloader = dict(
         ann_file=test_ann_file,
         bbox_file=None,
         data_prefix=dict(img='images/'),
-    ))
+    )
+)
 
 # evaluators
 val_evaluator = dict(type='CocoMetric', ann_file=data_root + val_ann_file)

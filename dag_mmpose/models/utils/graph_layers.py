@@ -1,176 +1,27 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Skeleton graphs and the multi-hop modulated graph convolution of FGMH-GCN.
+"""Graph layers over the joints of a person: the multi-hop modulated graph convolution of
+MM-GCN (Lee & Kim, BMVC 2022) as used by DAG (ICASSP 2024, eq. 3), its residual block, a
+non-local block over joints, and the FGMH-GCN refinement network built from them.
 
-The layers follow MM-GCN (Lee & Kim, "Multi-hop Modulated Graph Convolutional Networks for
-3D Human Pose Estimation", BMVC 2022) as used by DAG (ICASSP 2024, eq. 3). Joint features
-are laid out as (B, J, C): batch, joints, channels.
-
-Adjacency conventions (all matrices are (J, J), float32, row ``i`` = what joint ``i``
-receives):
-
-- :func:`skeleton_adjacency`: the 1-hop skeleton with a unit diagonal (self loops)
-  before normalisation, ``D^-1 (A + I)``; every row sums to 1.
-- :func:`k_hop_adjacency`: joints at shortest-path distance *exactly* ``k``, without self
-  loops, row-normalised ``D_k^-1 A_k`` so that a joint takes the *mean* of its ``k``-hop
-  neighbours. A joint without any ``k``-hop neighbour keeps an all-zero row (instead of a
-  division by zero): it then receives nothing through that hop.
+Joint features are laid out as (B, J, C): batch, joints, channels. The adjacencies come from
+:mod:`dag_mmpose.models.utils.skeleton_graph`.
 """
-from collections import deque
-from typing import List, Optional, Sequence, Tuple
+
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-SkeletonLinks = Sequence[Sequence[int]]
+from .skeleton_graph import SkeletonLinks, multi_hop_adjacencies
 
-
-def _check_links(skeleton_links: SkeletonLinks, num_joints: int) -> List[Tuple[int, int]]:
-    """Validate skeleton links and return them as a list of int pairs.
-
-    Args:
-        skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs.
-        num_joints (int): Number of joints J.
-
-    Returns:
-        List[Tuple[int, int]]: The links.
-
-    Raises:
-        ValueError: If a link is not a pair or names a joint outside [0, J).
-    """
-    if num_joints <= 0:
-        raise ValueError(f'num_joints must be positive, got {num_joints}')
-    links = []
-    for link in skeleton_links:
-        if len(link) != 2:
-            raise ValueError(f'a skeleton link must be a joint index pair, got {link}')
-        i, j = int(link[0]), int(link[1])
-        if not (0 <= i < num_joints and 0 <= j < num_joints):
-            raise ValueError(
-                f'skeleton link {tuple(link)} names a joint outside [0, {num_joints}); '
-                'does the skeleton belong to a dataset with another number of keypoints?'
-            )
-        links.append((i, j))
-    return links
-
-
-def _binary_adjacency(skeleton_links: SkeletonLinks, num_joints: int) -> Tensor:
-    """Symmetric 0/1 adjacency of the skeleton without self loops, shape (J, J)."""
-    adjacency = torch.zeros(num_joints, num_joints)
-    for i, j in _check_links(skeleton_links, num_joints):
-        if i != j:
-            adjacency[i, j] = adjacency[j, i] = 1.0
-    return adjacency
-
-
-def _row_normalise(matrix: Tensor) -> Tensor:
-    """``D^-1 M`` where D holds the row sums; all-zero rows stay zero."""
-    degree = matrix.sum(dim=1, keepdim=True)
-    return torch.where(degree > 0, matrix / degree.clamp(min=1e-12), torch.zeros_like(matrix))
-
-
-def skeleton_adjacency(
-    skeleton_links: SkeletonLinks, num_joints: int, self_loops: bool = True
-) -> Tensor:
-    """Row-normalised 1-hop adjacency of a skeleton.
-
-    Args:
-        skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs, e.g.
-            ``skeleton_links`` of mmpose's ``parse_pose_metainfo``. Direction is ignored.
-        num_joints (int): Number of joints J.
-        self_loops (bool): Put 1 on the diagonal before normalising (``A + I``).
-            Defaults to ``True``.
-
-    Returns:
-        Tensor: ``D^-1 A`` in shape (J, J); rows sum to 1 (isolated joints without self
-        loops keep a zero row).
-
-    Example:
-        >>> skeleton_adjacency([(0, 1), (1, 2)], 3)
-        tensor([[0.5000, 0.5000, 0.0000],
-                [0.3333, 0.3333, 0.3333],
-                [0.0000, 0.5000, 0.5000]])
-    """
-    adjacency = _binary_adjacency(skeleton_links, num_joints)
-    if self_loops:
-        adjacency = adjacency + torch.eye(num_joints)
-    return _row_normalise(adjacency)
-
-
-def hop_distances(skeleton_links: SkeletonLinks, num_joints: int) -> Tensor:
-    """Shortest-path distances (in links) between all joint pairs.
-
-    Args:
-        skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs.
-        num_joints (int): Number of joints J.
-
-    Returns:
-        Tensor: int64 distances in shape (J, J); 0 on the diagonal, -1 where two joints
-        are not connected.
-    """
-    adjacency = _binary_adjacency(skeleton_links, num_joints) > 0
-    neighbours = [torch.nonzero(row).flatten().tolist() for row in adjacency]
-    distances = torch.full((num_joints, num_joints), -1, dtype=torch.long)
-    for source in range(num_joints):
-        distances[source, source] = 0
-        queue = deque([source])
-        while queue:
-            joint = queue.popleft()
-            for nxt in neighbours[joint]:
-                if distances[source, nxt] < 0:
-                    distances[source, nxt] = distances[source, joint] + 1
-                    queue.append(nxt)
-    return distances
-
-
-def k_hop_adjacency(
-    skeleton_links: SkeletonLinks, num_joints: int, k: int, normalize: bool = True
-) -> Tensor:
-    """Adjacency of the joints at shortest-path distance exactly ``k``.
-
-    Args:
-        skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs.
-        num_joints (int): Number of joints J.
-        k (int): Hop count, ``k >= 1``.
-        normalize (bool): Row-normalise (``D_k^-1 A_k``: mean over the k-hop
-            neighbours). Defaults to ``True``.
-
-    Returns:
-        Tensor: Float32 matrix in shape (J, J) with a zero diagonal; a joint with no
-        k-hop neighbour has an all-zero row.
-
-    Example:
-        >>> k_hop_adjacency([(0, 1), (1, 2), (2, 3)], 4, k=2)
-        tensor([[0., 0., 1., 0.],
-                [0., 0., 0., 1.],
-                [1., 0., 0., 0.],
-                [0., 1., 0., 0.]])
-    """
-    if k < 1:
-        raise ValueError(f'k must be >= 1 (self connections are not a hop), got {k}')
-    adjacency = (hop_distances(skeleton_links, num_joints) == k).float()
-    return _row_normalise(adjacency) if normalize else adjacency
-
-
-def multi_hop_adjacencies(
-    skeleton_links: SkeletonLinks, num_joints: int, num_hops: int
-) -> Tensor:
-    """Stack of the normalised 1..``num_hops`` exact-hop adjacencies.
-
-    Args:
-        skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs.
-        num_joints (int): Number of joints J.
-        num_hops (int): Number of hops H.
-
-    Returns:
-        Tensor: Float32 tensor in shape (H, J, J); entry ``k - 1`` is
-        ``k_hop_adjacency(..., k)``.
-    """
-    if num_hops < 1:
-        raise ValueError(f'num_hops must be >= 1, got {num_hops}')
-    return torch.stack(
-        [k_hop_adjacency(skeleton_links, num_joints, k) for k in range(1, num_hops + 1)]
-    )
+__all__ = [
+    'GraphConvBNAct',
+    'JointNonLocal',
+    'MultiHopGCN',
+    'MultiHopModulatedGraphConv',
+    'ResidualGraphBlock',
+]
 
 
 class MultiHopModulatedGraphConv(nn.Module):
@@ -180,12 +31,12 @@ class MultiHopModulatedGraphConv(nn.Module):
 
         Y = sum_k  Lambda_k * (X W0 + A_k X W1)  + b
 
-    ``W0`` (self) and ``W1`` (neighbours) are shared over hops, ``A_k`` is the
-    row-normalised exact-k-hop adjacency (no self loops: the self connection is ``W0``),
+    ``W0`` (self) and ``W1`` (neighbors) are shared over hops, ``A_k`` is the
+    row-normalized exact-k-hop adjacency (no self loops: the self connection is ``W0``),
     and ``Lambda_k`` in (J, C_out) is a learnable per-hop, per-joint, per-channel
-    modulation initialised to 1, multiplied element-wise. The paper writes the neighbour
+    modulation initialized to 1, multiplied element-wise. The paper writes the neighbor
     term as ``W1 M A_k`` for a (C, J) feature matrix ``M``; in the (J, C) layout used here
-    that is ``A_k X W1``, i.e. every joint averages its k-hop neighbours.
+    that is ``A_k X W1``, i.e. every joint averages its k-hop neighbors.
 
     Args:
         in_channels (int): Input channels C_in.
@@ -215,7 +66,7 @@ class MultiHopModulatedGraphConv(nn.Module):
         self.out_channels = out_channels
         self.register_buffer('adjacencies', adjacencies.float().clone(), persistent=False)
         self.self_weight = nn.Linear(in_channels, out_channels, bias=False)
-        self.neighbour_weight = nn.Linear(in_channels, out_channels, bias=False)
+        self.neighbor_weight = nn.Linear(in_channels, out_channels, bias=False)
         self.modulation = nn.Parameter(torch.ones(num_hops, num_joints, out_channels))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
@@ -229,9 +80,9 @@ class MultiHopModulatedGraphConv(nn.Module):
             Tensor: Joint features in shape (B, J, C_out).
         """
         own = self.self_weight(x)  # (B, J, C_out)
-        neighbours = self.neighbour_weight(x)  # (B, J, C_out)
+        neighbors = self.neighbor_weight(x)  # (B, J, C_out)
         # (H, J, J) @ (B, 1, J, C_out) -> (B, H, J, C_out)
-        gathered = torch.matmul(self.adjacencies.to(neighbours.dtype), neighbours.unsqueeze(1))
+        gathered = torch.matmul(self.adjacencies.to(neighbors.dtype), neighbors.unsqueeze(1))
         out = (self.modulation * (own.unsqueeze(1) + gathered)).sum(dim=1)
         if self.bias is not None:
             out = out + self.bias
@@ -260,7 +111,7 @@ class GraphConvBNAct(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C_in) -> (B, J, C_out)."""
         x = self.conv(x)
-        # BatchNorm1d normalises dim 1, so channels go there for the call
+        # BatchNorm1d normalizes dim 1, so channels go there for the call
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
         return self.dropout(self.act(x))
 
@@ -373,11 +224,9 @@ class MultiHopGCN(nn.Module):
             if non_local:
                 blocks.append(JointNonLocal(hidden_channels))
         self.blocks = nn.Sequential(*blocks)
-        self.output_layer = MultiHopModulatedGraphConv(
-            hidden_channels, out_channels, adjacencies
-        )
+        self.output_layer = MultiHopModulatedGraphConv(hidden_channels, out_channels, adjacencies)
         nn.init.normal_(self.output_layer.self_weight.weight, std=1e-3)
-        nn.init.normal_(self.output_layer.neighbour_weight.weight, std=1e-3)
+        nn.init.normal_(self.output_layer.neighbor_weight.weight, std=1e-3)
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the network.

@@ -4,7 +4,7 @@ from unittest import TestCase
 
 import torch
 
-from dag_mmpose.models.heads.gcn import (
+from dag_mmpose.models.utils import (
     JointNonLocal,
     MultiHopGCN,
     MultiHopModulatedGraphConv,
@@ -27,10 +27,10 @@ def _pairs(matrix: torch.Tensor) -> set:
 class TestAdjacency(TestCase):
     """skeleton_adjacency, hop_distances, k_hop_adjacency, multi_hop_adjacencies."""
 
-    def test_skeleton_adjacency_unit_diagonal_row_normalised(self):
+    def test_skeleton_adjacency_unit_diagonal_row_normalized(self):
         adj = skeleton_adjacency(CHAIN, 5)
         self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
-        # before normalisation the diagonal is 1: an end joint has degree 2 (self + 1)
+        # before normalization the diagonal is 1: an end joint has degree 2 (self + 1)
         self.assertAlmostEqual(adj[0, 0].item(), 0.5)
         self.assertAlmostEqual(adj[0, 1].item(), 0.5)
         self.assertAlmostEqual(adj[2, 2].item(), 1 / 3)
@@ -49,7 +49,7 @@ class TestAdjacency(TestCase):
         self.assertEqual(dist[1, 1].item(), 0)
         self.assertEqual(dist[0, 3].item(), -1)
 
-    def test_one_hop_set_and_normalisation(self):
+    def test_one_hop_set_and_normalization(self):
         adj = k_hop_adjacency(CHAIN, 5, k=1)
         expected = {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (3, 4), (4, 3)}
         self.assertEqual(_pairs(adj), expected)
@@ -57,7 +57,7 @@ class TestAdjacency(TestCase):
         self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
         self.assertAlmostEqual(adj[1, 0].item(), 0.5)
 
-    def test_two_hop_set_and_normalisation(self):
+    def test_two_hop_set_and_normalization(self):
         adj = k_hop_adjacency(CHAIN, 5, k=2)
         expected = {(0, 2), (2, 0), (1, 3), (3, 1), (2, 4), (4, 2)}
         self.assertEqual(_pairs(adj), expected)
@@ -65,11 +65,11 @@ class TestAdjacency(TestCase):
         self.assertTrue(torch.allclose(adj.sum(dim=1), torch.ones(5)))
         self.assertAlmostEqual(adj[2, 0].item(), 0.5)
 
-    def test_unnormalised_is_binary(self):
+    def test_unnormalized_is_binary(self):
         adj = k_hop_adjacency(CHAIN, 5, k=2, normalize=False)
         self.assertEqual(set(adj.unique().tolist()), {0.0, 1.0})
 
-    def test_joint_without_k_hop_neighbour_has_zero_row(self):
+    def test_joint_without_k_hop_neighbor_has_zero_row(self):
         adj = k_hop_adjacency(CHAIN, 5, k=4)
         self.assertEqual(_pairs(adj), {(0, 4), (4, 0)})
         self.assertTrue(torch.all(adj[1:4] == 0))
@@ -90,7 +90,6 @@ class TestAdjacency(TestCase):
 
 
 class TestMultiHopModulatedGraphConv(TestCase):
-
     def setUp(self):
         torch.manual_seed(0)
         self.adj = multi_hop_adjacencies(CHAIN, 5, num_hops=2)
@@ -110,10 +109,11 @@ class TestMultiHopModulatedGraphConv(TestCase):
             layer.modulation.uniform_(0.5, 1.5)
             layer.bias.uniform_()
         x = torch.rand(2, 5, 3)
-        w0, w1 = layer.self_weight.weight.T, layer.neighbour_weight.weight.T
-        expected = sum(
-            layer.modulation[k] * (x @ w0 + self.adj[k] @ x @ w1) for k in range(2)
-        ) + layer.bias
+        w0, w1 = layer.self_weight.weight.T, layer.neighbor_weight.weight.T
+        expected = (
+            sum(layer.modulation[k] * (x @ w0 + self.adj[k] @ x @ w1) for k in range(2))
+            + layer.bias
+        )
         self.assertTrue(torch.allclose(layer(x), expected, atol=1e-6))
 
     def test_adjacency_not_in_state_dict(self):
@@ -126,7 +126,6 @@ class TestMultiHopModulatedGraphConv(TestCase):
 
 
 class TestResidualGraphBlock(TestCase):
-
     def test_shape_and_shortcut(self):
         block = ResidualGraphBlock(8, multi_hop_adjacencies(CHAIN, 5, 2))
         x = torch.rand(3, 5, 8)
@@ -134,14 +133,13 @@ class TestResidualGraphBlock(TestCase):
         with torch.no_grad():
             for conv in (block.layer1.conv, block.layer2.conv):
                 conv.self_weight.weight.zero_()
-                conv.neighbour_weight.weight.zero_()
+                conv.neighbor_weight.weight.zero_()
         block.eval()
         # with zero weights both layers output relu(bn(0)) = 0 in eval: identity block
         self.assertTrue(torch.allclose(block(x), x))
 
 
 class TestJointNonLocal(TestCase):
-
     def test_identity_at_init_then_mixes_joints(self):
         torch.manual_seed(0)
         block = JointNonLocal(8)
@@ -155,7 +153,6 @@ class TestJointNonLocal(TestCase):
 
 
 class TestMultiHopGCN(TestCase):
-
     def test_output_shape(self):
         gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
         self.assertEqual(gcn(torch.rand(2, 5, 5)).shape, (2, 5, 2))

@@ -1,0 +1,59 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Building blocks shared by the graph refinement heads: skeleton graphs, graph layers,
+joint-feature sampling and coordinate frames, and helpers for wrapping a base mmpose head."""
+
+from .graph_layers import (
+    GraphConvBNAct,
+    JointNonLocal,
+    MultiHopGCN,
+    MultiHopModulatedGraphConv,
+    ResidualGraphBlock,
+)
+from .joint_sampling import (
+    HeadOutputs,
+    argmax_keypoints,
+    flip_normalized,
+    normalized_to_pixels,
+    pixels_to_normalized,
+    sample_joint_features,
+)
+from .skeleton_graph import (
+    check_skeleton_links,
+    hop_distances,
+    k_hop_adjacency,
+    multi_hop_adjacencies,
+    resolve_skeleton_links,
+    skeleton_adjacency,
+)
+from .wrapped_head import (
+    base_head_frame,
+    flip_average_outputs,
+    move_base_head_keys,
+    outputs_to_pred_fields,
+    simcc_split_ratio,
+)
+
+__all__ = [
+    'GraphConvBNAct',
+    'HeadOutputs',
+    'JointNonLocal',
+    'MultiHopGCN',
+    'MultiHopModulatedGraphConv',
+    'ResidualGraphBlock',
+    'argmax_keypoints',
+    'base_head_frame',
+    'check_skeleton_links',
+    'flip_average_outputs',
+    'flip_normalized',
+    'hop_distances',
+    'k_hop_adjacency',
+    'move_base_head_keys',
+    'multi_hop_adjacencies',
+    'normalized_to_pixels',
+    'outputs_to_pred_fields',
+    'pixels_to_normalized',
+    'resolve_skeleton_links',
+    'sample_joint_features',
+    'simcc_split_ratio',
+    'skeleton_adjacency',
+]

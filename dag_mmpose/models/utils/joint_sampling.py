@@ -1,0 +1,156 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Joints on a crop: decode a pose from a head's output, sample features at the joints, and
+move coordinates between the crop's frames. For refinement heads that correct a base head's
+pose from image features (FGMH-GCN; OPEC-Net's IGP-GCN).
+
+Frames, with ``input_size = (w, h)`` the crop size of the base head's codec:
+
+- *crop pixels* ``(x, y)``: what mmpose's top-down heads predict;
+- *normalized* ``(u, v) = (2 x / w - 1, 2 y / h - 1)`` in [-1, 1]: what the ``DAGHeatmap``
+  codec encodes as ``keypoint_coords`` and the GCN refines.
+
+Heatmap index ``i`` sits where mmpose's encoders place it: ``x = i * w / W`` (MSRA),
+``x = i * (w - 1) / (W - 1)`` (UDP), ``x = i / simcc_split_ratio`` (SimCC).
+"""
+
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmpose.models.utils.tta import flip_coordinates
+from torch import Tensor
+
+__all__ = [
+    'HeadOutputs',
+    'argmax_keypoints',
+    'flip_normalized',
+    'normalized_to_pixels',
+    'pixels_to_normalized',
+    'sample_joint_features',
+]
+
+# A top-down head's output: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
+HeadOutputs = Union[Tensor, Tuple[Tensor, Tensor]]
+
+
+@torch.no_grad()
+def argmax_keypoints(
+    outputs: HeadOutputs,
+    input_size: Tuple[int, int],
+    use_udp: bool = False,
+    simcc_split_ratio: Optional[float] = None,
+) -> Tuple[Tensor, Tensor]:
+    """Hard-argmax pose of a head's output, without gradient.
+
+    Args:
+        outputs (Tensor | Tuple[Tensor, Tensor]): Heatmaps (B, K, H, W) or SimCC vectors
+            ((B, K, Wx), (B, K, Wy)).
+        input_size (Tuple[int, int]): Crop size (w, h).
+        use_udp (bool): Heatmap indices in UDP's frame. Defaults to ``False``.
+        simcc_split_ratio (float, optional): SimCC bins per pixel; needed for SimCC vectors.
+
+    Returns:
+        tuple:
+        - keypoints (Tensor): crop pixels in shape (B, K, 2), float32.
+        - scores (Tensor): maxima in shape (B, K), float32 (SimCC: the smaller of the x and
+          y maxima, as mmpose's ``get_simcc_maximum``).
+    """
+    w_in, h_in = input_size
+    if isinstance(outputs, Tensor):
+        if outputs.ndim != 4:
+            raise ValueError(f'expected heatmaps (B, K, H, W), got {tuple(outputs.shape)}')
+        width, height = outputs.shape[-1], outputs.shape[-2]
+        scores, index = outputs.flatten(2).float().max(dim=-1)
+        x = (index % width).float()
+        y = torch.div(index, width, rounding_mode='floor').float()
+        if use_udp:
+            scale = ((w_in - 1) / max(width - 1, 1), (h_in - 1) / max(height - 1, 1))
+        else:
+            scale = (w_in / width, h_in / height)
+        return torch.stack([x * scale[0], y * scale[1]], dim=-1), scores
+    if isinstance(outputs, (tuple, list)) and len(outputs) == 2:
+        if simcc_split_ratio is None:
+            raise ValueError('SimCC vectors need simcc_split_ratio to decode')
+        max_x, index_x = outputs[0].float().max(dim=-1)
+        max_y, index_y = outputs[1].float().max(dim=-1)
+        keypoints = torch.stack([index_x, index_y], dim=-1).float() / simcc_split_ratio
+        return keypoints, torch.minimum(max_x, max_y)
+    raise TypeError(
+        'expected heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy)); got '
+        f'{type(outputs).__name__}'
+    )
+
+
+def pixels_to_normalized(keypoints: Tensor, input_size: Tuple[int, int]) -> Tensor:
+    """Crop pixels (..., 2) -> [-1, 1] (``u = 2 x / w - 1``)."""
+    size = keypoints.new_tensor(input_size)
+    return 2.0 * keypoints / size - 1.0
+
+
+def normalized_to_pixels(coords: Tensor, input_size: Tuple[int, int]) -> Tensor:
+    """[-1, 1] (..., 2) -> crop pixels (``x = (u + 1) w / 2``)."""
+    size = coords.new_tensor(input_size)
+    return (coords + 1.0) * size / 2.0
+
+
+def flip_normalized(
+    coords: Tensor, flip_indices: Sequence[int], input_size: Tuple[int, int], shift: bool = True
+) -> Tensor:
+    """Map [-1, 1] coordinates predicted on the flipped crop back to the original crop.
+
+    mmpose's :func:`~mmpose.models.utils.tta.flip_coordinates` does the flip (in its [0, 1]
+    frame): ``x -> w - 1 - x`` in pixels with ``shift``, ``x -> w - x`` without; symmetric
+    joints swap by ``flip_indices``.
+
+    Args:
+        coords (Tensor): Coordinates in [-1, 1], shape (B, K, 2).
+        flip_indices (Sequence[int]): Index of each joint's mirror joint.
+        input_size (Tuple[int, int]): Crop size (w, h).
+        shift (bool): Shift by one pixel as mmpose's pixel flip. Defaults to ``True``.
+
+    Returns:
+        Tensor: Coordinates in [-1, 1], shape (B, K, 2).
+    """
+    unit = (coords + 1.0) * 0.5
+    flipped = flip_coordinates(unit, list(flip_indices), shift, input_size)
+    return 2.0 * flipped - 1.0
+
+
+def sample_joint_features(
+    maps: Tensor, keypoints: Tensor, input_size: Tuple[int, int], use_udp: bool = False
+) -> Tensor:
+    """Bilinearly sample ``maps`` at crop-pixel locations (``grid_sample``).
+
+    The grid puts map pixel ``j`` where the codec puts heatmap index ``j``, so that a joint
+    decoded from a heatmap samples exactly its own feature cell whatever the map's
+    resolution.
+
+    Args:
+        maps (Tensor): Feature maps in shape (B, C, H, W).
+        keypoints (Tensor): Locations in crop pixels, shape (B, K, 2).
+        input_size (Tuple[int, int]): Crop size (w, h).
+        use_udp (bool): The maps are in UDP's frame (corners align). Defaults to ``False``.
+
+    Returns:
+        Tensor: Sampled features in shape (B, K, C).
+    """
+    height, width = maps.shape[-2:]
+    size_in = keypoints.new_tensor(input_size)
+    if use_udp:
+        # UDP: index j sits at x = j (w - 1) / (W - 1): corners align
+        grid = 2.0 * keypoints / (size_in - 1.0) - 1.0
+        align_corners = True
+    else:
+        # MSRA / SimCC: index j sits at x = j w / W; with align_corners=False the center of
+        # cell j is at grid (2 j + 1) / W - 1
+        size_map = keypoints.new_tensor((width, height))
+        grid = 2.0 * keypoints / size_in + 1.0 / size_map - 1.0
+        align_corners = False
+    sampled = F.grid_sample(
+        maps,
+        grid.unsqueeze(1).to(maps.dtype),
+        mode='bilinear',
+        padding_mode='border',
+        align_corners=align_corners,
+    )  # (B, C, 1, K)
+    return sampled.squeeze(2).transpose(1, 2)
