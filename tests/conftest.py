@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from dag_mmpose.datasets.synthetic import generate_all, generate_demo_data, use_demo_data
+from dag_mmpose.testing.synthetic import generate_all, generate_demo_data
+from dag_mmpose.utils import use_demo_data
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The README's main job trains the DAG demo; the tools are proven on it.

@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from dag_mmpose.datasets.instance_pool import build_instance_pool, format_summary
+from dag_mmpose.datasets import build_instance_pool, format_summary
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

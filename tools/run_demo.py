@@ -20,7 +20,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from dag_mmpose.datasets.synthetic import generate_demo_data, use_demo_data
+from dag_mmpose.testing.synthetic import generate_demo_data
+from dag_mmpose.utils import use_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(

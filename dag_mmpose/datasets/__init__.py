@@ -1,3 +1,4 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 from . import transforms  # noqa: F401
-from .instance_pool import InstancePool, build_instance_pool  # noqa: F401
+from .instance_pool import InstancePool, InstancePoolWriter  # noqa: F401
+from .instance_pool_builder import build_instance_pool, format_summary  # noqa: F401

@@ -4,7 +4,6 @@
 from .config_batch import (
     build_pipeline,
     crop_size,
-    dataset_cfg,
     dataset_metainfo,
     pack_batch,
     size_entries,
@@ -15,7 +14,6 @@ from .config_batch import (
 __all__ = [
     'build_pipeline',
     'crop_size',
-    'dataset_cfg',
     'dataset_metainfo',
     'pack_batch',
     'size_entries',

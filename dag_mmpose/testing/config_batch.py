@@ -16,6 +16,8 @@ from mmengine.dataset import pseudo_collate
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS, TRANSFORMS
 
+from ..utils.config import loader_dataset_cfg
+
 # (w, h) sizes that must scale together when a config's crop size changes
 SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
 # metainfo items BaseCocoStyleDataset.get_data_info adds to every sample
@@ -36,17 +38,11 @@ def type_name(step: Dict[str, Any]) -> str:
     return name if isinstance(name, str) else name.__name__
 
 
-def dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
-    """The dataset config of ``{split}_dataloader``, through wrappers (``RepeatDataset``)."""
-    dataset = cfg[f'{split}_dataloader']['dataset']
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
 def crop_size(cfg: Config) -> Tuple[int, int]:
     """The ``(w, h)`` input size of the train pipeline's ``TopdownAffine``."""
-    affine = [s for s in dataset_cfg(cfg, 'train')['pipeline'] if type_name(s) == 'TopdownAffine']
+    affine = [
+        s for s in loader_dataset_cfg(cfg, 'train')['pipeline'] if type_name(s) == 'TopdownAffine'
+    ]
     if not affine:
         raise ValueError('only top-down configs (with TopdownAffine) are supported')
     width, height = affine[0]['input_size']
@@ -176,7 +172,7 @@ def build_pipeline(
         import albumentations  # noqa: F401
     except ImportError:
         skip.add('Albumentation')
-    steps = copy.deepcopy(dataset_cfg(cfg, split)['pipeline'])
+    steps = copy.deepcopy(loader_dataset_cfg(cfg, split)['pipeline'])
     for step in steps:
         if type_name(step) == 'InstancePaste' and pool is not None:
             step['pool'] = pool

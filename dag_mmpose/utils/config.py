@@ -1,7 +1,8 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Config helpers for building models offline (tests, benchmarks, CI)."""
+"""Config helpers: build shipped configs offline, and point configs at generated data."""
 
-from typing import Any
+import os.path as osp
+from typing import Any, Dict
 
 
 def drop_pretrained(node: Any) -> Any:
@@ -28,3 +29,80 @@ def drop_pretrained(node: Any) -> Any:
         for value in node:
             drop_pretrained(value)
     return node
+
+
+def loader_dataset_cfg(cfg: Any, split: str) -> Dict[str, Any]:
+    """The dataset config of ``{split}_dataloader``, through wrappers (``RepeatDataset``)."""
+    dataset = cfg[f'{split}_dataloader']['dataset']
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset['dataset']
+    return dataset
+
+
+def synthetic_dataset_cfg(
+    root: str, layout: str = 'coco', split: str = 'val', detections: bool = False, **kwargs
+) -> dict:
+    """An mmpose dataset config (top-down) for one split of the generated data
+    (:mod:`dag_mmpose.testing.synthetic`).
+
+    Args:
+        root (str): Dataset root given to :func:`generate_coco_style` / :func:`generate_all`.
+        layout (str): ``'coco'``, ``'crowdpose'`` or ``'ochuman'``.
+        split (str): One of the layout's splits.
+        detections (bool): Use the split's person detection file as ``bbox_file`` (and
+            ``test_mode=True``, which mmpose requires with it).
+        **kwargs: Further dataset arguments (``pipeline``, ``test_mode``, ...).
+
+    Returns:
+        dict: ``dict(type=..., data_root=..., data_mode='topdown', ann_file=...,
+        data_prefix=dict(img=...), [bbox_file=...], **kwargs)`` for
+        ``mmpose.registry.DATASETS.build``.
+
+    Example:
+        >>> cfg = synthetic_dataset_cfg('data/synthetic_coco', 'coco', 'val', pipeline=[])
+        >>> cfg['ann_file'], cfg['data_prefix']
+        ('annotations/person_keypoints_val.json', {'img': 'images/val/'})
+    """
+    from ..testing.synthetic.layout import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
+    spec = LAYOUTS[layout]
+    if split not in spec.splits:
+        raise ValueError(f'the {layout} layout has splits {spec.splits}, got {split!r}')
+    cfg = dict(
+        type=spec.dataset_type,
+        data_root=root,
+        data_mode='topdown',
+        ann_file=spec.ann_file.format(split=split),
+        data_prefix=dict(img=spec.img_dir.format(split=split) + '/'),
+    )
+    if detections:
+        # mmpose does not join ``bbox_file`` to ``data_root``, and reads it in test mode only.
+        cfg['bbox_file'] = spec.detection_path(root, split)
+        cfg['test_mode'] = True
+    cfg.update(kwargs)
+    return cfg
+
+
+def use_demo_data(cfg: Any, root: str, pool_dir: str = 'instance_pool') -> None:
+    """Point a COCO-layout config at the demo data (in place): the three dataloaders, the
+    val / test evaluators and the ``InstancePaste`` pool.
+
+    The data is what :func:`dag_mmpose.testing.synthetic.generate_demo_data` writes.
+
+    Args:
+        cfg (mmengine.Config): A config such as the demo configs.
+        root (str): The root given to :func:`dag_mmpose.testing.synthetic.generate_demo_data`.
+        pool_dir (str): Its ``pool_dir``.
+    """
+    from ..testing.synthetic.layout import LAYOUTS
+
+    root = osp.join(root, '')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    for split in ('val', 'test'):
+        cfg[f'{split}_evaluator'].ann_file = LAYOUTS['coco'].ann_path(root, split)
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'InstancePaste':
+            step['pool'] = osp.join(root, pool_dir, '')

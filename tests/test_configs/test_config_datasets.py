@@ -31,7 +31,8 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from mmpose.registry import DATASETS
 
-from dag_mmpose.datasets.synthetic import LAYOUTS, dataset_cfg
+from dag_mmpose.testing.synthetic import LAYOUTS
+from dag_mmpose.utils import loader_dataset_cfg, synthetic_dataset_cfg
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
@@ -76,14 +77,6 @@ def _load_config(path: str) -> Config:
     return cfg
 
 
-def _dataset_cfg(cfg: Config, split: str) -> Dict[str, Any]:
-    """The dataset config of a dataloader, through wrappers such as ``RepeatDataset``."""
-    dataset = cfg[f'{split}_dataloader']['dataset']
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset['dataset']
-    return dataset
-
-
 def _metric_cfgs(cfg: Config, split: str) -> List[Dict[str, Any]]:
     evaluator = cfg[f'{split}_evaluator']
     metrics = evaluator.get('metrics', evaluator) if isinstance(evaluator, dict) else evaluator
@@ -116,7 +109,7 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
         tuple: The dataset config, the layout, whether it uses detection boxes and the
         generated annotation file the evaluator must read.
     """
-    dataset = _dataset_cfg(cfg, split)
+    dataset = loader_dataset_cfg(cfg, split)
     layout = LAYOUT_OF.get(dataset.get('type'))
     if layout is None:
         pytest.skip(
@@ -133,7 +126,7 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
             f'{layout} {generated}, whose protocol (DESIGN §4) has none'
         )
     root = osp.join(synthetic_root, 'data', f'synthetic_{layout}')
-    dataset.update(dataset_cfg(root, layout, generated, detections=detections))
+    dataset.update(synthetic_dataset_cfg(root, layout, generated, detections=detections))
     if not detections:
         dataset.pop('bbox_file', None)
     return dataset, layout, detections, spec.ann_path(root, generated)
@@ -143,7 +136,7 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
 def test_dataset_and_evaluator_follow_protocol(path, split, synthetic_root):
     cfg = _load_config(path)
-    original = copy.deepcopy(_dataset_cfg(cfg, split))
+    original = copy.deepcopy(loader_dataset_cfg(cfg, split))
     metric_cfgs = _metric_cfgs(cfg, split)
 
     # the evaluator reads the annotations of the split the dataloader loads

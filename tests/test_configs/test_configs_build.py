@@ -36,13 +36,12 @@ from torch import nn
 from dag_mmpose.testing import (
     build_pipeline,
     crop_size,
-    dataset_cfg,
     pack_batch,
     size_entries,
     two_people_samples,
     type_name,
 )
-from dag_mmpose.utils.config import drop_pretrained
+from dag_mmpose.utils.config import drop_pretrained, loader_dataset_cfg
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
@@ -129,14 +128,14 @@ def test_dag_pipeline_wiring(path):
     cfg = _load_config(path)
     if cfg.model.get('head', {}).get('type') != 'FGMHGCNHead':
         pytest.skip('not a DAG config')
-    names = [type_name(t) for t in dataset_cfg(cfg, 'train')['pipeline']]
+    names = [type_name(t) for t in loader_dataset_cfg(cfg, 'train')['pipeline']]
     if not cfg.model.head.get('use_multi_branch', True):
         assert 'GetOtherInstances' not in names, 'other people feed only the multi branch'
         return
     assert 'GetOtherInstances' in names, 'a DAG config needs GetOtherInstances'
     others = names.index('GetOtherInstances')
     assert names.index('TopdownAffine') < others < names.index('GenerateTarget')
-    steps = dataset_cfg(cfg, 'train')['pipeline']
+    steps = loader_dataset_cfg(cfg, 'train')['pipeline']
     assert tuple(steps[others]['input_size']) == tuple(
         steps[names.index('TopdownAffine')]['input_size']
     )

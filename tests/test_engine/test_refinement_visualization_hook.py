@@ -25,7 +25,6 @@ from mmpose.registry import HOOKS, MODELS
 from mmpose.structures import PoseDataSample
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
-from dag_mmpose.datasets.synthetic import generate_all
 from dag_mmpose.engine import (
     RefinementVisualizationHook,
     draw_refinement,
@@ -33,6 +32,8 @@ from dag_mmpose.engine import (
 )
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
+from dag_mmpose.models.utils import normalized_to_pixels
+from dag_mmpose.testing.synthetic import generate_all
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')
@@ -102,8 +103,8 @@ class TestInitialKeypoints(TestCase):
             plain = head.predict(feats, _samples(), {})
             preds = head.predict(feats, _samples(), dict(output_initial=True))
             result = head._refine(feats)
-        initial = head._to_pixels(result.initial).numpy()
-        refined = head._to_pixels(result.refined).numpy()
+        initial = normalized_to_pixels(result.initial, head.input_size).numpy()
+        refined = normalized_to_pixels(result.refined, head.input_size).numpy()
         for index, (pred, before) in enumerate(zip(preds, plain)):
             self.assertEqual(pred.initial_keypoints.shape, (1, 17, 2))
             self.assertIsInstance(pred.initial_keypoints, np.ndarray)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dag_mmpose.datasets.synthetic import generate_demo_data
+from dag_mmpose.testing.synthetic import generate_demo_data
 
 from ..conftest import REPO_ROOT
 
@@ -90,7 +90,7 @@ def test_cli_on_demo_dag_config(data_root, tool_env, tmp_path):
 
 def test_mask_joints_and_instance_paste(tool, data_root, tmp_path):
     pytest.importorskip('dag_mmpose.datasets.transforms.instance_paste')
-    from dag_mmpose.datasets.instance_pool import build_instance_pool
+    from dag_mmpose.datasets import build_instance_pool
 
     pool = tmp_path / 'pool'
     # the generated people are small (192x256 images) and often overlap

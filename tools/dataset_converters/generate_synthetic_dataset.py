@@ -11,14 +11,15 @@ Examples::
         --format ochuman --num-images 100 100
 
 Splits whose annotation file already exists are kept unless ``--force`` is given.
-See :mod:`dag_mmpose.datasets.synthetic` for what is drawn and written.
+See :mod:`dag_mmpose.testing.synthetic` for what is drawn and written.
 """
 
 import argparse
 import time
 from typing import List, Optional
 
-from dag_mmpose.datasets.synthetic import LAYOUTS, dataset_cfg, generate_all
+from dag_mmpose.testing.synthetic import LAYOUTS, generate_all
+from dag_mmpose.utils import synthetic_dataset_cfg
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -105,7 +106,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'Done in {time.perf_counter() - start:.1f} s. In an mmpose config:')
     spec = LAYOUTS[args.format]
     for split in spec.splits:
-        cfg = dataset_cfg(args.root, args.format, split, detections=split in spec.detection_splits)
+        cfg = synthetic_dataset_cfg(
+            args.root, args.format, split, detections=split in spec.detection_splits
+        )
         extra = f", bbox_file='{cfg['bbox_file']}'" if 'bbox_file' in cfg else ''
         print(
             f"  {split}: type='{cfg['type']}', data_root='{args.root}', "

@@ -11,19 +11,19 @@ import cv2
 import numpy as np
 import pytest
 
-from dag_mmpose.datasets.synthetic import (
+from dag_mmpose.testing.synthetic import (
     COCO_KEYPOINT_NAMES,
     COCO_SKELETON,
     CROWDPOSE_KEYPOINT_NAMES,
     FIGURE_POINT_NAMES,
     LAYOUTS,
     crowd_index,
-    dataset_cfg,
     generate_all,
     generate_coco_style,
-    mask_to_polygons,
+    mask_to_rle,
     render_scene,
 )
+from dag_mmpose.utils import synthetic_dataset_cfg
 
 TOOL = (
     Path(__file__).resolve().parents[2]
@@ -154,12 +154,11 @@ class TestCocoLayout:
         width, height = SMALL
         on_mask = total = 0
         for ann in data['annotations']:
-            assert ann['segmentation'] and all(
-                len(poly) >= 6 and len(poly) % 2 == 0 for poly in ann['segmentation']
-            )
-            rles = mask_utils.frPyObjects(ann['segmentation'], height, width)
-            mask = mask_utils.decode(mask_utils.merge(rles))
-            assert mask.sum() == pytest.approx(ann['area'], rel=0.02)
+            # compressed RLE of the image size, as pycocotools' annToRLE reads it
+            assert ann['segmentation']['size'] == [height, width]
+            assert isinstance(ann['segmentation']['counts'], str)
+            mask = mask_utils.decode(ann['segmentation'])
+            assert mask.sum() == ann['area']
             x, y, w, h = ann['bbox']
             ys, xs = np.nonzero(mask)
             assert xs.min() >= x and xs.max() < x + w and ys.min() >= y and ys.max() < y + h
@@ -321,7 +320,7 @@ class TestOCHumanLayout:
         assert partnered / total > 0.8
 
 
-class TestMaskToPolygons:
+class TestMaskToRLE:
     @pytest.mark.parametrize('shape', ['pixel', 'line', 'diagonal', 'blob', 'two_parts'])
     def test_decodes_back(self, shape):
         mask_utils = pytest.importorskip('pycocotools.mask')
@@ -338,13 +337,23 @@ class TestMaskToPolygons:
         else:
             mask[1:4, 1:4] = 1
             mask[10:18, 12:20] = 1
-        polygons, area = mask_to_polygons(mask)
-        decoded = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polygons, 20, 24)))
+        rle, area = mask_to_rle(mask)
+        decoded = mask_utils.decode(rle)
         assert area == mask.sum()
         np.testing.assert_array_equal(decoded, mask)
 
+    def test_holes_are_filled(self):
+        mask_utils = pytest.importorskip('pycocotools.mask')
+        ring = np.zeros((12, 12), dtype=np.uint8)
+        ring[2:10, 2:10] = 1
+        ring[4:8, 4:8] = 0
+        rle, area = mask_to_rle(ring)
+        assert area == 64
+        assert mask_utils.decode(rle)[5, 5] == 1
+
     def test_empty(self):
-        assert mask_to_polygons(np.zeros((8, 8), dtype=bool)) == ([], 0)
+        rle, area = mask_to_rle(np.zeros((8, 8), dtype=bool))
+        assert area == 0 and rle['size'] == [8, 8]
 
 
 class TestArguments:
@@ -423,7 +432,7 @@ class TestMMPoseIntegration:
         from mmpose.registry import DATASETS
 
         root = request.getfixturevalue(fixture)
-        dataset = DATASETS.build(dataset_cfg(root, layout, split, pipeline=[]))
+        dataset = DATASETS.build(synthetic_dataset_cfg(root, layout, split, pipeline=[]))
         data = _load(LAYOUTS[layout].ann_path(root, split))
         assert len(dataset) == len(data['annotations'])
         sample = dataset[0]
@@ -444,7 +453,9 @@ class TestMMPoseIntegration:
         from mmpose.registry import DATASETS
 
         root = request.getfixturevalue(fixture)
-        dataset = DATASETS.build(dataset_cfg(root, layout, split, detections=True, pipeline=[]))
+        dataset = DATASETS.build(
+            synthetic_dataset_cfg(root, layout, split, detections=True, pipeline=[])
+        )
         dets = _load(LAYOUTS[layout].detection_path(root, split))
         assert len(dataset) == len(dets)
 
@@ -478,7 +489,7 @@ class TestMMPoseIntegration:
         from mmpose.datasets import CocoDataset
         from mmpose.evaluation import CocoMetric
 
-        cfg = dataset_cfg(coco_val, 'coco', 'val', pipeline=[], test_mode=True)
+        cfg = synthetic_dataset_cfg(coco_val, 'coco', 'val', pipeline=[], test_mode=True)
         cfg.pop('type')
         dataset = CocoDataset(**cfg)
         metric = CocoMetric(ann_file=LAYOUTS['coco'].ann_path(coco_val, 'val'))
@@ -491,7 +502,9 @@ class TestMMPoseIntegration:
         from mmpose.datasets import CrowdPoseDataset
         from mmpose.evaluation import CocoMetric
 
-        cfg = dataset_cfg(crowdpose_test, 'crowdpose', 'test', pipeline=[], test_mode=True)
+        cfg = synthetic_dataset_cfg(
+            crowdpose_test, 'crowdpose', 'test', pipeline=[], test_mode=True
+        )
         cfg.pop('type')
         dataset = CrowdPoseDataset(**cfg)
         ann_file = LAYOUTS['crowdpose'].ann_path(crowdpose_test, 'test')

@@ -1,0 +1,412 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Build an instance pool (:mod:`dag_mmpose.datasets.instance_pool`) from a COCO-format
+dataset with person segmentations: filter the annotations, cut each person out with its
+mask as alpha, and report why the others were skipped."""
+
+import json
+import os.path as osp
+import sys
+import warnings
+from collections import OrderedDict, defaultdict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .instance_pool import InstancePoolWriter
+
+__all__ = ['SKIP_REASONS', 'build_instance_pool', 'format_summary']
+
+# why an annotation did not make it into the pool, in the order the filters are applied
+SKIP_REASONS: Tuple[str, ...] = (
+    'crowd',
+    'not_person',
+    'no_segmentation',
+    'bad_keypoints',
+    'few_keypoints',
+    'missing_image',
+    'bad_segmentation',
+    'small',
+    'overlap',
+    'max_instances',
+)
+
+_CROWDPOSE_HINT = (
+    'CrowdPose annotations have no person masks (only boxes and keypoints), so a pool '
+    'cannot be built from them: build it from a dataset with person segmentations, e.g. '
+    'COCO train2017 (annotations/person_keypoints_train2017.json + train2017/) or '
+    "OCHuman, and map its keypoints with InstancePaste's `keypoint_mapping` if the joints "
+    'differ.'
+)
+
+
+def _segmentation_mask(segmentation: Any, height: int, width: int) -> Optional[np.ndarray]:
+    """Decode COCO polygons or RLE (compressed or not) to an (H, W) uint8 mask.
+
+    Returns ``None`` for a segmentation that is empty or has a size other than the image's.
+    """
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segmentation, list):
+        # frPyObjects reads a first entry of 4 numbers as a box, so drop degenerate ones
+        polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6]
+        if not polygons:
+            return None
+        rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
+    elif isinstance(segmentation, dict) and 'counts' in segmentation:
+        if list(segmentation.get('size', [])) != [height, width]:
+            return None
+        if isinstance(segmentation['counts'], list):
+            rle = mask_utils.frPyObjects(segmentation, height, width)
+        else:
+            rle = segmentation
+    else:
+        return None
+    with warnings.catch_warnings():
+        # pycocotools / xtcocotools under numpy 2 warn on every decode; harmless
+        warnings.filterwarnings(
+            'ignore', message='__array__ implementation doesn', category=DeprecationWarning
+        )
+        return mask_utils.decode(rle)
+
+
+def _has_segmentation(ann: dict) -> bool:
+    segmentation = ann.get('segmentation')
+    if isinstance(segmentation, dict):
+        return bool(segmentation.get('counts'))
+    return isinstance(segmentation, list) and any(
+        isinstance(p, list) and len(p) >= 6 for p in segmentation
+    )
+
+
+def _person_categories(data: dict) -> Tuple[Optional[set], Optional[List[str]]]:
+    """Ids of the person categories (``None``: accept every category) and the keypoint
+    names of the first of them."""
+    categories = data.get('categories') or []
+    people = [c for c in categories if c.get('name') == 'person' or c.get('keypoints')]
+    if not people:
+        return None, None
+    names = people[0].get('keypoints') or None
+    return {c['id'] for c in people}, (list(names) if names else None)
+
+
+def _overlap(mask: np.ndarray, origin: Tuple[int, int], boxes: List[Sequence[float]]) -> float:
+    """Fraction of the pixels of ``mask`` (a crop whose top-left pixel is ``origin`` in the
+    image) that lie inside any of the ``boxes`` (COCO ``[x, y, w, h]``)."""
+    area = int(np.count_nonzero(mask))
+    if not boxes or area == 0:
+        return 0.0
+    x0, y0 = origin
+    h, w = mask.shape
+    covered = np.zeros((h, w), dtype=bool)
+    for bx, by, bw, bh in boxes:
+        c0 = min(max(int(np.floor(bx)) - x0, 0), w)
+        c1 = min(max(int(np.ceil(bx + bw)) - x0, 0), w)
+        r0 = min(max(int(np.floor(by)) - y0, 0), h)
+        r1 = min(max(int(np.ceil(by + bh)) - y0, 0), h)
+        covered[r0:r1, c0:c1] = True
+    return float(np.count_nonzero(covered & (mask > 0))) / area
+
+
+def _cut_out(img: np.ndarray, mask: np.ndarray, margin: int) -> Tuple[np.ndarray, int, int]:
+    """The BGRA crop of the mask's box plus ``margin`` pixels on every side (color
+    edge-padded and alpha 0 beyond the image), and its top-left corner in the image."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    x0, y0 = int(cols[0]) - margin, int(rows[0]) - margin
+    x1, y1 = int(cols[-1]) + margin + 1, int(rows[-1]) + margin + 1
+    img_h, img_w = mask.shape
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, img_w), min(y1, img_h)
+    pad = ((sy0 - y0, y1 - sy1), (sx0 - x0, x1 - sx1))
+    color = np.pad(img[sy0:sy1, sx0:sx1], pad + ((0, 0),), mode='edge')
+    alpha = np.pad(mask[sy0:sy1, sx0:sx1] * np.uint8(255), pad, mode='constant')
+    return np.concatenate([color, alpha[..., None]], axis=2), x0, y0
+
+
+def build_instance_pool(
+    ann_file: str,
+    img_dir: str,
+    out_dir: str,
+    min_area: float = 4096,
+    min_keypoints: int = 8,
+    max_overlap: float = 0.2,
+    max_instances: Optional[int] = None,
+    margin: int = 2,
+    progress: bool = True,
+) -> Dict[str, Any]:
+    """Cut the people of a COCO-format dataset out into an instance pool.
+
+    Each annotation goes through these filters in order; the first one it fails is
+    counted in ``summary['skipped']``:
+
+    - ``crowd``: ``iscrowd`` is set;
+    - ``not_person``: its category is not a person category (named ``person`` or with
+      ``keypoints``; every category counts when the file names none);
+    - ``no_segmentation``: it has no polygon or RLE segmentation;
+    - ``bad_keypoints``: its ``keypoints`` are not ``3 * K`` numbers;
+    - ``few_keypoints``: fewer than ``min_keypoints`` labelled keypoints (v > 0);
+    - ``missing_image``: its image file cannot be read;
+    - ``bad_segmentation``: the segmentation decodes to an empty mask or an RLE of another
+      size than the image;
+    - ``small``: fewer than ``min_area`` mask pixels;
+    - ``overlap``: more than ``max_overlap`` of its mask pixels lie inside the bounding box
+      of another person annotation of the image (crowd regions included). Masks of
+      COCO-style data mark *visible* pixels only and are disjoint by construction, so
+      mask-on-mask overlap would pass almost everyone; the boxes of the others catch
+      people entangled with or cut by someone else, whose cut-outs look fragmentary;
+    - ``max_instances``: the pool already holds ``max_instances`` people (the build stops).
+
+    A kept person is stored as the box of its mask plus ``margin`` pixels of context on
+    every side, color from the image (BGR) and alpha = 255 inside its mask, 0 elsewhere
+    (also where the margin extends beyond the image), with its keypoints moved into the
+    crop (unlabelled ones as ``[0, 0, 0]``).
+
+    Args:
+        ann_file (str): COCO-format json with ``images``, ``annotations`` (``segmentation``
+            as polygons or RLE, optional ``keypoints``) and ``categories``.
+        img_dir (str): Folder the images' ``file_name`` are relative to.
+        out_dir (str): The pool folder to write (``index.json`` and ``crops.u8``).
+        min_area (float): Minimum mask area in pixels. Defaults to 4096 (a 64x64 square:
+            pasted people are scaled to half to one crop height, so smaller ones would be
+            upscaled a lot).
+        min_keypoints (int): Minimum number of labelled keypoints. Defaults to 8.
+        max_overlap (float): Maximum fraction of the mask inside other people's boxes,
+            in [0, 1]. Defaults to 0.2.
+        max_instances (int, optional): Stop after this many people. Defaults to ``None``
+            (all).
+        margin (int): Context pixels around the mask box; at least 1 keeps the alpha of the
+            crop's border 0, which ``InstancePaste`` relies on for clean edges. Defaults to 2.
+        progress (bool): Show a progress bar over the images on stdout. Defaults to
+            ``True``.
+
+    Returns:
+        dict: Summary with ``ann_file``, ``img_dir``, ``out_dir``, ``index_file``,
+        ``num_images`` (images with annotations), ``num_annotations``, ``num_kept``,
+        ``num_keypoints``, ``data_bytes`` and ``skipped`` (reason -> count, every reason of
+        :data:`SKIP_REASONS`).
+
+    Raises:
+        FileNotFoundError: ``ann_file`` or ``img_dir`` does not exist.
+        ValueError: The file is not COCO-format, no person annotation has a segmentation
+            (e.g. CrowdPose), the arguments are out of range or nobody passes the filters.
+    """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file not found: {ann_file}')
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image directory not found: {img_dir}')
+    if not 0.0 <= max_overlap <= 1.0:
+        raise ValueError(f'max_overlap must lie in [0, 1], got {max_overlap}')
+    if margin < 0 or min_keypoints < 0 or min_area < 0:
+        raise ValueError(
+            'margin, min_keypoints and min_area must be >= 0, got '
+            f'{margin}, {min_keypoints}, {min_area}'
+        )
+    if max_instances is not None and max_instances < 1:
+        raise ValueError(f'max_instances must be None or >= 1, got {max_instances}')
+
+    with open(ann_file, encoding='utf-8') as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{ann_file} is not valid json ({e})') from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get('images'), list)
+        or not isinstance(data.get('annotations'), list)
+    ):
+        raise ValueError(
+            f'{ann_file} is not a COCO-format annotation file: it needs '
+            '`images` and `annotations` lists'
+        )
+
+    person_ids, keypoint_names = _person_categories(data)
+
+    def is_person(ann: dict) -> bool:
+        return person_ids is None or ann.get('category_id') in person_ids
+
+    persons = [a for a in data['annotations'] if not a.get('iscrowd', 0) and is_person(a)]
+    if persons and not any(_has_segmentation(a) for a in persons):
+        raise ValueError(
+            f'{ann_file}: none of its {len(persons)} person annotations has a '
+            f'`segmentation`. {_CROWDPOSE_HINT}'
+        )
+    if keypoint_names is not None:
+        num_keypoints = len(keypoint_names)
+    else:
+        lengths = [len(a['keypoints']) for a in persons if a.get('keypoints')]
+        num_keypoints = lengths[0] // 3 if lengths else 0
+
+    by_image = defaultdict(list)
+    for ann in data['annotations']:
+        by_image[ann.get('image_id')].append(ann)
+    images = [img for img in data['images'] if img.get('id') in by_image]
+
+    skipped = OrderedDict((reason, 0) for reason in SKIP_REASONS)
+    filters = dict(
+        min_area=min_area,
+        min_keypoints=min_keypoints,
+        max_overlap=max_overlap,
+        max_instances=max_instances,
+        margin=margin,
+    )
+    writer = InstancePoolWriter(
+        out_dir,
+        num_keypoints=num_keypoints,
+        keypoint_names=keypoint_names,
+        margin=margin,
+        meta=dict(
+            source=dict(ann_file=osp.abspath(ann_file), img_dir=osp.abspath(img_dir)),
+            filters=filters,
+        ),
+    )
+    bar = None
+    if progress:
+        from mmengine.utils import ProgressBar
+
+        bar = ProgressBar(len(images), file=sys.stdout)
+    try:
+        for image in images:
+            anns = by_image[image['id']]
+            if max_instances is not None and len(writer) >= max_instances:
+                skipped['max_instances'] += sum(
+                    1 for a in anns if not a.get('iscrowd', 0) and is_person(a)
+                )
+            else:
+                _cut_image(image, anns, img_dir, writer, skipped, is_person, num_keypoints, filters)
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            sys.stdout.write('\n')
+        num_kept = len(writer)
+        if num_kept == 0:
+            raise ValueError(
+                f'no person of {ann_file} passed the filters ({filters}); '
+                f'skipped: {_format_counts(skipped)}. ' + _hint(skipped, num_keypoints)
+            )
+    except BaseException:
+        writer.discard()
+        raise
+    index_file = writer.close()
+    return dict(
+        ann_file=ann_file,
+        img_dir=img_dir,
+        out_dir=out_dir,
+        index_file=index_file,
+        num_images=len(images),
+        num_annotations=sum(len(a) for a in by_image.values()),
+        num_kept=num_kept,
+        num_keypoints=num_keypoints,
+        data_bytes=writer.offset,
+        skipped=dict(skipped),
+    )
+
+
+def _cut_image(
+    image: dict,
+    anns: List[dict],
+    img_dir: str,
+    writer: InstancePoolWriter,
+    skipped: Dict[str, int],
+    is_person,
+    num_keypoints: int,
+    filters: dict,
+) -> None:
+    """Apply the filters to the annotations of one image and add the kept people."""
+    candidates = []
+    for ann in anns:
+        if ann.get('iscrowd', 0):
+            skipped['crowd'] += 1
+            continue
+        if not is_person(ann):
+            skipped['not_person'] += 1
+            continue
+        if not _has_segmentation(ann):
+            skipped['no_segmentation'] += 1
+            continue
+        kpts = ann.get('keypoints') or [0] * (3 * num_keypoints)
+        if len(kpts) != 3 * num_keypoints:
+            skipped['bad_keypoints'] += 1
+            continue
+        kpts = np.asarray(kpts, dtype=np.float64).reshape(num_keypoints, 3)
+        if np.count_nonzero(kpts[:, 2] > 0) < filters['min_keypoints']:
+            skipped['few_keypoints'] += 1
+            continue
+        candidates.append((ann, kpts))
+    if not candidates:
+        return
+
+    img = cv2.imread(osp.join(img_dir, image.get('file_name', '')), cv2.IMREAD_COLOR)
+    if img is None:
+        skipped['missing_image'] += len(candidates)
+        return
+    height, width = img.shape[:2]
+    people = [a for a in anns if is_person(a)]
+    max_instances = filters['max_instances']
+    for ann, kpts in candidates:
+        if max_instances is not None and len(writer) >= max_instances:
+            skipped['max_instances'] += 1
+            continue
+        mask = _segmentation_mask(ann['segmentation'], height, width)
+        if mask is None or not mask.any():
+            skipped['bad_segmentation'] += 1
+            continue
+        if np.count_nonzero(mask) < filters['min_area']:
+            skipped['small'] += 1
+            continue
+        crop, x0, y0 = _cut_out(img, mask, filters['margin'])
+        margin = filters['margin']
+        boxes = [o['bbox'] for o in people if o is not ann and o.get('bbox')]
+        crop_mask = crop[margin : crop.shape[0] - margin, margin : crop.shape[1] - margin, 3]
+        if _overlap(crop_mask, (x0 + margin, y0 + margin), boxes) > filters['max_overlap']:
+            skipped['overlap'] += 1
+            continue
+        labelled = kpts[:, 2] > 0
+        kpts = kpts.copy()
+        kpts[labelled, 0] -= x0
+        kpts[labelled, 1] -= y0
+        kpts[~labelled] = 0
+        writer.add(crop, kpts, image_id=image.get('id'), ann_id=ann.get('id'))
+
+
+def _format_counts(skipped: Dict[str, int]) -> str:
+    counts = [f'{reason} {n}' for reason, n in skipped.items() if n]
+    return ', '.join(counts) if counts else 'none'
+
+
+def _hint(skipped: Dict[str, int], num_keypoints: int) -> str:
+    """What to change when nobody passed the filters."""
+    top = max(skipped, key=lambda r: skipped[r])
+    if skipped[top] == 0:
+        return 'The file has no person annotations.'
+    hints = dict(
+        few_keypoints=(
+            'The annotations carry no keypoints: use min_keypoints=0 (--min-keypoints 0).'
+            if num_keypoints == 0
+            else 'Lower min_keypoints (--min-keypoints).'
+        ),
+        small='Lower min_area (--min-area).',
+        overlap='Raise max_overlap (--max-overlap).',
+        missing_image='Check that the image directory matches the annotation file.',
+        no_segmentation=_CROWDPOSE_HINT,
+        not_person='The file has no person category.',
+    )
+    return hints.get(top, '')
+
+
+def format_summary(summary: Dict[str, Any]) -> str:
+    """A few human-readable lines about what :func:`build_instance_pool` did.
+
+    Args:
+        summary (dict): Its return value.
+
+    Returns:
+        str: The text (no trailing newline).
+    """
+    lines = [
+        f'instance pool: {summary["index_file"]}',
+        f'  kept {summary["num_kept"]} of {summary["num_annotations"]} annotations '
+        f'({summary["num_images"]} images, {summary["num_keypoints"]} keypoints, '
+        f'{summary["data_bytes"] / 2**20:.1f} MiB of crops)',
+    ]
+    lines += [f'  skipped {n:6d}  {reason}' for reason, n in summary['skipped'].items() if n]
+    return '\n'.join(lines)
