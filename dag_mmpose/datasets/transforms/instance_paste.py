@@ -11,6 +11,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
 from ..instance_pool import InstancePool
+from .keypoint_utils import crop_keypoints, inside_crop, labelled_inside_crop
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
@@ -191,31 +192,12 @@ class InstancePaste(BaseTransform):
     @staticmethod
     def _anchors(results: dict, width: int, height: int) -> np.ndarray:
         """Labelled target joints inside the crop, (A, 2); the crop center if none."""
-        # After TopdownAffine, crop pixels are in `transformed_keypoints`; `keypoints` stays
-        # in image pixels. Without TopdownAffine (crop == image) both agree.
-        keypoints = results.get('transformed_keypoints', None)
-        if keypoints is None:
-            keypoints = results.get('keypoints', None)
-        if keypoints is not None and np.ndim(keypoints) == 3 and np.size(keypoints):
-            points = np.asarray(keypoints, dtype=np.float32)[0, :, :2]
+        keypoints = crop_keypoints(results)
+        if keypoints is not None and np.size(keypoints):
             visible = results.get('keypoints_visible', None)
-            if visible is None:
-                labelled = np.ones(len(points), dtype=bool)
-            else:
-                visible = np.asarray(visible, dtype=np.float32)
-                if visible.ndim == 3:
-                    visible = visible[..., 0]
-                labelled = visible.reshape(-1)[: len(points)] > 0
-            inside = (
-                labelled
-                & np.isfinite(points).all(axis=1)
-                & (points[:, 0] >= 0)
-                & (points[:, 0] < width)
-                & (points[:, 1] >= 0)
-                & (points[:, 1] < height)
-            )
-            if inside.any():
-                return points[inside]
+            labelled = labelled_inside_crop(keypoints, visible, (width, height), 'InstancePaste')
+            if labelled[0].any():
+                return keypoints[0, :, :2][labelled[0]]
         return np.array([[(width - 1) / 2, (height - 1) / 2]], dtype=np.float32)
 
     @cache_randomness
@@ -449,12 +431,7 @@ class InstancePaste(BaseTransform):
                 continue
             keypoints = self._map_keypoints(keypoints, num_keypoints)
             points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
-            inside = (
-                (points[:, 0] >= 0)
-                & (points[:, 0] < img_w)
-                & (points[:, 1] >= 0)
-                & (points[:, 1] < img_h)
-            )
+            inside = inside_crop(points, (img_w, img_h))
             new_keypoints.append(points.astype(np.float32))
             new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
         results['img'] = img

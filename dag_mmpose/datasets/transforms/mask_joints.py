@@ -10,6 +10,8 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
+from .keypoint_utils import crop_keypoints, labelled_inside_crop
+
 FILL_MODES = ('constant', 'mean', 'noise')
 
 # cv2.mean handles these dtypes with up to 4 channels, much faster than numpy's mean
@@ -149,30 +151,13 @@ class MaskJoints(BaseTransform):
     def _candidates(results: dict, img_w: int, img_h: int) -> np.ndarray:
         """Crop coordinates (n, 2) of the labelled joints inside the crop, all instances
         together (one in top-down)."""
-        keypoints = results.get('transformed_keypoints', None)
-        if keypoints is None or np.ndim(keypoints) != 3:
-            keypoints = results.get('keypoints', None)
-        if keypoints is None or np.ndim(keypoints) != 3 or np.shape(keypoints)[2] < 2:
+        keypoints = crop_keypoints(results)
+        if keypoints is None:
             return np.zeros((0, 2), dtype=np.float32)
-        keypoints = np.asarray(keypoints, dtype=np.float32)[..., :2]
-
-        visible = results.get('keypoints_visible', None)
-        if visible is None:
-            visible = np.ones(keypoints.shape[:2], dtype=np.float32)
-        visible = np.asarray(visible)
-        if visible.ndim == 3:
-            # (N, K, 2) layout of (visibility, visibility weight)
-            visible = visible[..., 0]
-        if visible.shape != keypoints.shape[:2]:
-            raise ValueError(
-                f'MaskJoints: keypoints_visible {visible.shape} does not match '
-                f'keypoints {keypoints.shape}'
-            )
-
-        x, y = keypoints[..., 0], keypoints[..., 1]
-        # NaN coordinates fail every comparison, so they never count as inside
-        keep = (visible > 0) & (x >= 0) & (x < img_w) & (y >= 0) & (y < img_h)
-        return keypoints[keep]
+        keep = labelled_inside_crop(
+            keypoints, results.get('keypoints_visible', None), (img_w, img_h), 'MaskJoints'
+        )
+        return keypoints[..., :2][keep]
 
     @cache_randomness
     def _random_params(

@@ -13,6 +13,8 @@ from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
 from mmpose.structures.keypoint import flip_keypoints
 
+from .keypoint_utils import inside_crop, visibility_flags
+
 # attribute under which the img_id -> sample indices index is cached on the dataset object
 _INDEX_ATTR = '_dag_img_id_index'
 
@@ -161,10 +163,7 @@ class GetOtherInstances(BaseTransform):
             info = dataset.get_data_info(idx)
             if info.get('id') == results['id']:
                 continue
-            other_visible = np.asarray(info['keypoints_visible'], dtype=np.float32)
-            if other_visible.ndim == 3:
-                # (1, K, 2) layout of (visible, visible weight): keep the visibility
-                other_visible = other_visible[..., 0]
+            other_visible = visibility_flags(info['keypoints_visible'])
             keypoints.append(np.asarray(info['keypoints'], dtype=np.float32)[..., :2])
             visible.append(other_visible)
 
@@ -224,13 +223,7 @@ class GetOtherInstances(BaseTransform):
         warp_mat = self._warp_matrix(results)
         keypoints = (keypoints @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
 
-        w, h = self.input_size
-        inside = (
-            (keypoints[..., 0] >= 0)
-            & (keypoints[..., 0] < w)
-            & (keypoints[..., 1] >= 0)
-            & (keypoints[..., 1] < h)
-        )
+        inside = inside_crop(keypoints, self.input_size)
         visible = (visible * inside).astype(np.float32)
 
         if self.max_instances is not None and keypoints.shape[0] > self.max_instances:

@@ -1,0 +1,68 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Keypoint helpers shared by the occlusion transforms: mmpose's visibility layouts and the
+labelled joints that lie inside the crop."""
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+__all__ = ['crop_keypoints', 'inside_crop', 'labelled_inside_crop', 'visibility_flags']
+
+
+def visibility_flags(visible: np.ndarray) -> np.ndarray:
+    """``keypoints_visible`` as (N, K) float32 flags.
+
+    mmpose keeps visibility as (N, K), or as (N, K, 2) ``(visibility, visibility weight)``
+    once a dataset's keypoint weights are attached; the flag is the first of the two.
+    """
+    visible = np.asarray(visible, dtype=np.float32)
+    return visible[..., 0] if visible.ndim == 3 else visible
+
+
+def crop_keypoints(results: dict) -> Optional[np.ndarray]:
+    """The target keypoints in crop pixels, (N, K, D), or ``None`` when there are none.
+
+    After ``TopdownAffine`` they are ``transformed_keypoints`` (``keypoints`` stay in image
+    pixels); without it (crop == image) ``keypoints``.
+    """
+    keypoints = results.get('transformed_keypoints', None)
+    if keypoints is None or np.ndim(keypoints) != 3:
+        keypoints = results.get('keypoints', None)
+    if keypoints is None or np.ndim(keypoints) != 3 or np.shape(keypoints)[2] < 2:
+        return None
+    return np.asarray(keypoints, dtype=np.float32)
+
+
+def inside_crop(points: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Which points (..., 2) lie inside a ``(width, height)`` crop; NaN never does."""
+    width, height = size
+    x, y = points[..., 0], points[..., 1]
+    return (x >= 0) & (x < width) & (y >= 0) & (y < height)
+
+
+def labelled_inside_crop(
+    keypoints: np.ndarray, visible: Optional[np.ndarray], size: Tuple[int, int], owner: str
+) -> np.ndarray:
+    """(N, K) mask of the labelled joints (visibility > 0) inside the crop.
+
+    Args:
+        keypoints (np.ndarray): Keypoints (N, K, D >= 2) in crop pixels.
+        visible (np.ndarray, optional): ``keypoints_visible``, (N, K) or (N, K, 2);
+            ``None`` means every joint is labelled.
+        size (Tuple[int, int]): Crop ``(width, height)``.
+        owner (str): The transform's name, for the error.
+
+    Raises:
+        ValueError: When the visibility does not match the keypoints.
+    """
+    points = np.asarray(keypoints, dtype=np.float32)[..., :2]
+    if visible is None:
+        flags = np.ones(points.shape[:2], dtype=np.float32)
+    else:
+        flags = visibility_flags(visible)
+    if flags.shape != points.shape[:2]:
+        raise ValueError(
+            f'{owner}: keypoints_visible {flags.shape} does not match keypoints '
+            f'{np.shape(keypoints)}'
+        )
+    return (flags > 0) & inside_crop(points, size)
