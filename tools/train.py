@@ -2,7 +2,7 @@
 """Train a pose model with mmengine's Runner (same arguments as mmpose's tools/train.py).
 
 Examples:
-    python tools/train.py configs/demo/td-hm_tinyhrnet_dag-1xb32-30e_synthetic-coco-128x96.py
+    python tools/train.py configs/demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py
     bash tools/dist_train.sh CONFIG 8 --amp
 """
 

@@ -1,5 +1,5 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Every config's val / test data and evaluator follow its dataset's protocol (DESIGN §4).
+"""Every config's val / test data and evaluator follow its dataset's protocol (docs/evaluation.md).
 
 The configs are discovered, not listed, as in ``test_configs_build.py``. For each config and
 each of ``val`` / ``test``, the dataloader's dataset is pointed at a small generated dataset in
@@ -123,7 +123,7 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
         # e.g. OCHuman, whose protocol is ground-truth boxes
         pytest.fail(
             f'{split}_dataloader uses detection boxes ({dataset["bbox_file"]}) on '
-            f'{layout} {generated}, whose protocol (DESIGN §4) has none'
+            f'{layout} {generated}, whose protocol (docs/evaluation.md) has none'
         )
     root = osp.join(synthetic_root, 'data', f'synthetic_{layout}')
     dataset.update(synthetic_dataset_cfg(root, layout, generated, detections=detections))

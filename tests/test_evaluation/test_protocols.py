@@ -1,5 +1,5 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Each dataset's evaluation protocol (DESIGN §4) on generated data in that dataset's format."""
+"""Each dataset's evaluation protocol (docs/evaluation.md) on generated data of its format."""
 
 import os.path as osp
 

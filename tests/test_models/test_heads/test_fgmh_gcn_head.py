@@ -135,9 +135,12 @@ def _total(losses: dict) -> torch.Tensor:
     return sum(v for k, v in losses.items() if k.startswith('loss'))
 
 
-@MODELS.register_module(name='_DAGTestTinyBackbone', force=True)
 class _TinyBackbone(nn.Module):
-    """Stride-4 stand-in for backbone + neck: returns (F_m, F_t)."""
+    """Stride-4 stand-in for backbone + neck: returns (F_m, F_t).
+
+    Not registered: configs name the class itself (``type=_TinyBackbone``), so importing the
+    tests leaves mmpose's ``MODELS`` registry as it was.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -215,7 +218,7 @@ class TestFGMHGCNHead(TestCase):
         model = MODELS.build(
             dict(
                 type='TopdownPoseEstimator',
-                backbone=dict(type='_DAGTestTinyBackbone'),
+                backbone=dict(type=_TinyBackbone),
                 head=dict(
                     type='FGMHGCNHead',
                     pose_cfg=_heatmap_cfg(),

@@ -1,7 +1,8 @@
 # test only: `python tools/test.py <this> <COCO checkpoint>`
 # The DAG HRNet-W32 256x192 COCO model (the checkpoint of
 # ../coco/td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py) on OCHuman, which has no train split
-# (DESIGN §4): ground-truth boxes, CocoMetric on the OCHuman json; val_dataloader / val_evaluator
+# (docs/evaluation.md): ground-truth boxes, CocoMetric on the OCHuman json;
+# val_dataloader / val_evaluator
 # read OCHuman val, test_dataloader / test_evaluator OCHuman test. Model, pipelines and flip test
 # are the COCO config's; train_dataloader stays COCO's, so tools/train.py with this file trains the
 # COCO model and validates it on OCHuman val.
