@@ -10,6 +10,21 @@ import pytest
 from dag_mmpose.testing.synthetic import generate_all, generate_demo_data
 from dag_mmpose.utils import use_demo_data
 
+# The metric names of mmpose's CocoMetric (without prefix) under each protocol.
+COCO_KEYS = (
+    'AP',
+    'AP .5',
+    'AP .75',
+    'AP (M)',
+    'AP (L)',
+    'AR',
+    'AR .5',
+    'AR .75',
+    'AR (M)',
+    'AR (L)',
+)
+CROWDPOSE_KEYS = ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The README's main job trains the DAG demo; the tools are proven on it.
 DEMO_CONFIG = osp.join(

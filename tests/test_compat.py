@@ -71,33 +71,20 @@ class TestPatchBounds(TestCase):
         self.assertFalse(radius.applies_to('1.4.0'))  # the expected upstream fix
         self.assertFalse(radius.applies_to('1.2.0'))
 
-    def test_outside_the_range_a_patch_is_left_off(self):
-        calls = []
-        probe = compat.Patch(
-            name='probe',
-            package='mmpose',
-            versions=('0.1.0', '1.0.0'),
-            needed=lambda: True,
-            apply=lambda: calls.append('applied'),
-        )
-        with patch.object(compat, 'PATCHES', (probe,)):
-            applied = compat.apply_patches()
-        self.assertFalse(applied.pop('probe'))
-        self.assertEqual(calls, [])
-
-    def test_not_needed_is_left_off(self):
-        calls = []
-        probe = compat.Patch(
-            name='probe',
-            package='mmpose',
-            versions=('1.0.0', '9.0.0'),
-            needed=lambda: False,
-            apply=lambda: calls.append('applied'),
-        )
-        with patch.object(compat, 'PATCHES', (probe,)):
-            applied = compat.apply_patches()
-        self.assertFalse(applied.pop('probe'))
-        self.assertEqual(calls, [])
+    def test_left_off_outside_the_range_or_when_not_needed(self):
+        for versions, needed in ((('0.1.0', '1.0.0'), True), (('1.0.0', '9.0.0'), False)):
+            calls = []
+            probe = compat.Patch(
+                name='probe',
+                package='mmpose',
+                versions=versions,
+                needed=lambda needed=needed: needed,
+                apply=lambda calls=calls: calls.append('applied'),
+            )
+            with patch.object(compat, 'PATCHES', (probe,)):
+                applied = compat.apply_patches()
+            self.assertFalse(applied.pop('probe'), versions)
+            self.assertEqual(calls, [], versions)
 
     def test_apply_twice_changes_nothing(self):
         from mmpose.visualization.opencv_backend_visualizer import OpencvBackendVisualizer

@@ -34,6 +34,8 @@ from mmpose.registry import DATASETS
 from dag_mmpose.testing.synthetic import LAYOUTS
 from dag_mmpose.utils import loader_dataset_cfg, synthetic_dataset_cfg
 
+from ..conftest import COCO_KEYS, CROWDPOSE_KEYS
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
@@ -41,19 +43,6 @@ SPLITS = ('val', 'test')
 
 # dataset type -> generator layout (``conftest.synthetic_root`` holds data/synthetic_{layout})
 LAYOUT_OF = {spec.dataset_type: name for name, spec in LAYOUTS.items()}
-COCO_KEYS = (
-    'AP',
-    'AP .5',
-    'AP .75',
-    'AP (M)',
-    'AP (L)',
-    'AR',
-    'AR .5',
-    'AR .75',
-    'AR (M)',
-    'AR (L)',
-)
-CROWDPOSE_KEYS = ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')
 # layout -> the metric keys of its protocol
 PROTOCOL_KEYS = {
     'coco': sorted(f'coco/{key}' for key in COCO_KEYS),

@@ -467,7 +467,7 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
         with (
             mock.patch.object(loss_module, 'forward', side_effect=record),
             mock.patch(
-                'dag_mmpose.models.heads.fgmh_gcn_head.simcc_pck_accuracy',
+                'dag_mmpose.models.heads.labels.simcc_pck_accuracy',
                 return_value=(None, 1.0, 2),
             ) as accuracy,
         ):

@@ -7,23 +7,10 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..conftest import DEMO_CONFIG
+from ..conftest import COCO_KEYS, CROWDPOSE_KEYS, DEMO_CONFIG
 
 pytestmark = pytest.mark.slow
 
-COCO_KEYS = [
-    'AP',
-    'AP .5',
-    'AP .75',
-    'AP (M)',
-    'AP (L)',
-    'AR',
-    'AR .5',
-    'AR .75',
-    'AR (M)',
-    'AR (L)',
-]
-CROWDPOSE_KEYS = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)']
 
 METAINFO = {17: 'configs/_base_/datasets/coco.py', 14: 'configs/_base_/datasets/crowdpose.py'}
 

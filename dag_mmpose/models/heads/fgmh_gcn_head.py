@@ -6,7 +6,6 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
-from mmpose.evaluation.functional import pose_pck_accuracy, simcc_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.registry import MODELS
@@ -37,7 +36,7 @@ from ..utils.wrapped_head import (
     outputs_to_pred_fields,
     simcc_split_ratio,
 )
-from .labels import gather_labels, gather_weights
+from .labels import base_head_accuracy, base_head_labels, gather_labels, gather_weights
 
 # Output of the wrapped head: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
 BaseOutputs = HeadOutputs
@@ -228,25 +227,17 @@ class FGMHGCNHead(BaseHead):
     # ----------------------------------------------------------------- forward parts
 
     def _initial_pose(self, outputs: BaseOutputs) -> Tuple[Tensor, Tensor]:
-        """Hard-argmax pose of the base output, without gradient (as released).
-
-        Returns:
-            tuple: keypoints in crop pixels (B, K, 2) and scores (B, K), float32; see
-            :func:`~dag_mmpose.models.utils.argmax_keypoints`.
-        """
-        if isinstance(outputs, Tensor):
-            if outputs.ndim != 4 or outputs.shape[1] != self.num_keypoints:
-                raise ValueError(
-                    f'FGMHGCNHead expects base heatmaps in shape (B, {self.num_keypoints}, '
-                    f'H, W), got {tuple(outputs.shape)}'
-                )
-            return argmax_keypoints(outputs, self.input_size, use_udp=self.use_udp)
-        if isinstance(outputs, (tuple, list)) and len(outputs) == 2:
-            return argmax_keypoints(outputs, self.input_size, simcc_split_ratio=self._split_ratio())
-        raise TypeError(
-            'FGMHGCNHead supports base heads that output heatmaps (B, K, H, W) or '
-            f'SimCC vectors ((B, K, Wx), (B, K, Wy)); got {type(outputs).__name__}'
-        )
+        """Hard-argmax pose of the base output, without gradient (as released): keypoints in
+        crop pixels (B, K, 2) and scores (B, K), float32."""
+        if isinstance(outputs, Tensor) and (
+            outputs.ndim != 4 or outputs.shape[1] != self.num_keypoints
+        ):
+            raise ValueError(
+                f'FGMHGCNHead expects base heatmaps in shape (B, {self.num_keypoints}, '
+                f'H, W), got {tuple(outputs.shape)}'
+            )
+        ratio = None if isinstance(outputs, Tensor) else self._split_ratio()
+        return argmax_keypoints(outputs, self.input_size, self.use_udp, ratio)
 
     def _split_ratio(self) -> float:
         return simcc_split_ratio(self.pose_head, 'FGMHGCNHead')
@@ -444,27 +435,23 @@ class FGMHGCNHead(BaseHead):
         losses = self.loss_module(**terms)
 
         if train_cfg.get('compute_acc', True):
-            losses['acc_pose'] = self._accuracy(target_pred, target_gt, weights)
+            split_ratio = None if isinstance(target_pred, Tensor) else self._split_ratio()
+            losses['acc_pose'] = base_head_accuracy(target_pred, target_gt, weights, split_ratio)
         return losses
 
     def _target_pred_and_labels(
         self, base_outputs: BaseOutputs, batch_data_samples: OptSampleList
     ) -> Tuple[BaseOutputs, BaseOutputs]:
         """The base output in float32 and its labels: heatmaps, or SimCC (x, y) vectors."""
-        if isinstance(base_outputs, Tensor):
-            target_gt = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'heatmaps'))
-            return base_outputs.float(), target_gt
-        if isinstance(getattr(self.loss_module, 'target_loss', None), KeypointMSELoss):
+        if not isinstance(base_outputs, Tensor) and isinstance(
+            getattr(self.loss_module, 'target_loss', None), KeypointMSELoss
+        ):
             raise ValueError(
                 'FGMHGCNHead: the base head outputs SimCC vectors, so DAGLoss needs a '
                 "matching target_loss, e.g. dict(type='KLDiscretLoss', "
                 'use_target_weight=True, beta=10., label_softmax=True)'
             )
-        target_gt = tuple(
-            torch.cat(gather_labels(batch_data_samples, 'gt_instance_labels', key))
-            for key in ('keypoint_x_labels', 'keypoint_y_labels')
-        )
-        return tuple(o.float() for o in base_outputs), target_gt
+        return base_head_labels(base_outputs, batch_data_samples)
 
     def _multi_terms(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList
@@ -480,22 +467,6 @@ class FGMHGCNHead(BaseHead):
                 multi_pred, size=multi_gt.shape[-2:], mode='bilinear', align_corners=False
             )
         return dict(multi_pred=multi_pred, multi_gt=multi_gt, multi_weights=multi_weights)
-
-    def _accuracy(self, pred: BaseOutputs, labels: BaseOutputs, weights: Tensor) -> Tensor:
-        """PCK of the base output, as the base head would log it (``acc_pose``)."""
-        mask = to_numpy(weights) > 0
-        if isinstance(pred, Tensor):
-            _, avg_acc, _ = pose_pck_accuracy(
-                output=to_numpy(pred), target=to_numpy(labels), mask=mask
-            )
-        else:
-            _, avg_acc, _ = simcc_pck_accuracy(
-                output=to_numpy(pred),
-                target=to_numpy(labels),
-                simcc_split_ratio=self._split_ratio(),
-                mask=mask,
-            )
-        return torch.tensor(avg_acc, device=weights.device)
 
     # ---------------------------------------------------------------- checkpoints
 

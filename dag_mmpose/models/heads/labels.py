@@ -1,14 +1,20 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Gather a refinement head's labels from the packed data samples, with errors that name the
-transform or codec that should have produced a missing label."""
+transform or codec that should have produced a missing label; the base head's labels and
+accuracy for heatmap and SimCC base heads alike."""
 
-from typing import List
+from typing import List, Optional, Tuple, Union
 
 import torch
+from mmpose.evaluation.functional import pose_pck_accuracy, simcc_pck_accuracy
+from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import OptSampleList
 from torch import Tensor
 
-__all__ = ['gather_labels', 'gather_weights']
+__all__ = ['base_head_accuracy', 'base_head_labels', 'gather_labels', 'gather_weights']
+
+# heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
+Outputs = Union[Tensor, Tuple[Tensor, ...]]
 
 # Which part of the head reads a label, for the error raised when it is missing
 LABEL_USERS = {
@@ -80,3 +86,36 @@ def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: i
                 'next to the codec of the base head).'
             )
     return torch.cat([value.reshape(1, num_keypoints) for value in values])
+
+
+def base_head_labels(
+    outputs: Outputs, batch_data_samples: OptSampleList
+) -> Tuple[Outputs, Outputs]:
+    """The base head's output in float32 and its labels: ``gt_fields.heatmaps`` for heatmaps,
+    ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for SimCC vectors."""
+    if isinstance(outputs, Tensor):
+        labels = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'heatmaps'))
+        return outputs.float(), labels
+    labels = tuple(
+        torch.cat(gather_labels(batch_data_samples, 'gt_instance_labels', key))
+        for key in ('keypoint_x_labels', 'keypoint_y_labels')
+    )
+    return tuple(o.float() for o in outputs), labels
+
+
+def base_head_accuracy(
+    pred: Outputs, labels: Outputs, weights: Tensor, simcc_split_ratio: Optional[float] = None
+) -> Tensor:
+    """PCK of the base output as the base head would log it (``acc_pose``); SimCC vectors
+    need ``simcc_split_ratio``."""
+    mask = to_numpy(weights) > 0
+    if isinstance(pred, Tensor):
+        _, avg_acc, _ = pose_pck_accuracy(output=to_numpy(pred), target=to_numpy(labels), mask=mask)
+    else:
+        _, avg_acc, _ = simcc_pck_accuracy(
+            output=to_numpy(pred),
+            target=to_numpy(labels),
+            simcc_split_ratio=simcc_split_ratio,
+            mask=mask,
+        )
+    return torch.tensor(avg_acc, device=weights.device)
