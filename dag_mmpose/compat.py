@@ -4,7 +4,7 @@
 ``import dag_mmpose`` calls :func:`apply_patches`. Each :class:`Patch` names the package whose
 version decides, the version range that needs it (``[low, high)``, ``high`` being the first
 release we expect to carry the upstream fix: a newer one leaves the patch off, so the fix
-cannot mask upstream behaviour) and a run-time check of the broken behaviour itself. A patch
+cannot mask upstream behavior) and a run-time check of the broken behavior itself. A patch
 is applied only when both say so. :data:`APPLIED` records what happened, by name.
 
 The patches:
@@ -45,7 +45,7 @@ class Patch:
         name (str): Key of the patch in :data:`APPLIED`.
         package (str): The package whose version decides (``torch``, ``mmpose`` ...).
         versions (Tuple[str, str]): ``[low, high)``: the versions of ``package`` that need it.
-        needed (Callable[[], bool]): Whether the broken behaviour is there at run time.
+        needed (Callable[[], bool]): Whether the broken behavior is there at run time.
         apply (Callable[[], None]): Make the fix (idempotent).
     """
 

@@ -34,22 +34,11 @@ class InstancePaste(BaseTransform):
     ``GenerateTarget``. It works on the crop only: it costs a warp of each pasted person
     into the box it covers and a blend inside that box.
 
-    Geometry of one paste, all in crop pixels (the crop is the target's box padded by
-    ``GetBBoxCenterScale`` and warped by ``TopdownAffine``, so its height is the
-    reference): the pasted person is rotated by an angle drawn from ``rotation`` about the
-    center of its mask box, scaled so that the longer side of its mask box becomes
-    ``s * crop height`` with ``s`` drawn from ``scale`` (with mmpose's padding of 1.25 the
-    target person is about 0.8 crop heights tall), and its mask-box center is put at
-    a point drawn as follows: with probability ``overlap_bias``, a labelled target joint
-    inside the crop (the crop center if there is none) moved by up to 10 % of the crop
-    size; otherwise a uniform point of the crop. Pasted people may stick out of the crop
-    (they are clipped).
-
-    Image types: (H, W), (H, W, 1) and (H, W, 2) images get the pasted person's gray
-    value in their first channel; images with 3 or more channels get its color (BGR, like
-    mmcv loads images) in their first three channels; further channels are kept. uint8
-    and float32 images (values in 0-255, as mmcv's loaders and photometric transforms give)
-    keep their shape and dtype; other dtypes are blended in float32 and cast back.
+    A pasted person is rotated (``rotation``) about its mask-box center, scaled so that the
+    longer side of its mask box is ``s * crop height`` (``s`` from ``scale``) and centered,
+    with probability ``overlap_bias``, near a labelled target joint (else anywhere in the
+    crop); it may stick out of the crop. Any image layout and dtype is accepted and kept. The
+    geometry and image types in detail: ``docs/instance_pool.md``.
 
     Required Keys:
 
@@ -93,7 +82,7 @@ class InstancePaste(BaseTransform):
         scale (Tuple[float, float]): Range of the longer side of the pasted person's mask
             box relative to the crop height (uniform). Defaults to ``(0.5, 1.0)``, about
             0.6 to 1.25 times the target's size.
-        overlap_bias (float): Probability in [0, 1] of centring a paste on a labelled
+        overlap_bias (float): Probability in [0, 1] of centering a paste on a labelled
             target joint rather than anywhere in the crop. Defaults to 0.7.
         edge_softness (float): Sigma in crop pixels of the Gaussian that feathers the
             mask edges (inwards only, so no background of the source image shows).
