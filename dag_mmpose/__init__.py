@@ -21,7 +21,7 @@ from .compat import apply_patches  # noqa: E402
 
 apply_patches()
 
-from . import codecs, datasets, engine, models  # noqa: E402,F401
+from . import codecs, datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

@@ -10,7 +10,7 @@ EXPECTED = {
     'TRANSFORMS': {'GetOtherInstances', 'InstancePaste', 'MaskJoints'},
     'KEYPOINT_CODECS': {'DAGHeatmap'},
     'HOOKS': {'RefinementVisualizationHook'},
-    'METRICS': set(),
+    'METRICS': {'OccludedKeypointMetric'},
 }
 REGISTRIES = {
     'MODELS': MODELS,

@@ -95,3 +95,42 @@ def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
     assert sorted(metrics) == sorted(f'{prefix}/{key}' for key in expected)
     for value in metrics.values():
         assert 0.0 <= value <= 1.0 or value == -1.0
+
+
+@pytest.mark.parametrize('protocol', ['coco-detections', 'crowdpose', 'ochuman-val'])
+def test_occluded_metric_beside_coco_metric(protocol, synthetic_root, tmp_path):
+    """OccludedKeypointMetric runs in the stock runner next to CocoMetric, with detections."""
+    dataset_type, folder, ann_file, bbox_file, metric, joints, prefix = PROTOCOLS[protocol]
+    data_root = osp.join(synthetic_root, 'data', folder, '')
+    cfg = Config.fromfile(DEMO_CONFIG)
+    cfg.model.head.pose_cfg.out_channels = joints
+    cfg.model.head.metainfo = dict(from_file=METAINFO[joints])
+    dataset = dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode='topdown',
+        ann_file=ann_file,
+        data_prefix=dict(img='images/val/' if folder == 'synthetic_coco' else 'images/'),
+        test_mode=True,
+        pipeline=cfg.val_pipeline,
+    )
+    if bbox_file is not None:
+        dataset['bbox_file'] = osp.join(data_root, bbox_file)
+    cfg.test_dataloader.update(
+        dataset=dataset, num_workers=0, persistent_workers=False, batch_size=16
+    )
+    gt_file = osp.join(data_root, ann_file)
+    cfg.test_evaluator = [
+        dict(type='CocoMetric', ann_file=gt_file, **metric),
+        dict(
+            type='OccludedKeypointMetric', ann_file=gt_file, use_area=metric.get('use_area', True)
+        ),
+    ]
+    cfg.work_dir = str(tmp_path)
+
+    metrics = Runner.from_cfg(cfg).test()
+
+    expected = CROWDPOSE_KEYS if prefix == 'crowdpose' else COCO_KEYS
+    assert {f'{prefix}/{key}' for key in expected} <= set(metrics)
+    for key in ('occ/PCK@0.1', 'vis/PCK@0.1', 'all/OKS', 'occ/AP', 'occ/PCK@0.1-torso'):
+        assert 0.0 <= metrics[key] <= 1.0, key

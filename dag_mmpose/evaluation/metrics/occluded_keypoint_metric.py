@@ -1,0 +1,283 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Keypoint accuracy split by occlusion: occluded (v=1) vs visible (v=2) joints, and by how
+much of the person others overlap."""
+
+import contextlib
+import io
+import warnings
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import get_local_path
+from mmpose.registry import METRICS
+from pycocotools import mask as mask_utils
+from xtcocotools.coco import COCO
+from xtcocotools.cocoeval import COCOeval
+
+__all__ = ['OccludedKeypointMetric']
+
+# joint groups by ground-truth visibility flag
+GROUPS = (('all', (1, 2)), ('occ', (1,)), ('vis', (2,)))
+# torso diagonals, by mmpose keypoint names (COCO, CrowdPose, OCHuman, ...)
+TORSO = (('left_shoulder', 'right_hip'), ('right_shoulder', 'left_hip'))
+
+
+@METRICS.register_module()
+class OccludedKeypointMetric(BaseMetric):
+    """PCK, per-joint OKS and normalized error of occluded vs visible joints, and OKS-AP over
+    the occluded joints alone. Use it beside ``CocoMetric``::
+
+        val_evaluator = [
+            dict(type='CocoMetric', ann_file=ann_file),
+            dict(type='OccludedKeypointMetric', ann_file=ann_file),
+        ]
+
+    Every labelled ground-truth joint is scored by its visibility flag (``occ``: v=1,
+    ``vis``: v=2, ``all``: both). Predictions are matched to the ground-truth people of their
+    image as COCO does: by score, greedily, each to the unmatched person with the highest OKS,
+    if that OKS reaches ``match_oks_thr`` (with ground-truth boxes every prediction finds its
+    own person). Joints of an unmatched person count as misses (PCK and OKS 0) and are left
+    out of the error. Reported, for each group ``g``:
+
+    - ``g/PCK@t``: share of joints within ``t`` times the longer side of the person's box;
+    - ``g/PCK@t-torso``: the same relative to the torso (mean of the labelled shoulder-to-
+      opposite-hip distances), where the dataset names those joints and the person has one;
+    - ``g/OKS``: mean per-joint OKS (the dataset's sigmas, COCO's area convention);
+    - ``g/err``: mean distance divided by the longer box side, matched people only;
+    - the same with ``iou<a/``, ``iou[a,b)/`` and ``iou>=b/`` in front, by the person's largest
+      box IoU with another annotated person of the image (``iou_buckets=(a, b)``);
+    - ``occ/AP``: COCO OKS-AP of the people with an occluded joint, computed on their
+      occluded joints only (xtcocotools ``COCOeval``; visible joints are unlabelled for it).
+
+    A dataset (or bucket) without any v=1 joint has no ``occ`` figures: they are left out with
+    a warning, never reported as 0.
+
+    Args:
+        ann_file (str): COCO-format keypoint annotations with visibility flags.
+        pck_thrs (Sequence[float]): PCK thresholds. Defaults to ``(0.05, 0.1)``.
+        iou_buckets (Tuple[float, float]): Bucket edges of the overlap with others. Defaults
+            to ``(0.3, 0.5)``, as in the OCPose / CrowdPose tables.
+        match_oks_thr (float): Least OKS for a prediction to match a person. Defaults to 0.5.
+        use_area (bool): OKS scale from the annotation's ``area`` (COCO), else from
+            ``0.53 * box area`` (xtcocotools, CrowdPose). Defaults to ``True``.
+        keypoint_score_thr (float): Keypoint scores above it make the instance score
+            (``bbox_score * mean``, CocoMetric's rescoring). Defaults to 0.2.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to ``None``.
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(
+        self,
+        ann_file: str,
+        pck_thrs: Sequence[float] = (0.05, 0.1),
+        iou_buckets: Tuple[float, float] = (0.3, 0.5),
+        match_oks_thr: float = 0.5,
+        use_area: bool = True,
+        keypoint_score_thr: float = 0.2,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if len(iou_buckets) != 2 or not 0 < iou_buckets[0] < iou_buckets[1] <= 1:
+            raise ValueError(f'iou_buckets must be (a, b) with 0 < a < b <= 1, got {iou_buckets}')
+        self.ann_file = ann_file
+        with get_local_path(ann_file) as local_path, contextlib.redirect_stdout(io.StringIO()):
+            self.coco = COCO(local_path)
+        self.pck_thrs = tuple(float(t) for t in pck_thrs)
+        self.iou_buckets = (float(iou_buckets[0]), float(iou_buckets[1]))
+        self.match_oks_thr = match_oks_thr
+        self.use_area = use_area
+        self.keypoint_score_thr = keypoint_score_thr
+
+    def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
+        """Keep each sample's image id, keypoints (N, K, 2) and instance scores (N,)."""
+        for sample in data_samples:
+            if 'pred_instances' not in sample:
+                raise ValueError('OccludedKeypointMetric needs `pred_instances` in the samples')
+            pred = sample['pred_instances']
+            keypoints = np.asarray(pred['keypoints'], dtype=np.float64)
+            scores = np.asarray(pred['keypoint_scores'], dtype=np.float64)
+            if 'bbox_scores' in pred:
+                bbox_scores = np.asarray(pred['bbox_scores'], dtype=np.float64)
+            else:
+                bbox_scores = np.asarray(
+                    sample.get('gt_instances', {}).get('bbox_scores', np.ones(len(keypoints)))
+                )
+            if len(bbox_scores) != len(keypoints):
+                bbox_scores = np.ones(len(keypoints))
+            high = scores > self.keypoint_score_thr
+            mean = np.where(high.any(1), (scores * high).sum(1) / np.maximum(high.sum(1), 1), 0)
+            self.results.append(
+                dict(img_id=sample['img_id'], keypoints=keypoints, scores=bbox_scores * mean)
+            )
+
+    # ------------------------------------------------------------------ ground truth
+
+    def _people(self, img_id) -> List[dict]:
+        """Non-crowd people of an image with at least one labelled joint, each with its joints
+        (K, 3), box (xywh), OKS area and largest box IoU with another person."""
+        anns = [
+            a
+            for a in self.coco.loadAnns(self.coco.getAnnIds(imgIds=img_id))
+            if not a.get('iscrowd', 0)
+        ]
+        boxes = np.array([a['bbox'] for a in anns], dtype=np.float64).reshape(-1, 4)
+        ious = mask_utils.iou(boxes, boxes, [0] * len(anns)) if len(anns) else np.zeros((0, 0))
+        people = []
+        for index, ann in enumerate(anns):
+            joints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
+            if not (joints[:, 2] > 0).any():
+                continue
+            others = np.delete(ious[index], index) if len(anns) > 1 else np.zeros(1)
+            w, h = ann['bbox'][2], ann['bbox'][3]
+            area = ann.get('area', w * h) if self.use_area else w * h * 0.53
+            people.append(
+                dict(ann=ann, joints=joints, size=max(w, h), area=area, iou=float(others.max()))
+            )
+        return people
+
+    def _torso(self, joints: np.ndarray) -> Optional[float]:
+        name2id = self.dataset_meta.get('keypoint_name2id', {}) if self.dataset_meta else {}
+        lengths = [
+            float(np.linalg.norm(joints[name2id[a], :2] - joints[name2id[b], :2]))
+            for a, b in TORSO
+            if a in name2id
+            and b in name2id
+            and joints[name2id[a], 2] > 0
+            and joints[name2id[b], 2] > 0
+        ]
+        return float(np.mean(lengths)) if lengths else None
+
+    def _oks(self, pred: np.ndarray, person: dict, sigmas: np.ndarray) -> np.ndarray:
+        """Per-joint OKS (K,) of a prediction (K, 2) with a person, as xtcocotools computes."""
+        d2 = ((pred - person['joints'][:, :2]) ** 2).sum(1)
+        return np.exp(-d2 / (2 * sigmas) ** 2 / (person['area'] + np.spacing(1)) / 2)
+
+    # ---------------------------------------------------------------------- metrics
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        sigmas = np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
+        by_image = defaultdict(list)
+        for result in results:
+            for keypoints, score in zip(result['keypoints'], result['scores']):
+                by_image[result['img_id']].append((float(score), keypoints))
+
+        joints = []  # one row per labelled joint: see _joint_rows
+        occ_gt, occ_dt = [], []
+        for img_id in self.coco.getImgIds():
+            people = self._people(img_id)
+            matches = self._match(people, by_image.get(img_id, []), sigmas)
+            for person, match in zip(people, matches):
+                joints.extend(self._joint_rows(person, match, sigmas))
+                if (person['joints'][:, 2] == 1).any():
+                    occ_gt.append(person['ann'])
+                    if match is not None:
+                        occ_dt.append((img_id, match[0], match[1]))
+
+        metrics = self._aggregate(np.array(joints).reshape(-1, 8), '')
+        if any(k.startswith('occ/') for k in metrics):
+            metrics['occ/AP'] = self._occluded_ap(occ_gt, occ_dt, sigmas)
+        else:
+            warnings.warn(
+                f'OccludedKeypointMetric: {self.ann_file} has no occluded (v=1) joints; the '
+                'occ/ figures are left out',
+                stacklevel=2,
+            )
+        return metrics
+
+    def _match(self, people: List[dict], preds: List[tuple], sigmas: np.ndarray) -> List:
+        """Greedy matching by score: per person ``(score, keypoints)`` or ``None``."""
+        matches = [None] * len(people)
+        for score, keypoints in sorted(preds, key=lambda p: -p[0]):
+            best, best_oks = None, self.match_oks_thr
+            for index, person in enumerate(people):
+                if matches[index] is not None:
+                    continue
+                labelled = person['joints'][:, 2] > 0
+                oks = float(self._oks(keypoints, person, sigmas)[labelled].mean())
+                if oks >= best_oks:
+                    best, best_oks = index, oks
+            if best is not None:
+                matches[best] = (score, keypoints)
+        return matches
+
+    def _joint_rows(self, person: dict, match, sigmas: np.ndarray) -> List[List[float]]:
+        """``[v, matched, dist / size, dist / torso (nan: none), oks, iou, 0, 0]`` per joint."""
+        gt = person['joints']
+        torso = self._torso(gt)
+        oks = self._oks(match[1], person, sigmas) if match is not None else np.zeros(len(gt))
+        rows = []
+        for j in np.flatnonzero(gt[:, 2] > 0):
+            dist = float(np.linalg.norm(match[1][j] - gt[j, :2])) if match is not None else np.inf
+            rel_torso = dist / torso if torso else np.nan
+            rows.append([gt[j, 2], match is not None, dist / person['size'], rel_torso,
+                         oks[j], person['iou'], 0, 0])  # fmt: skip
+        return rows
+
+    def _aggregate(self, rows: np.ndarray, key_prefix: str, buckets: bool = True) -> dict:
+        metrics = {}
+        for group, flags in GROUPS:
+            sel = rows[np.isin(rows[:, 0], flags)]
+            if not len(sel):
+                continue
+            for t in self.pck_thrs:
+                metrics[f'{key_prefix}{group}/PCK@{t:g}'] = float(np.mean(sel[:, 2] <= t))
+                torso = sel[~np.isnan(sel[:, 3])]
+                if len(torso):
+                    metrics[f'{key_prefix}{group}/PCK@{t:g}-torso'] = float(
+                        np.mean(torso[:, 3] <= t)
+                    )
+            metrics[f'{key_prefix}{group}/OKS'] = float(sel[:, 4].mean())
+            matched = sel[sel[:, 1] > 0]
+            if len(matched):
+                metrics[f'{key_prefix}{group}/err'] = float(matched[:, 2].mean())
+        if buckets:
+            low, high = self.iou_buckets
+            for name, keep in (
+                (f'iou<{low:g}/', rows[:, 5] < low),
+                (f'iou[{low:g},{high:g})/', (rows[:, 5] >= low) & (rows[:, 5] < high)),
+                (f'iou>={high:g}/', rows[:, 5] >= high),
+            ):
+                if keep.any():
+                    metrics.update(self._aggregate(rows[keep], key_prefix + name, buckets=False))
+        return metrics
+
+    def _occluded_ap(self, gt_anns: List[dict], dets: List[tuple], sigmas: np.ndarray) -> float:
+        """COCO OKS-AP of the people with an occluded joint, on their occluded joints only."""
+        annotations = []
+        for ann in gt_anns:
+            joints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3).copy()
+            joints[joints[:, 2] == 2, 2] = 0  # visible joints do not count
+            annotations.append(
+                dict(
+                    ann,
+                    keypoints=joints.reshape(-1).tolist(),
+                    num_keypoints=int((joints[:, 2] > 0).sum()),
+                )
+            )
+        if not dets:
+            return 0.0
+        img_ids = sorted({a['image_id'] for a in annotations})
+        gt = COCO()
+        gt.dataset = dict(
+            images=[dict(id=i) for i in img_ids],
+            annotations=annotations,
+            categories=[dict(id=1, name='person')],
+        )
+        results = [
+            dict(image_id=img_id, category_id=1, score=score,
+                 keypoints=np.column_stack([kpts, np.ones(len(kpts))]).reshape(-1).tolist())
+            for img_id, score, kpts in dets
+        ]  # fmt: skip
+        with contextlib.redirect_stdout(io.StringIO()):
+            gt.createIndex()
+            evaluator = COCOeval(gt, gt.loadRes(results), 'keypoints', sigmas, self.use_area)
+            evaluator.params.useSegm = None
+            evaluator.evaluate()
+            evaluator.accumulate()
+            evaluator.summarize()
+        return float(evaluator.stats[0])

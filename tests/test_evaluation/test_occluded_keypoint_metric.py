@@ -1,0 +1,150 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""OccludedKeypointMetric against values computed by hand on tiny fixtures."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from mmpose.registry import METRICS
+
+import dag_mmpose  # noqa: F401
+from dag_mmpose.evaluation import OccludedKeypointMetric
+
+NAMES = ('left_shoulder', 'right_shoulder', 'left_hip', 'right_hip')
+META = dict(
+    num_keypoints=4,
+    sigmas=np.full(4, 0.1),
+    keypoint_name2id={name: i for i, name in enumerate(NAMES)},
+)
+# person A: box 100 x 100 at the origin, area 10000; joint 1 occluded, joint 3 unlabelled
+A = dict(
+    id=1, image_id=1, category_id=1, iscrowd=0, bbox=[0, 0, 100, 100], area=10000,
+    keypoints=[10, 10, 2, 90, 10, 1, 10, 90, 2, 90, 90, 0],
+)  # fmt: skip
+# person B overlaps A (box IoU 5000 / 15000 = 1/3), all joints visible
+B = dict(
+    id=2, image_id=1, category_id=1, iscrowd=0, bbox=[50, 0, 100, 100], area=10000,
+    keypoints=[60, 10, 2, 140, 10, 2, 60, 90, 2, 140, 90, 2],
+)  # fmt: skip
+# person C alone in image 2, all joints visible
+C = dict(
+    id=3, image_id=2, category_id=1, iscrowd=0, bbox=[0, 0, 50, 50], area=2500,
+    keypoints=[5, 5, 2, 45, 5, 2, 5, 45, 2, 45, 45, 2],
+)  # fmt: skip
+
+
+def _ann_file(tmp_path, anns, images=(1, 2)) -> str:
+    data = dict(
+        images=[dict(id=i, width=200, height=200, file_name=f'{i}.jpg') for i in images],
+        annotations=anns,
+        categories=[dict(id=1, name='person')],
+    )
+    path = tmp_path / 'ann.json'
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _gt(ann) -> np.ndarray:
+    return np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)[:, :2]
+
+
+def _sample(img_id, keypoints, score=1.0) -> dict:
+    keypoints = np.asarray(keypoints, dtype=np.float64).reshape(1, -1, 2)
+    return dict(
+        img_id=img_id,
+        pred_instances=dict(
+            keypoints=keypoints, keypoint_scores=np.ones((1, 4)), bbox_scores=np.array([score])
+        ),
+    )
+
+
+def _metric(tmp_path, anns, samples, **kwargs) -> dict:
+    metric = OccludedKeypointMetric(ann_file=_ann_file(tmp_path, anns), **kwargs)
+    metric.dataset_meta = META
+    metric.process([], samples)
+    return metric.compute_metrics(metric.results)
+
+
+def _a_prediction() -> np.ndarray:
+    pred = _gt(A).copy()
+    pred[1, 0] += 20  # the occluded joint 20 px off
+    pred[2, 1] += 3  # a visible joint 3 px off
+    return pred
+
+
+def test_hand_computed_figures(tmp_path):
+    samples = [_sample(1, _a_prediction()), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    m = _metric(tmp_path, [A, B, C], samples)
+    # PCK relative to the longer box side (100 px for A): 0.1 -> 10 px, 0.05 -> 5 px
+    assert m['occ/PCK@0.1'] == 0.0 and m['occ/PCK@0.05'] == 0.0
+    assert m['vis/PCK@0.1'] == 1.0 and m['vis/PCK@0.05'] == 1.0  # 2 + 4 + 4 visible joints
+    assert m['all/PCK@0.1'] == pytest.approx(10 / 11)
+    # normalized error: A's occluded joint 20 / 100; visible: 3 / 100 among 10 joints
+    assert m['occ/err'] == pytest.approx(0.2)
+    assert m['vis/err'] == pytest.approx(0.003)
+    # per-joint OKS exp(-d^2 / (2 area (2 sigma)^2)): 20 px in area 10000 -> exp(-0.5)
+    assert m['occ/OKS'] == pytest.approx(math.exp(-0.5))
+    assert m['vis/OKS'] == pytest.approx((9 + math.exp(-9 / 800)) / 10)
+    # torso of A: only the right_shoulder - left_hip diagonal is labelled, 80 * sqrt(2)
+    torso = 80 * math.sqrt(2)
+    assert m['occ/PCK@0.1-torso'] == float(20 / torso <= 0.1) == 0.0
+    assert m['occ/PCK@0.05-torso'] == 0.0
+    # buckets by the largest box IoU with another person: A and B 1/3, C 0
+    assert m['iou[0.3,0.5)/occ/PCK@0.1'] == 0.0
+    assert m['iou[0.3,0.5)/vis/PCK@0.1'] == 1.0
+    assert m['iou<0.3/vis/OKS'] == 1.0
+    assert 'iou<0.3/occ/PCK@0.1' not in m  # C has no occluded joint: absent, not 0
+    assert not any(k.startswith('iou>=0.5/') for k in m)
+    # occ/AP: only A has an occluded joint; its OKS over that joint is exp(-0.5) = 0.607,
+    # a match at the thresholds 0.50, 0.55 and 0.60 of ten: AP 0.3
+    assert m['occ/AP'] == pytest.approx(0.3)
+
+
+def test_perfect_predictions(tmp_path):
+    samples = [_sample(1, _gt(A)), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    m = _metric(tmp_path, [A, B, C], samples)
+    for key in ('occ/PCK@0.05', 'vis/PCK@0.1', 'all/OKS', 'occ/OKS'):
+        assert m[key] == 1.0, key
+    assert m['occ/err'] == 0.0
+    assert m['occ/AP'] == pytest.approx(1.0)
+
+
+def test_detections_are_matched_by_oks_not_by_order(tmp_path):
+    # three detections in image 1 in the wrong order: B's pose (low score), a false one far
+    # away (highest score), A's pose; image 2 has no detection at all
+    samples = [
+        _sample(1, _gt(B), score=0.5),
+        _sample(1, _gt(A) + 1000, score=0.99),
+        _sample(1, _gt(A), score=0.9),
+    ]
+    m = _metric(tmp_path, [A, B, C], samples)
+    assert m['occ/PCK@0.1'] == 1.0  # A found its own pose
+    # C's 4 joints are misses: PCK / OKS 0 for them, no error (unmatched)
+    assert m['vis/PCK@0.1'] == pytest.approx(6 / 10)
+    assert m['iou<0.3/vis/OKS'] == 0.0
+    assert 'iou<0.3/vis/err' not in m
+    assert m['vis/err'] == 0.0
+
+
+def test_no_occluded_labels_warns_and_leaves_occ_out(tmp_path):
+    samples = [_sample(1, _gt(B)), _sample(2, _gt(C))]
+    with pytest.warns(UserWarning, match='no occluded'):
+        m = _metric(tmp_path, [B, C], samples)
+    assert m['vis/PCK@0.1'] == 1.0
+    assert not [k for k in m if 'occ/' in k]
+
+
+def test_use_area_false_scales_by_box(tmp_path):
+    # xtcocotools' convention without area: 0.53 * w * h
+    samples = [_sample(1, _a_prediction()), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    m = _metric(tmp_path, [A, B, C], samples, use_area=False)
+    assert m['occ/OKS'] == pytest.approx(math.exp(-400 / 0.04 / (0.53 * 10000) / 2))
+
+
+def test_built_from_config_and_bad_buckets(tmp_path):
+    ann_file = _ann_file(tmp_path, [A])
+    metric = METRICS.build(dict(type='OccludedKeypointMetric', ann_file=ann_file))
+    assert isinstance(metric, OccludedKeypointMetric)
+    with pytest.raises(ValueError, match='iou_buckets'):
+        OccludedKeypointMetric(ann_file=ann_file, iou_buckets=(0.5, 0.3))
