@@ -27,7 +27,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
 )
-METRICS = ('AP', 'AP .5', 'AP .75', 'AR')
+# CocoMetric's AP / AR, and OccludedKeypointMetric's PCK of occluded / visible joints
+METRICS = ('AP', 'AP .5', 'AP .75', 'AR', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/AP')
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,7 +67,10 @@ def evaluate(cfg: Config, checkpoint: str = None) -> Dict[str, float]:
     cfg.load_from = checkpoint
     cfg.work_dir = osp.join(cfg.work_dir, 'test_trained' if checkpoint else 'test_untrained')
     metrics = Runner.from_cfg(cfg).test()
-    return {key.split('/', 1)[1]: value for key, value in metrics.items()}
+    # 'coco/AP' -> 'AP'; the occlusion metric's keys ('occ/PCK@0.1') have no prefix
+    return {
+        key[len('coco/') :] if key.startswith('coco/') else key: v for key, v in metrics.items()
+    }
 
 
 def run(path: str, args: argparse.Namespace) -> List[tuple]:
@@ -93,11 +97,13 @@ def main() -> None:
 
     width = max(len(row[0]) for row in rows)
     header = f'{"model":<{width}} | ' + ' | '.join(f'{m:>6}' for m in METRICS) + ' | train min'
-    print('\nCocoMetric on the generated test split (ground-truth boxes)')
+    print(
+        '\nCocoMetric and OccludedKeypointMetric on the generated test split (ground-truth boxes)'
+    )
     print(header)
     print('-' * len(header))
     for label, metrics, minutes in rows:
-        cells = ' | '.join(f'{metrics[m]:6.3f}' for m in METRICS)
+        cells = ' | '.join(f'{metrics[m]:{max(len(m), 6)}.3f}' for m in METRICS)
         spent = f'{minutes:9.1f}' if minutes is not None else f'{"-":>9}'
         print(f'{label:<{width}} | {cells} | {spent}')
 

@@ -155,10 +155,18 @@ test_dataloader = dict(
     ),
 )
 
-# evaluators
-val_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json'
-)
-test_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_test.json'
-)
+# evaluators: COCO AP, and the accuracy of occluded vs visible joints
+val_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json'),
+    dict(
+        type='OccludedKeypointMetric',
+        ann_file=data_root + 'annotations/person_keypoints_val.json',
+    ),
+]
+test_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_test.json'),
+    dict(
+        type='OccludedKeypointMetric',
+        ann_file=data_root + 'annotations/person_keypoints_test.json',
+    ),
+]

@@ -102,7 +102,9 @@ def use_demo_data(cfg: Any, root: str, pool_dir: str = 'instance_pool') -> None:
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
     for split in ('val', 'test'):
-        cfg[f'{split}_evaluator'].ann_file = LAYOUTS['coco'].ann_path(root, split)
+        evaluators = cfg[f'{split}_evaluator']
+        for evaluator in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
+            evaluator['ann_file'] = LAYOUTS['coco'].ann_path(root, split)
     for step in cfg.train_dataloader.dataset.pipeline:
         if step['type'] == 'InstancePaste':
             step['pool'] = osp.join(root, pool_dir, '')
