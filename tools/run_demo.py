@@ -13,15 +13,12 @@ Every run trains from scratch in ``--work-dir`` (one sub-folder per config).
 
 import argparse
 import os.path as osp
-import time
-from typing import Dict, List
+from typing import List
 
 import torch
-from mmengine.config import Config
-from mmengine.runner import Runner
 
+from dag_mmpose.testing.experiments import evaluate_split, experiment_cfg, train_cfg_once
 from dag_mmpose.testing.synthetic import generate_demo_data
-from dag_mmpose.utils import use_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
@@ -46,43 +43,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def load_cfg(path: str, args: argparse.Namespace, name: str) -> Config:
-    cfg = Config.fromfile(path)
-    use_demo_data(cfg, args.data_root)
-    if args.epochs is not None:
-        cfg.train_cfg.max_epochs = args.epochs
-        cfg.train_cfg.val_interval = args.epochs
-    # The test split is evaluated after training; a val pass as well would only cost time.
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.randomness = dict(seed=args.seed)
-    cfg.work_dir = osp.join(args.work_dir, name)
-    cfg.default_hooks.checkpoint.save_best = None
-    cfg.default_hooks.checkpoint.interval = cfg.train_cfg.max_epochs
-    return cfg
-
-
-def evaluate(cfg: Config, checkpoint: str = None) -> Dict[str, float]:
-    """Test split AP of the model in ``cfg`` (freshly initialized when no checkpoint)."""
-    cfg = cfg.copy()
-    cfg.load_from = checkpoint
-    cfg.work_dir = osp.join(cfg.work_dir, 'test_trained' if checkpoint else 'test_untrained')
-    metrics = Runner.from_cfg(cfg).test()
-    # 'coco/AP' -> 'AP'; the occlusion metric's keys ('occ/PCK@0.1') have no prefix
-    return {
-        key[len('coco/') :] if key.startswith('coco/') else key: v for key, v in metrics.items()
-    }
-
-
 def run(path: str, args: argparse.Namespace) -> List[tuple]:
     name = osp.splitext(osp.basename(path))[0]
-    cfg = load_cfg(path, args, name)
-    untrained = evaluate(cfg)
-    start = time.time()
-    runner = Runner.from_cfg(cfg.copy())
-    runner.train()
-    minutes = (time.time() - start) / 60
-    checkpoint = osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
-    trained = evaluate(cfg, checkpoint)
+    cfg = experiment_cfg(
+        path, args.data_root, osp.join(args.work_dir, name), args.seed, args.epochs
+    )
+    untrained = evaluate_split(cfg)
+    checkpoint, minutes = train_cfg_once(cfg)
+    trained = evaluate_split(cfg, checkpoint)
     return [(f'{name} (untrained)', untrained, None), (f'{name} (trained)', trained, minutes)]
 
 
