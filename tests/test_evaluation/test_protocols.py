@@ -64,8 +64,9 @@ PROTOCOLS = {
 }
 
 
-@pytest.mark.parametrize('protocol', sorted(PROTOCOLS))
-def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
+def _protocol_cfg(protocol: str, synthetic_root: str) -> tuple:
+    """The DAG demo model, resized to the protocol's joints and skeleton, testing on its data;
+    also the ground-truth file, the CocoMetric arguments and the metric prefix."""
     dataset_type, folder, ann_file, bbox_file, metric, joints, prefix = PROTOCOLS[protocol]
     data_root = osp.join(synthetic_root, 'data', folder, '')
     cfg = Config.fromfile(DEMO_CONFIG)
@@ -86,7 +87,13 @@ def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
     cfg.test_dataloader.update(
         dataset=dataset, num_workers=0, persistent_workers=False, batch_size=16
     )
-    cfg.test_evaluator = dict(type='CocoMetric', ann_file=osp.join(data_root, ann_file), **metric)
+    return cfg, osp.join(data_root, ann_file), metric, prefix
+
+
+@pytest.mark.parametrize('protocol', sorted(PROTOCOLS))
+def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
+    cfg, gt_file, metric, prefix = _protocol_cfg(protocol, synthetic_root)
+    cfg.test_evaluator = dict(type='CocoMetric', ann_file=gt_file, **metric)
     cfg.work_dir = str(tmp_path)
 
     metrics = Runner.from_cfg(cfg).test()
@@ -100,26 +107,7 @@ def test_protocol_metric_keys(protocol, synthetic_root, tmp_path):
 @pytest.mark.parametrize('protocol', ['coco-detections', 'crowdpose', 'ochuman-val'])
 def test_occluded_metric_beside_coco_metric(protocol, synthetic_root, tmp_path):
     """OccludedKeypointMetric runs in the stock runner next to CocoMetric, with detections."""
-    dataset_type, folder, ann_file, bbox_file, metric, joints, prefix = PROTOCOLS[protocol]
-    data_root = osp.join(synthetic_root, 'data', folder, '')
-    cfg = Config.fromfile(DEMO_CONFIG)
-    cfg.model.head.pose_cfg.out_channels = joints
-    cfg.model.head.metainfo = dict(from_file=METAINFO[joints])
-    dataset = dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode='topdown',
-        ann_file=ann_file,
-        data_prefix=dict(img='images/val/' if folder == 'synthetic_coco' else 'images/'),
-        test_mode=True,
-        pipeline=cfg.val_pipeline,
-    )
-    if bbox_file is not None:
-        dataset['bbox_file'] = osp.join(data_root, bbox_file)
-    cfg.test_dataloader.update(
-        dataset=dataset, num_workers=0, persistent_workers=False, batch_size=16
-    )
-    gt_file = osp.join(data_root, ann_file)
+    cfg, gt_file, metric, prefix = _protocol_cfg(protocol, synthetic_root)
     cfg.test_evaluator = [
         dict(type='CocoMetric', ann_file=gt_file, **metric),
         dict(
