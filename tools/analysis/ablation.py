@@ -54,7 +54,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument('--epochs', type=int, help='override train_cfg.max_epochs')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
-    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        choices=['cpu', 'cuda'],
+        help="'cpu' hides any GPU from the runs; 'cuda' lets mmengine's Runner use it",
+    )
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     return parser.parse_args()
 
@@ -72,8 +77,6 @@ def run_once(path: str, seed: int, args: argparse.Namespace) -> Dict[str, dict]:
         with open(result_file) as f:
             return json.load(f)
     cfg = experiment_cfg(path, args.data_root, work_dir, seed, args.epochs)
-    if args.device != 'cpu':
-        cfg.device = args.device
     checkpoint, minutes = train_cfg_once(cfg)
     result = dict(
         config=path,
@@ -141,6 +144,9 @@ def plot(results: Dict[str, List[dict]], out_file: str) -> None:
 
 def main() -> None:
     args = parse_args()
+    if args.device == 'cpu':
+        # mmengine's Runner takes a GPU whenever one is visible; before any CUDA call
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
     torch.set_num_threads(args.threads)
     for line in generate_demo_data(args.data_root, args.num_images):
         print(line)

@@ -178,7 +178,7 @@ class OccludedKeypointMetric(BaseMetric):
                     if match is not None:
                         occ_dt.append((img_id, match[0], match[1]))
 
-        metrics = self._aggregate(np.array(joints).reshape(-1, 8), '')
+        metrics = self._aggregate(np.array(joints).reshape(-1, 6), '')
         if any(k.startswith('occ/') for k in metrics):
             metrics['occ/AP'] = self._occluded_ap(occ_gt, occ_dt, sigmas)
         else:
@@ -206,7 +206,7 @@ class OccludedKeypointMetric(BaseMetric):
         return matches
 
     def _joint_rows(self, person: dict, match, sigmas: np.ndarray) -> List[List[float]]:
-        """``[v, matched, dist / size, dist / torso (nan: none), oks, iou, 0, 0]`` per joint."""
+        """``[v, matched, dist / size, dist / torso (nan: none), oks, iou]`` per joint."""
         gt = person['joints']
         torso = self._torso(gt)
         oks = self._oks(match[1], person, sigmas) if match is not None else np.zeros(len(gt))
@@ -215,7 +215,7 @@ class OccludedKeypointMetric(BaseMetric):
             dist = float(np.linalg.norm(match[1][j] - gt[j, :2])) if match is not None else np.inf
             rel_torso = dist / torso if torso else np.nan
             rows.append([gt[j, 2], match is not None, dist / person['size'], rel_torso,
-                         oks[j], person['iou'], 0, 0])  # fmt: skip
+                         oks[j], person['iou']])  # fmt: skip
         return rows
 
     def _aggregate(self, rows: np.ndarray, key_prefix: str, buckets: bool = True) -> dict:

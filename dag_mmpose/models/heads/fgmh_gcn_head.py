@@ -371,8 +371,9 @@ class FGMHGCNHead(BaseHead):
         """Refine the original and the flipped pass and average them in the original frame.
 
         Coordinates of the flipped pass are flipped back (``shift_coords``, default ``True``:
-        mmpose's pixel flip ``x -> w - 1 - x``), scores are swapped to the mirror joints, and
-        the base outputs are averaged as the mmpose heads do.
+        mmpose's pixel flip ``x -> w - 1 - x``) and scores are swapped to the mirror joints.
+        The base outputs are averaged as the mmpose heads do only with ``output_heatmaps``
+        (nothing else reads them), so a plain flip-test prediction does not pay for it.
         """
         result = self._refine(feats[0])
         flipped = self._refine(feats[1])
@@ -382,10 +383,13 @@ class FGMHGCNHead(BaseHead):
             back = flip_normalized(flipped_coords, flip_indices, self.input_size, shift)
             return 0.5 * (coords + back)
 
+        base_outputs = result.base_outputs
+        if test_cfg.get('output_heatmaps', False):
+            base_outputs = flip_average_outputs(
+                base_outputs, flipped.base_outputs, flip_indices, test_cfg
+            )
         return _Refinement(
-            base_outputs=flip_average_outputs(
-                result.base_outputs, flipped.base_outputs, flip_indices, test_cfg
-            ),
+            base_outputs=base_outputs,
             scores=0.5 * (result.scores + flipped.scores[:, list(flip_indices)]),
             initial=average(result.initial, flipped.initial),
             refined=average(result.refined, flipped.refined),

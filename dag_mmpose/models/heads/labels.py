@@ -3,7 +3,7 @@
 transform or codec that should have produced a missing label; the base head's labels and
 accuracy for heatmap and SimCC base heads alike."""
 
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple
 
 import torch
 from mmpose.evaluation.functional import pose_pck_accuracy, simcc_pck_accuracy
@@ -11,10 +11,9 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import OptSampleList
 from torch import Tensor
 
-__all__ = ['base_head_accuracy', 'base_head_labels', 'gather_labels', 'gather_weights']
+from ..utils.joint_sampling import HeadOutputs
 
-# heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
-Outputs = Union[Tensor, Tuple[Tensor, ...]]
+__all__ = ['base_head_accuracy', 'base_head_labels', 'gather_labels', 'gather_weights']
 
 # Which part of the head reads a label, for the error raised when it is missing
 LABEL_USERS = {
@@ -89,8 +88,8 @@ def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: i
 
 
 def base_head_labels(
-    outputs: Outputs, batch_data_samples: OptSampleList
-) -> Tuple[Outputs, Outputs]:
+    outputs: HeadOutputs, batch_data_samples: OptSampleList
+) -> Tuple[HeadOutputs, HeadOutputs]:
     """The base head's output in float32 and its labels: ``gt_fields.heatmaps`` for heatmaps,
     ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for SimCC vectors."""
     if isinstance(outputs, Tensor):
@@ -104,7 +103,10 @@ def base_head_labels(
 
 
 def base_head_accuracy(
-    pred: Outputs, labels: Outputs, weights: Tensor, simcc_split_ratio: Optional[float] = None
+    pred: HeadOutputs,
+    labels: HeadOutputs,
+    weights: Tensor,
+    simcc_split_ratio: Optional[float] = None,
 ) -> Tensor:
     """PCK of the base output as the base head would log it (``acc_pose``); SimCC vectors
     need ``simcc_split_ratio``."""
