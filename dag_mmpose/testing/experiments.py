@@ -9,13 +9,21 @@ from typing import Dict, Optional, Tuple
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..utils.config import use_demo_data
+from ..utils.config import loader_dataset_cfg, use_demo_data
 
-__all__ = ['evaluate_split', 'experiment_cfg', 'train_cfg_once']
+__all__ = ['AUGMENTATIONS', 'evaluate_split', 'experiment_cfg', 'train_cfg_once']
+
+# the occlusion augmentations whose probability ``experiment_cfg(aug_prob=...)`` sets
+AUGMENTATIONS = ('MaskJoints', 'InstancePaste')
 
 
 def experiment_cfg(
-    path: str, data_root: str, work_dir: str, seed: int, epochs: Optional[int] = None
+    path: str,
+    data_root: str,
+    work_dir: str,
+    seed: int,
+    epochs: Optional[int] = None,
+    aug_prob: Optional[float] = None,
 ) -> Config:
     """A demo config pointed at generated data, seeded, saving only its last checkpoint.
 
@@ -25,9 +33,25 @@ def experiment_cfg(
         work_dir (str): Work folder of this run.
         seed (int): ``randomness.seed``.
         epochs (int, optional): Override ``train_cfg.max_epochs``.
+        aug_prob (float, optional): Override the ``prob`` of every :data:`AUGMENTATIONS`
+            step of the train pipeline.
+
+    Raises:
+        ValueError: ``aug_prob`` is given for a config without those steps, or is outside
+            [0, 1].
     """
     cfg = Config.fromfile(path)
     use_demo_data(cfg, data_root)
+    if aug_prob is not None:
+        if not 0.0 <= aug_prob <= 1.0:
+            raise ValueError(f'aug_prob must be in [0, 1], got {aug_prob}')
+        steps = [s for s in loader_dataset_cfg(cfg, 'train').pipeline if s.type in AUGMENTATIONS]
+        if not steps:
+            raise ValueError(
+                f'aug_prob={aug_prob} given, but {path} trains without {AUGMENTATIONS}'
+            )
+        for step in steps:
+            step.prob = aug_prob
     if epochs is not None:
         cfg.train_cfg.max_epochs = epochs
         cfg.train_cfg.val_interval = epochs

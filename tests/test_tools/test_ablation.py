@@ -60,3 +60,46 @@ def test_ablation_runs_reports_and_resumes(tool_env, tmp_path):
     output = _ablation(tool_env, work_dir, data_root)
     assert {run: os.stat(run).st_mtime_ns for run in runs} == stamps
     assert 'Epoch(train)' not in output
+
+
+def test_augmentation_probability_is_chosen_on_val(tool_env, tmp_path):
+    work_dir, data_root = str(tmp_path / 'ablation'), str(tmp_path / 'data')
+    da = osp.join(DEMO, 'td-hm_hrnet-tiny_dag-da-1xb32-10e_synthetic-coco-128x96.py')
+    cmd = [sys.executable, TOOL, '--configs', CONFIGS[0], da, '--seeds', '0', '--epochs', '1',
+           '--num-images', '16', '8', '8', '--data-root', data_root, '--work-dir', work_dir,
+           '--threads', '1', '--aug-probs', '0', '1', '--select', 'occ/PCK@0.1']  # fmt: skip
+    result = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=tool_env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    # the baseline has no augmentation to choose: one run; +DA one run per candidate
+    stem = osp.splitext(osp.basename(da))[0]
+    scores = {}
+    for prob in ('0', '1'):
+        with open(osp.join(work_dir, stem, f'p{prob}', 'seed0', 'result.json')) as f:
+            run = json.load(f)
+        assert run['aug_prob'] == float(prob)
+        scores[prob] = run['val']['occ/PCK@0.1']
+    best = max(scores, key=scores.get)  # equal scores: the first candidate
+    with open(osp.join(work_dir, 'ablation.md')) as f:
+        val_part, test_part = f.read().split('**test**')
+    assert '| +DA p=0 |' in val_part and '| +DA p=1 |' in val_part
+    test_rows = [line for line in test_part.splitlines() if line.startswith('| +DA')]
+    assert len(test_rows) == 1 and test_rows[0].startswith(f'| +DA (p={best}) |')
+    assert f'Chosen on val (best mean occ/PCK@0.1): +DA p={best}' in test_part
+
+
+def test_aug_prob_needs_an_augmenting_config(tmp_path):
+    from dag_mmpose.testing.experiments import experiment_cfg
+
+    with pytest.raises(ValueError, match='trains without'):
+        experiment_cfg(CONFIGS[0], str(tmp_path), str(tmp_path / 'w'), 0, aug_prob=0.5)
+    da = osp.join(DEMO, 'td-hm_hrnet-tiny_dag-da-1xb32-10e_synthetic-coco-128x96.py')
+    with pytest.raises(ValueError, match=r'aug_prob must be in \[0, 1\]'):
+        experiment_cfg(da, str(tmp_path), str(tmp_path / 'w'), 0, aug_prob=1.5)
+    cfg = experiment_cfg(da, str(tmp_path), str(tmp_path / 'w'), 0, aug_prob=0.125)
+    steps = [s for s in cfg.train_dataloader.dataset.pipeline if 'prob' in s and 'Mask' in s.type]
+    assert [s.prob for s in steps] == [0.125]
+    pastes = [s for s in cfg.train_dataloader.dataset.pipeline if s.type == 'InstancePaste']
+    assert [s.prob for s in pastes] == [0.125]

@@ -11,8 +11,11 @@ Each run (config, seed) trains from scratch in ``WORK_DIR/<config>/seed<N>`` and
 ``OccludedKeypointMetric``); a run whose ``result.json`` exists is not trained again, so an
 interrupted ablation resumes where it stopped. The first config is the baseline: every other
 row also gets its difference to it, paired by seed (mean ± std of the per-seed differences).
-Choices (which row to keep, which schedule) belong to the val table; the test table is the
-report. Writes ``ablation.md`` (both tables) and ``ablation.png`` (test: occluded vs visible
+Choices belong to the val table; the test table is the report. ``--aug-probs 0.25 0.5``
+makes the probability of Mask Joints / Instance Paste such a choice: every row that trains
+with them is run at each value (``WORK_DIR/<config>/p<P>/seed<N>``), the val table lists
+every value, and the test table reports only the value whose mean val ``--select`` metric is
+best. Writes ``ablation.md`` (both tables) and ``ablation.png`` (test: occluded vs visible
 PCK@0.1 and AP per row, error bars = std over seeds) into ``WORK_DIR``.
 """
 
@@ -20,13 +23,20 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.config import Config
 
-from dag_mmpose.testing.experiments import evaluate_split, experiment_cfg, train_cfg_once
+from dag_mmpose.testing.experiments import (
+    AUGMENTATIONS,
+    evaluate_split,
+    experiment_cfg,
+    train_cfg_once,
+)
 from dag_mmpose.testing.synthetic import generate_demo_data
+from dag_mmpose.utils.config import loader_dataset_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'demo')
@@ -48,10 +58,19 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--configs', nargs='+', default=TABLE2, help='first one: baseline')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--data-root', default='data/synthetic_coco', help='generated data')
     parser.add_argument(
-        '--num-images', type=int, nargs=3, default=[600, 100, 100], metavar=('TRAIN', 'VAL', 'TEST')
+        '--data-root', default='data/synthetic_benchmark', help='generated data (made if absent)'
     )
+    parser.add_argument(
+        '--num-images', type=int, nargs=3, default=[600, 200, 400], metavar=('TRAIN', 'VAL', 'TEST')
+    )
+    parser.add_argument(
+        '--aug-probs',
+        type=float,
+        nargs='+',
+        help=f'candidate probabilities of {"/".join(AUGMENTATIONS)}, chosen on val',
+    )
+    parser.add_argument('--select', default='AP', help='val metric the choice maximizes')
     parser.add_argument('--epochs', type=int, help='override train_cfg.max_epochs')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument(
@@ -69,18 +88,30 @@ def row_name(path: str) -> str:
     return ROW_NAMES.get(stem, stem)
 
 
-def run_once(path: str, seed: int, args: argparse.Namespace) -> Dict[str, dict]:
-    """Train one (config, seed) unless its result.json exists; its val / test metrics."""
-    work_dir = osp.join(args.work_dir, osp.splitext(osp.basename(path))[0], f'seed{seed}')
+def augments(path: str) -> bool:
+    """Whether the config's train pipeline has Mask Joints or Instance Paste."""
+    pipeline = loader_dataset_cfg(Config.fromfile(path), 'train').pipeline
+    return any(step.type in AUGMENTATIONS for step in pipeline)
+
+
+def run_once(
+    path: str, seed: int, args: argparse.Namespace, aug_prob: Optional[float] = None
+) -> Dict[str, dict]:
+    """Train one (config, seed[, aug_prob]) unless its result.json exists; its metrics."""
+    work_dir = osp.join(args.work_dir, osp.splitext(osp.basename(path))[0])
+    if aug_prob is not None:
+        work_dir = osp.join(work_dir, f'p{aug_prob:g}')
+    work_dir = osp.join(work_dir, f'seed{seed}')
     result_file = osp.join(work_dir, 'result.json')
     if osp.exists(result_file):
         with open(result_file) as f:
             return json.load(f)
-    cfg = experiment_cfg(path, args.data_root, work_dir, seed, args.epochs)
+    cfg = experiment_cfg(path, args.data_root, work_dir, seed, args.epochs, aug_prob)
     checkpoint, minutes = train_cfg_once(cfg)
     result = dict(
         config=path,
         seed=seed,
+        aug_prob=aug_prob,
         train_minutes=minutes,
         val=evaluate_split(cfg, checkpoint, 'val'),
         test=evaluate_split(cfg, checkpoint, 'test'),
@@ -91,6 +122,36 @@ def run_once(path: str, seed: int, args: argparse.Namespace) -> Dict[str, dict]:
         json.dump(result, f, indent=1)
     os.replace(tmp, result_file)  # a run counts as done only once its file is whole
     return result
+
+
+def run_all(
+    args: argparse.Namespace,
+) -> Tuple[Dict[str, List[dict]], Dict[str, List[dict]], List[str]]:
+    """Every run; the val rows (one per candidate probability), the test rows (the value
+    chosen on val) and a line per choice."""
+    val_rows: Dict[str, List[dict]] = {}
+    test_rows: Dict[str, List[dict]] = {}
+    choices = []
+    for path in args.configs:
+        name = row_name(path)
+        if not args.aug_probs or not augments(path):
+            val_rows[name] = test_rows[name] = [run_once(path, s, args) for s in args.seeds]
+            continue
+        candidates = {}
+        for prob in args.aug_probs:
+            candidates[prob] = [run_once(path, s, args, prob) for s in args.seeds]
+            val_rows[f'{name} p={prob:g}'] = candidates[prob]
+        if args.select not in candidates[args.aug_probs[0]][0]['val']:
+            known = sorted(candidates[args.aug_probs[0]][0]['val'])
+            raise SystemExit(f'--select {args.select!r} is not a val metric; one of {known}')
+        score = {
+            p: np.mean([r['val'][args.select] for r in runs]) for p, runs in candidates.items()
+        }
+        best = max(score, key=score.get)  # ties: the first candidate given
+        test_rows[f'{name} (p={best:g})'] = candidates[best]
+        tried = ', '.join(f'p={p:g}: {v:.3f}' for p, v in score.items())
+        choices.append(f'{name} p={best:g} ({tried})')
+    return val_rows, test_rows, choices
 
 
 def _cell(values: Sequence[float]) -> str:
@@ -150,9 +211,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     for line in generate_demo_data(args.data_root, args.num_images):
         print(line)
-    results: Dict[str, List[dict]] = {}
-    for path in args.configs:
-        results[row_name(path)] = [run_once(path, seed, args) for seed in args.seeds]
+    val_results, test_results, choices = run_all(args)
 
     report = [
         f'Seeds {args.seeds}; data {args.data_root} ({args.num_images} images); first row = '
@@ -160,17 +219,19 @@ def main() -> None:
         '',
         '**val** (for choices)',
         '',
-        table(results, 'val'),
+        table(val_results, 'val'),
         '',
         '**test** (the report)',
         '',
-        table(results, 'test'),
+        table(test_results, 'test'),
     ]
+    if choices:
+        report += ['', f'Chosen on val (best mean {args.select}): ' + '; '.join(choices)]
     os.makedirs(args.work_dir, exist_ok=True)
     md_file = osp.join(args.work_dir, 'ablation.md')
     with open(md_file, 'w') as f:
         f.write('\n'.join(report) + '\n')
-    plot(results, osp.join(args.work_dir, 'ablation.png'))
+    plot(test_results, osp.join(args.work_dir, 'ablation.png'))
     print('\n'.join(report))
     print(f'\nwrote {md_file} and ablation.png')
 

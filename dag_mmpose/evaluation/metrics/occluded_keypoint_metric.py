@@ -12,9 +12,10 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmpose.registry import METRICS
-from pycocotools import mask as mask_utils
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
+
+from ..occlusion_statistics import max_box_ious
 
 __all__ = ['OccludedKeypointMetric']
 
@@ -125,18 +126,16 @@ class OccludedKeypointMetric(BaseMetric):
             for a in self.coco.loadAnns(self.coco.getAnnIds(imgIds=img_id))
             if not a.get('iscrowd', 0)
         ]
-        boxes = np.array([a['bbox'] for a in anns], dtype=np.float64).reshape(-1, 4)
-        ious = mask_utils.iou(boxes, boxes, [0] * len(anns)) if len(anns) else np.zeros((0, 0))
+        ious = max_box_ious([a['bbox'] for a in anns])
         people = []
         for index, ann in enumerate(anns):
             joints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
             if not (joints[:, 2] > 0).any():
                 continue
-            others = np.delete(ious[index], index) if len(anns) > 1 else np.zeros(1)
             w, h = ann['bbox'][2], ann['bbox'][3]
             area = ann.get('area', w * h) if self.use_area else w * h * 0.53
             people.append(
-                dict(ann=ann, joints=joints, size=max(w, h), area=area, iou=float(others.max()))
+                dict(ann=ann, joints=joints, size=max(w, h), area=area, iou=float(ious[index]))
             )
         return people
 

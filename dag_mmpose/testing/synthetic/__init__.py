@@ -6,22 +6,22 @@ Modules: :mod:`.layout` (joint names, skeletons, file layout), :mod:`.figure` (o
 :mod:`.scene` (people, occluders and visibility), :mod:`.write` (images and json),
 :mod:`.demo` (the README's main-job data).
 
-Draws front-facing, people-like figures (thick limbs, a torso polygon, a head with face
-marks, joint markers) on random backgrounds, lets them overlap each other and puts object
-occluders on top, and writes JPEG images plus COCO-format keypoint json with visibility
-labels (2 visible, 1 hidden by a later person or an occluder, 0 outside the image with
-x = y = 0), amodal person boxes and RLE segmentations of each person's visible region.
-The files load with mmpose's ``CocoDataset``, ``CrowdPoseDataset`` and ``OCHumanDataset``,
-so the whole pipeline can be trained and evaluated end to end in minutes on a CPU.
+Draws people as posed 3D skeletons seen from any side (front, profile, back) in varied poses
+(standing, walking, arms raised, reaching across the body, sitting, bending, lying) and
+proportions, with textured clothing per person and no joint markers: left and right limbs
+look the same, so a joint is found from the shapes of the parts and the context, never from
+a color. Parts are painted far to near, so bodies hide their own joints. People overlap each
+other, textured irregular object occluders go on top, and backgrounds are cluttered with
+objects and limb-like strokes. Writes JPEG images plus COCO-format keypoint json with
+visibility labels (2 visible; 1 hidden by a later person, an occluder or the person's own
+nearer parts; 0 outside the image with x = y = 0), amodal person boxes and RLE segmentations
+of each person's visible region. The files load with mmpose's ``CocoDataset``,
+``CrowdPoseDataset`` and ``OCHumanDataset``, so the whole pipeline can be trained and
+evaluated end to end in minutes on a CPU.
 
 Everything is seeded: the same arguments give byte-identical json and identical images.
 Each image draws from its own random stream derived from (seed, layout, split, index), so
 splits never share images and image ``i`` does not depend on how many images are written.
-
-Made to be learnable by a tiny model: figures are front-facing (the person's left is on the
-image right when upright), left limbs are lighter with a light center stripe and light joint
-markers, right limbs darker with dark ones, the neck marker is green and the nose red.
-Note that a horizontal flip keeps the geometry rule (front-facing) but swaps the shading code.
 
 Example:
     >>> import tempfile

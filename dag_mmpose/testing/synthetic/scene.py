@@ -1,6 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""A generated scene: background, people placed to overlap, object occluders, and the
-pixel ownership that decides each joint's visibility."""
+"""A generated scene: a cluttered background, people placed to overlap, textured object
+occluders, and the pixel ownership and depth that decide each joint's visibility."""
 
 from typing import List, Tuple
 
@@ -11,10 +11,11 @@ from .figure import (
     OCCLUDER,
     ONE,
     SHIFT,
-    AllSame,
     Figure,
+    hidden_by_itself,
     paint_figure,
     random_color,
+    random_texture,
     sample_figure,
     to_fixed,
 )
@@ -22,7 +23,7 @@ from .layout import SyntheticPerson
 
 
 def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A random gradient, optional blotches and a few flat shapes."""
+    """Clutter: a gradient, blotches, grain, objects, and limb-like strokes."""
     c0 = np.array(random_color(rng, 0, 255), dtype=np.float32)
     c1 = np.array(random_color(rng, 0, 255), dtype=np.float32)
     theta = rng.uniform(0, 2 * np.pi)
@@ -31,33 +32,36 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     ramp = ys[:, None] + xs[None, :]
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1.0)
     img = c0 + (c1 - c0) * ramp[..., None]
-    if rng.random() < 0.6:
-        coarse = rng.normal(
-            0,
-            rng.uniform(10, 40),
-            size=(4 + int(rng.integers(0, 8)), 4 + int(rng.integers(0, 8)), 3),
-        )
-        img += cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    for cells, sigma in ((int(rng.integers(3, 10)), rng.uniform(10, 40)), (32, rng.uniform(0, 15))):
+        coarse = rng.normal(0, sigma, size=(cells, cells, 3)).astype(np.float32)
+        img += cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     img = np.clip(img, 0, 255).astype(np.uint8)
-    for _ in range(int(rng.integers(1, 7))):
-        color = random_color(rng, 0, 255)
-        center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-        size = int(rng.integers(4, max(5, min(width, height) // 3)))
-        kind = rng.random()
-        if kind < 0.4:
-            cv2.circle(img, center, size, color, -1, cv2.LINE_AA)
-        elif kind < 0.8:
-            cv2.rectangle(
-                img,
-                center,
-                (center[0] + size, center[1] + int(size * rng.uniform(0.3, 2.0))),
-                color,
-                -1,
-            )
-        else:
-            end = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-            cv2.line(img, center, end, color, int(rng.integers(1, 3)), cv2.LINE_AA)
+    owner = np.zeros((height, width), dtype=np.uint8)  # thrown away: background is nobody's
+    scratch = np.zeros((height, width), dtype=np.uint8)
+    for _ in range(int(rng.integers(4, 14))):
+        center = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+        if rng.random() < 0.5:
+            _paint_occluder(rng, img, owner, scratch, center, rng.uniform(0.05, 0.4) * height)
+        else:  # strokes as wide as limbs, in any color: distractors for the joints
+            end = center + rng.normal(0, 0.12 * height, 2)
+            stroke = max(2, int(rng.uniform(0.015, 0.05) * height))
+            color = random_color(rng, 0, 255)
+            cv2.line(img, to_fixed(center), to_fixed(end), color, stroke, cv2.LINE_AA, SHIFT)
     return img
+
+
+def _blob_polygon(rng: np.random.Generator, center: np.ndarray, size: float) -> np.ndarray:
+    """An irregular closed outline: a circle whose radius varies smoothly and a little
+    roughly with the angle."""
+    n = int(rng.integers(10, 24))
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    radius = np.ones(n)
+    for k, amplitude in ((2, 0.25), (3, 0.15), (4, 0.08)):
+        a, b = rng.normal(0, amplitude, 2)
+        radius += a * np.cos(k * angles) + b * np.sin(k * angles)
+    radius = np.clip(radius, 0.3, 1.6) * rng.uniform(0.85, 1.0, n) * size * 0.5
+    stretch = rng.uniform(0.5, 1.0)
+    return center + np.stack([np.cos(angles) * radius, np.sin(angles) * radius * stretch], 1)
 
 
 def _paint_occluder(
@@ -68,43 +72,32 @@ def _paint_occluder(
     center: np.ndarray,
     size: float,
 ) -> None:
-    """Draw one object occluder (rectangle, ellipse or polygon; flat, striped or shaded)."""
+    """Draw one object occluder (box, pole, ellipse or irregular blob) with a texture."""
     scratch[:] = 0
     w = size * rng.uniform(0.4, 1.0)
     h = size * rng.uniform(0.4, 1.0)
     angle = rng.uniform(0, 180) if rng.random() < 0.5 else 0.0
     kind = rng.random()
-    if kind < 0.45:
+    if kind < 0.3:
+        if rng.random() < 0.3:  # a pole or a plank
+            w, h = w * 0.25, h * 2.0
         rect = ((float(center[0]), float(center[1])), (w, h), angle)
-        corners = cv2.boxPoints(rect)
-        poly = np.round(corners * ONE).astype(np.int32)
+        poly = np.round(cv2.boxPoints(rect) * ONE).astype(np.int32)
         cv2.fillPoly(scratch, [poly], 1, cv2.LINE_8, SHIFT)
-    elif kind < 0.8:
+    elif kind < 0.5:
         axes = (int(w / 2 * ONE), int(h / 2 * ONE))
         cv2.ellipse(scratch, to_fixed(center), axes, angle, 0, 360, 1, -1, cv2.LINE_8, SHIFT)
     else:
-        n = int(rng.integers(3, 7))
-        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
-        radii = rng.uniform(0.3, 0.6, n) * size
-        poly = center + np.stack([np.cos(angles) * radii, np.sin(angles) * radii], 1)
+        poly = _blob_polygon(rng, center, size)
         cv2.fillPoly(scratch, [np.round(poly * ONE).astype(np.int32)], 1, cv2.LINE_8, SHIFT)
     ys, xs = np.nonzero(scratch)
     if len(ys) == 0:
         return
-    base = np.array(random_color(rng, 0, 255), dtype=np.float32)
-    style = rng.random()
-    if style < 0.4:
-        colors = np.broadcast_to(base, (len(ys), 3))
-    elif style < 0.7:
-        other = np.array(random_color(rng, 0, 255), dtype=np.float32)
-        period = rng.uniform(3, 10)
-        phase = xs * np.cos(angle) + ys * np.sin(angle)
-        colors = np.where(((phase // period) % 2 == 0)[:, None], base, other)
-    else:
-        other = np.array(random_color(rng, 0, 255), dtype=np.float32)
+    colors = random_texture(rng, random_color(rng, 0, 255))(xs, ys)
+    if rng.random() < 0.5:  # shaded across its height
         t = (ys - ys.min()) / max(int(np.ptp(ys)), 1)
-        colors = base + (other - base) * t[:, None]
-    img[ys, xs] = colors.astype(np.uint8)
+        colors = colors * (1.1 - 0.35 * t)[:, None]
+    img[ys, xs] = np.clip(colors, 0, 255).astype(np.uint8)
     owner[ys, xs] = OCCLUDER
 
 
@@ -231,13 +224,13 @@ def render_scene(
 
     owner = np.zeros((height, width), dtype=np.uint8)
     scratch = np.zeros((height, width), dtype=np.uint8)
-    boxes = []
+    zbuf = np.empty((height, width), dtype=np.float32)
+    boxes, self_hidden = [], []
     for rank, fig in enumerate(figures, start=1):
-        scratch[:] = 0
-        paint_figure(scratch, fig, AllSame(1), cv2.LINE_8)
-        paint_figure(img, fig, fig.colors, cv2.LINE_AA)
-        owner[scratch > 0] = rank
-        boxes.append(cv2.boundingRect(scratch))
+        zbuf.fill(-np.inf)
+        covered = paint_figure(img, owner, zbuf, scratch, fig, rank)
+        boxes.append(cv2.boundingRect(covered.astype(np.uint8)))
+        self_hidden.append(hidden_by_itself(fig, zbuf))
 
     # Object occluders: on the people (so they hide joints), and a few anywhere.
     for fig in figures:
@@ -251,19 +244,28 @@ def render_scene(
         center = np.array([rng.uniform(0, width), rng.uniform(0, height)])
         _paint_occluder(rng, img, owner, scratch, center, rng.uniform(0.1, 0.3) * height)
 
+    # Uneven light, sensor noise and a little blur.
+    light = cv2.resize(
+        rng.uniform(0.75, 1.2, size=(3, 3)).astype(np.float32),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    )
     noise = rng.normal(0.0, rng.uniform(2, 8), size=img.shape).astype(np.float32)
-    img = np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    img = np.clip(img.astype(np.float32) * light[..., None] + noise, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        img = cv2.GaussianBlur(img, (3, 3), rng.uniform(0.3, 0.8))
 
     people = []
-    for rank, (fig, box) in enumerate(zip(figures, boxes), start=1):
+    for rank, (fig, box, hidden) in enumerate(zip(figures, boxes, self_hidden), start=1):
         pts = fig.points + fig.offset
-        ix = np.round(pts[:, 0]).astype(int)
-        iy = np.round(pts[:, 1]).astype(int)
-        inside = (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
+        ix, iy = _pixel(pts, width, height)
+        rounded = np.round(pts)
+        inside = (rounded >= 0).all(1) & (rounded[:, 0] < width) & (rounded[:, 1] < height)
         visibility = np.zeros(len(pts), dtype=np.int64)
-        # Hidden means covered by something drawn after this figure; a point on the rim of
-        # its own drawing (the head top) may land on the background and is still visible.
-        covered = owner[iy.clip(0, height - 1), ix.clip(0, width - 1)] > rank
+        # Hidden means covered by something drawn after this figure, or by its own nearer
+        # parts; a point on the rim of its own drawing (the head top) may land on the
+        # background and is still visible.
+        covered = (owner[iy, ix] > rank) | hidden
         visibility[inside] = np.where(covered[inside], 1, 2)
         people.append(
             SyntheticPerson(
@@ -275,3 +277,10 @@ def render_scene(
             )
         )
     return img, people
+
+
+def _pixel(points: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Nearest pixel (x, y) of each point, clipped into the image."""
+    ix = np.round(points[:, 0]).astype(int).clip(0, width - 1)
+    iy = np.round(points[:, 1]).astype(int).clip(0, height - 1)
+    return ix, iy
