@@ -26,7 +26,6 @@ def _ann(ann_id, image_id, bbox, vis, iscrowd=0):
 
 
 def _write(tmp_path, annotations, num_images=2):
-    n = num_images
     data = dict(
         images=[
             dict(id=i + 1, file_name=f'{i}.jpg', width=40, height=40) for i in range(num_images)
