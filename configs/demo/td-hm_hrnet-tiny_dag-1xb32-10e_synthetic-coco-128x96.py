@@ -39,8 +39,9 @@ train_pipeline = [
     dict(type='GetOtherInstances', input_size=codec['input_size']),
     # DAG's data part: Mask Joints (2 joints, 20-38 px at 256x192 as a fraction of the crop)
     # and Instance Paste from the pool tools/run_demo.py cuts out of the generated train
-    # split. At p=0.25 instead of the paper configs' 0.5: in 10 epochs the augmentation has
-    # little time to pay off (measured test AP: 0.319 at p=0.25, 0.223 at p=0.5, README).
+    # split. At p=0.25 instead of the paper configs' 0.5 (picked earlier on the old generator's
+    # test split, so not a validated choice: `tools/analysis/ablation.py --aug-probs 0.25 0.5`
+    # chooses it on val).
     dict(type='MaskJoints', prob=0.25, num_joints=2, box_size=(0.104, 0.198)),
     dict(type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25),
     dict(type='GenerateTarget', encoder=codec),

@@ -58,11 +58,14 @@ def model(demo):
 
 
 def _assert_near_boxes(keypoints: np.ndarray, bboxes: np.ndarray) -> None:
-    """Each person's joints lie in its box grown 2x about its center (the model is
-    untrained, so the joints can be anywhere in its 1.25x padded crop)."""
+    """Each person's joints lie in its crop: the box padded 1.25x and widened or heightened
+    to the input's 96:128 aspect ratio, as mmpose's ``GetBBoxCenterScale`` and
+    ``TopdownAffine`` do (the model is untrained, so the joints can be anywhere in it)."""
     assert np.isfinite(keypoints).all()
     centers = (bboxes[:, :2] + bboxes[:, 2:]) / 2
-    half = bboxes[:, 2:] - bboxes[:, :2]  # half of the 2x box
+    size = (bboxes[:, 2:] - bboxes[:, :2]) * 1.25
+    size = np.maximum(size, np.stack([size[:, 1] * 0.75, size[:, 0] / 0.75], 1))
+    half = size / 2 + 1.0
     inside = np.abs(keypoints - centers[:, None]) <= half[:, None]
     assert inside.all(), f'joints outside their boxes:\n{keypoints}\n{bboxes}'
 

@@ -563,23 +563,19 @@ class TestFigures:
     @pytest.mark.parametrize('seed', range(6))
     def test_left_and_right_look_the_same(self, seed):
         fig = sample_figure(np.random.default_rng(seed), 100.0)
-        looks = {
-            tuple(name.replace('left_', 'side_') for name in part.points): (
-                part.texture,
-                part.width,
-            )
-            for part in fig.parts
-            if all(name.startswith('left_') for name in part.points)
-        }
-        mirrored = {
-            tuple(name.replace('right_', 'side_') for name in part.points): (
-                part.texture,
-                part.width,
-            )
-            for part in fig.parts
-            if all(name.startswith('right_') for name in part.points)
-        }
-        assert len(looks) == 6 and looks == mirrored
+
+        def looks(side: str) -> dict:
+            return {
+                tuple(name.replace(side, 'side_') for name in part.points): (
+                    part.texture,
+                    part.width,
+                )
+                for part in fig.parts
+                if all(name.startswith(side) for name in part.points)
+            }
+
+        left, right = looks('left_'), looks('right_')
+        assert len(left) == 6 and left == right
 
     def test_poses_and_bad_pose(self):
         rng = np.random.default_rng(0)
