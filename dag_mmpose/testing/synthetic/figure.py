@@ -48,7 +48,7 @@ def random_texture(rng: np.random.Generator, base: Tuple[int, ...]) -> Texture:
     amount = rng.uniform(0.25, 0.7)
     mixed = base_arr + (other - base_arr) * amount
     if kind == 0:
-        return lambda xs, ys: np.broadcast_to(base_arr, (len(xs), 3))
+        return _flat(base)
     if kind == 1:
 
         def stripes(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -396,10 +396,15 @@ def hidden_by_itself(fig: Figure, zbuf: np.ndarray) -> np.ndarray:
     arm behind the torso, the face of someone seen from behind), from the ``zbuf`` that
     :func:`paint_figure` filled for this figure alone."""
     height, width = zbuf.shape
-    pts = fig.points + fig.offset
-    ix = np.round(pts[:, 0]).astype(int).clip(0, width - 1)
-    iy = np.round(pts[:, 1]).astype(int).clip(0, height - 1)
+    ix, iy = nearest_pixel(fig.points + fig.offset, width, height)
     return zbuf[iy, ix] > fig.depth + fig.joint_tolerance()
+
+
+def nearest_pixel(points: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Nearest pixel (x, y) of each of the (P, 2) points, clipped into the image."""
+    ix = np.round(points[:, 0]).astype(int).clip(0, width - 1)
+    iy = np.round(points[:, 1]).astype(int).clip(0, height - 1)
+    return ix, iy
 
 
 def _paint_face(

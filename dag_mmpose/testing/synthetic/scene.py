@@ -13,6 +13,7 @@ from .figure import (
     SHIFT,
     Figure,
     hidden_by_itself,
+    nearest_pixel,
     paint_figure,
     random_color,
     random_texture,
@@ -258,7 +259,7 @@ def render_scene(
     people = []
     for rank, (fig, box, hidden) in enumerate(zip(figures, boxes, self_hidden), start=1):
         pts = fig.points + fig.offset
-        ix, iy = _pixel(pts, width, height)
+        ix, iy = nearest_pixel(pts, width, height)
         rounded = np.round(pts)
         inside = (rounded >= 0).all(1) & (rounded[:, 0] < width) & (rounded[:, 1] < height)
         visibility = np.zeros(len(pts), dtype=np.int64)
@@ -277,10 +278,3 @@ def render_scene(
             )
         )
     return img, people
-
-
-def _pixel(points: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Nearest pixel (x, y) of each point, clipped into the image."""
-    ix = np.round(points[:, 0]).astype(int).clip(0, width - 1)
-    iy = np.round(points[:, 1]).astype(int).clip(0, height - 1)
-    return ix, iy
