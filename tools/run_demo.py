@@ -18,7 +18,7 @@ from typing import List
 import torch
 
 from dag_mmpose.testing.experiments import evaluate_split, experiment_cfg, train_cfg_once
-from dag_mmpose.testing.synthetic import generate_demo_data
+from dag_mmpose.testing.synthetic import VARIETIES, generate_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
@@ -35,6 +35,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default='data/synthetic_coco', help='generated data')
     parser.add_argument(
         '--num-images', type=int, nargs=3, default=[600, 100, 100], metavar=('TRAIN', 'VAL', 'TEST')
+    )
+    parser.add_argument(
+        '--variety',
+        choices=VARIETIES,
+        default='upright',
+        help="generated people: 'upright' (the fast setting, default) or 'full' (the benchmark)",
     )
     parser.add_argument('--epochs', type=int, help='override train_cfg.max_epochs')
     parser.add_argument('--work-dir', default='work_dirs/demo')
@@ -57,7 +63,9 @@ def run(path: str, args: argparse.Namespace) -> List[tuple]:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    for line in generate_demo_data(args.data_root, args.num_images, seed=args.seed):
+    for line in generate_demo_data(
+        args.data_root, args.num_images, seed=args.seed, variety=args.variety
+    ):
         print(line)
     rows = []
     for path in [args.config, *args.compare]:

@@ -1,7 +1,9 @@
 # Demo recipe: plain top-down heatmap baseline on the generated occluded-pose data.
 # A tiny HRNet at 128x96 so that it trains in a few minutes on 2 CPU cores. The DAG sibling
-# (..._dag-...) changes only the model and targets. Generate the data with:
-#   python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_coco
+# (..._dag-...) changes only the model and targets. Generate the data (the benchmark's fast
+# 'upright' setting, as tools/run_demo.py does) with:
+#   python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_coco \
+#       --variety upright
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
@@ -89,13 +91,14 @@ dataset_type = 'CocoDataset'
 data_mode = 'topdown'
 data_root = 'data/synthetic_coco/'
 
-# pipelines
+# pipelines. For the 10-epoch schedule the rotation is milder than mmpose's 80 degrees and
+# there is no RandomHalfBody: chosen on val (full benchmark, seed 0, 10 epochs), where it
+# took AP from 0.004 to 0.016 and visible-joint PCK@0.1 from 0.113 to 0.226.
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    dict(type='RandomBBoxTransform', rotate_factor=30.0),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),

@@ -33,8 +33,7 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform'),
+    dict(type='RandomBBoxTransform', rotate_factor=30.0),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GetOtherInstances', input_size=codec['input_size']),
     # DAG's data part: Mask Joints (2 joints, 20-38 px at 256x192 as a fraction of the crop)

@@ -373,6 +373,7 @@ class TestArguments:
             dict(people=(3, 2)),
             dict(img_size=(16, 16)),
             dict(seed=-1),
+            dict(variety='sideways'),
         ],
     )
     def test_bad_arguments(self, tmp_path, kwargs):
@@ -380,6 +381,17 @@ class TestArguments:
         args.update(kwargs)
         with pytest.raises(ValueError):
             generate_coco_style(str(tmp_path), **args)
+
+    def test_kept_split_of_another_variety_is_refused(self, tmp_path):
+        root = str(tmp_path)
+        ann_file = generate_coco_style(root, num_images=1, split='val', img_size=SMALL)
+        with open(ann_file) as f:
+            assert json.load(f)['info']['variety'] == 'full'
+        with pytest.raises(ValueError, match="variety='full', not 'upright'"):
+            generate_all(root, 'coco', num_images=[1, 1, 1], img_size=SMALL, variety='upright')
+        assert not osp.exists(LAYOUTS['coco'].ann_path(root, 'train'))  # refused before writing
+        summaries = generate_all(root, 'coco', num_images=[1, 1, 1], img_size=SMALL)
+        assert [s.skipped for s in summaries] == [False, True, False]
 
     def test_generate_all_counts(self, tmp_path):
         with pytest.raises(ValueError, match='one image count'):
@@ -587,3 +599,26 @@ class TestFigures:
         assert x1 - x0 > y1 - y0  # lying people are wider than tall
         with pytest.raises(ValueError, match='pose must be one of'):
             sample_figure(rng, 80.0, pose='dance')
+
+    def test_upright_variety_draws_no_profiles_and_no_low_poses(self):
+        point = {name: i for i, name in enumerate(FIGURE_POINT_NAMES)}
+
+        def shoulder_spans(variety):
+            rng = np.random.default_rng(0)
+            figs = [sample_figure(rng, 100.0, variety=variety) for _ in range(200)]
+            spans = [
+                abs(f.points[point['left_shoulder'], 0] - f.points[point['right_shoulder'], 0])
+                for f in figs
+                if f.pose != 'lie'
+            ]
+            return {f.pose for f in figs}, np.array(spans)
+
+        poses, spans = shoulder_spans('upright')
+        assert poses == {'stand', 'walk', 'raise', 'reach'}
+        # Seen from the front or the back, the shoulders are always apart (>= 0.1 height).
+        assert spans.min() > 10.0
+        poses, spans = shoulder_spans('full')
+        assert {'sit', 'bend', 'lie'} <= poses
+        assert spans.min() < 3.0  # profiles put one shoulder behind the other
+        with pytest.raises(ValueError, match='variety must be one of'):
+            sample_figure(np.random.default_rng(0), 80.0, variety='sideways')

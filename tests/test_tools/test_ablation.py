@@ -50,6 +50,10 @@ def test_ablation_runs_reports_and_resumes(tool_env, tmp_path):
     with open(osp.join(work_dir, 'ablation.md')) as f:
         report = f.read()
     assert '**val**' in report and '**test**' in report
+    # by default the runs train and test on the benchmark's fast setting
+    assert "variety 'upright'" in report
+    with open(osp.join(data_root, 'annotations', 'person_keypoints_test.json')) as f:
+        assert json.load(f)['info']['variety'] == 'upright'
     assert '| baseline | 2 |' in report and '±' in report
     gcn_row = [line for line in report.splitlines() if line.startswith('| +FGMH-GCN |')]
     assert len(gcn_row) == 2 and all(line.count('±') == 9 for line in gcn_row)  # 6 + 3 Δ

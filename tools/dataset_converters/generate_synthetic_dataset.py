@@ -18,7 +18,7 @@ import argparse
 import time
 from typing import List, Optional
 
-from dag_mmpose.testing.synthetic import LAYOUTS, generate_all
+from dag_mmpose.testing.synthetic import LAYOUTS, VARIETIES, generate_all
 from dag_mmpose.utils import synthetic_dataset_cfg
 
 
@@ -68,6 +68,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='0..1: how often people overlap and how many / how large object occluders are '
         '(default: coco 0.5, crowdpose 0.6, ochuman 0.6)',
     )
+    parser.add_argument(
+        '--variety',
+        choices=VARIETIES,
+        default='full',
+        help="'full' (default): every pose and viewing direction, the benchmark; 'upright': "
+        'upright poses seen from the front or the back, its fast setting',
+    )
     parser.add_argument('--seed', type=int, default=0, help='base random seed (default: 0)')
     parser.add_argument(
         '--force', action='store_true', help='regenerate splits whose json already exists'
@@ -96,6 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             occlusion=args.occlusion,
             seed=args.seed,
             force=args.force,
+            variety=args.variety,
         )
     except ValueError as err:
         raise SystemExit(f'error: {err}') from err

@@ -19,6 +19,10 @@ of each person's visible region. The files load with mmpose's ``CocoDataset``,
 ``CrowdPoseDataset`` and ``OCHumanDataset``, so the whole pipeline can be trained and
 evaluated end to end in minutes on a CPU.
 
+``variety='upright'`` keeps all of that but draws only upright poses (standing, walking, arms
+raised, reaching across the body) seen from the front or the back: the benchmark's fast
+setting, which a tiny model learns on a short CPU schedule (the demo and the CPU ablation).
+
 Everything is seeded: the same arguments give byte-identical json and identical images.
 Each image draws from its own random stream derived from (seed, layout, split, index), so
 splits never share images and image ``i`` does not depend on how many images are written.
@@ -31,6 +35,7 @@ Example:
 """
 
 from .demo import DEMO_POOL_FILTERS, generate_demo_data
+from .figure import VARIETIES
 from .layout import (
     COCO_KEYPOINT_NAMES,
     COCO_SKELETON,
@@ -62,6 +67,7 @@ __all__ = [
     'LayoutSpec',
     'SplitSummary',
     'SyntheticPerson',
+    'VARIETIES',
     'crowd_index',
     'generate_all',
     'generate_coco_style',

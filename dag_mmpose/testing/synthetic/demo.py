@@ -18,6 +18,7 @@ def generate_demo_data(
     seed: int = 0,
     pool_dir: str = 'instance_pool',
     progress: bool = False,
+    variety: str = 'upright',
 ) -> List[str]:
     """The README's main-job data: the COCO layout plus an instance pool of its train people.
 
@@ -29,13 +30,18 @@ def generate_demo_data(
         seed (int): Base seed.
         pool_dir (str): Pool folder, relative to ``root``, for ``InstancePaste``.
         progress (bool): Show the pool builder's progress bar.
+        variety (str): ``'upright'`` (the fast setting the demo trains on) or ``'full'``
+            (the whole benchmark).
 
     Returns:
         list[str]: One human-readable line per split and one for the pool.
     """
     from dag_mmpose.datasets.instance_pool_builder import build_instance_pool, format_summary
 
-    lines = [str(summary) for summary in generate_all(root, 'coco', num_images, seed=seed)]
+    lines = [
+        str(summary)
+        for summary in generate_all(root, 'coco', num_images, seed=seed, variety=variety)
+    ]
     pool = osp.join(root, pool_dir)
     if osp.exists(osp.join(pool, 'index.json')):
         lines.append(f'pool: kept existing {pool}')

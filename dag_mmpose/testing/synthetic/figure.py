@@ -24,6 +24,12 @@ OCCLUDER = 255  # owner-map value of object occluders; people are 1..n in drawin
 FACE_POINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'top_head')
 POSES = ('stand', 'walk', 'raise', 'reach', 'sit', 'bend', 'lie')
 POSE_WEIGHTS = (0.25, 0.2, 0.15, 0.12, 0.12, 0.1, 0.06)
+# How much figures vary. 'full' is the benchmark: every pose, seen from any direction.
+# 'upright' is its fast setting, learnable on a short CPU schedule: the upright poses only
+# (standing, walking, arms raised, reaching across the body), seen from the front or the
+# back. Both keep the textures, clutter, occluders and self-occlusion.
+VARIETIES = ('full', 'upright')
+UPRIGHT_POSE_WEIGHTS = (0.4, 0.3, 0.15, 0.15, 0.0, 0.0, 0.0)
 
 
 def to_fixed(point: np.ndarray) -> Tuple[int, int]:
@@ -165,9 +171,13 @@ def _leg_angles(rng: np.random.Generator, pose: str, swing: float) -> Tuple[floa
     return rng.uniform(-0.2, 0.25), rng.uniform(0.0, 0.25), rng.uniform(0.0, 0.3)
 
 
-def _view_yaw(rng: np.random.Generator) -> float:
-    """Viewing direction: mostly front, often profile or three-quarter, sometimes back."""
+def _view_yaw(rng: np.random.Generator, variety: str = 'full') -> float:
+    """Viewing direction: mostly front, often profile or three-quarter, sometimes back
+    (``'upright'``: front or back only)."""
     kind = rng.random()
+    if variety == 'upright':
+        turn = 0.0 if kind < 0.7 else np.pi
+        return turn + rng.uniform(-0.45, 0.45)
     if kind < 0.35:
         return rng.uniform(-0.45, 0.45)
     if kind < 0.55:
@@ -224,7 +234,11 @@ def pose_skeleton(rng: np.random.Generator, height: float, pose: str) -> np.ndar
 
 
 def sample_figure(
-    rng: np.random.Generator, height: float, pose: str = None, yaw: float = None
+    rng: np.random.Generator,
+    height: float,
+    pose: str = None,
+    yaw: float = None,
+    variety: str = 'full',
 ) -> Figure:
     """Draw proportions, a pose, a viewing direction and clothing for one person.
 
@@ -234,13 +248,17 @@ def sample_figure(
         pose (str, optional): One of :data:`POSES`; drawn when not given.
         yaw (float, optional): Turn about the vertical axis (0 faces the camera, ``pi``
             shows the back); drawn when not given.
+        variety (str): One of :data:`VARIETIES`: which poses and views are drawn.
     """
+    if variety not in VARIETIES:
+        raise ValueError(f'variety must be one of {VARIETIES}, got {variety!r}')
     if pose is None:
-        pose = POSES[int(rng.choice(len(POSES), p=POSE_WEIGHTS))]
+        weights = POSE_WEIGHTS if variety == 'full' else UPRIGHT_POSE_WEIGHTS
+        pose = POSES[int(rng.choice(len(POSES), p=weights))]
     if pose not in POSES:
         raise ValueError(f'pose must be one of {POSES}, got {pose!r}')
     body = pose_skeleton(rng, height, 'walk' if pose == 'lie' and rng.random() < 0.3 else pose)
-    yaw = _view_yaw(rng) if yaw is None else float(yaw)
+    yaw = _view_yaw(rng, variety) if yaw is None else float(yaw)
     c, s = np.cos(yaw), np.sin(yaw)
     turned = np.stack(
         [body[:, 0] * c + body[:, 2] * s, body[:, 1], -body[:, 0] * s + body[:, 2] * c]

@@ -179,6 +179,7 @@ def render_scene(
     num_people: int,
     occlusion: float,
     pairs: bool = False,
+    variety: str = 'full',
 ) -> Tuple[np.ndarray, List[SyntheticPerson]]:
     """Draw one image with ``num_people`` figures, occluders and noise.
 
@@ -190,6 +191,8 @@ def render_scene(
             one, the probability and size of object occluders, and of truncation.
         pairs (bool): Place figures in pairs that overlap heavily (box IoU >= 0.5 where it
             fits), pairs away from each other (OCHuman style).
+        variety (str): Which poses and views figures take (see
+            :data:`~dag_mmpose.testing.synthetic.figure.VARIETIES`).
 
     Returns:
         tuple[np.ndarray, list[SyntheticPerson]]: The BGR image (H, W, 3) uint8 and the
@@ -208,7 +211,7 @@ def render_scene(
             scale = rng.uniform(0.4, 0.8)
         else:
             scale = rng.uniform(0.3, 0.8) if k == 0 else rng.uniform(0.3, 0.7)
-        fig = sample_figure(rng, scale * height)
+        fig = sample_figure(rng, scale * height, variety=variety)
         if pairs and k % 2 == 1:
             _place_near(rng, fig, figures[-1], width, height, 0.5, 0.3)
         elif not pairs and figures and rng.random() < overlap:

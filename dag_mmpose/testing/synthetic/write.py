@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from .figure import VARIETIES
 from .layout import (
     LAYOUTS,
     MAX_IMAGES,
@@ -174,6 +175,7 @@ def _check_args(
     people: Sequence[int],
     occlusion: float,
     seed: int,
+    variety: str = 'full',
 ) -> LayoutSpec:
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
@@ -192,6 +194,8 @@ def _check_args(
         raise ValueError(f'occlusion must be in [0, 1], got {occlusion}')
     if seed < 0:
         raise ValueError(f'seed must be >= 0, got {seed}')
+    if variety not in VARIETIES:
+        raise ValueError(f'variety must be one of {VARIETIES}, got {variety!r}')
     return spec
 
 
@@ -212,6 +216,7 @@ def generate_coco_style(
     layout: str = 'coco',
     detections: Optional[bool] = None,
     jpeg_quality: int = 92,
+    variety: str = 'full',
 ) -> str:
     """Write one split of a synthetic dataset: JPEG images and a COCO-format json.
 
@@ -239,6 +244,8 @@ def generate_coco_style(
             format). Defaults to the layout's detection splits (COCO val / test, CrowdPose
             test).
         jpeg_quality (int): JPEG quality.
+        variety (str): ``'full'`` (the benchmark: every pose and viewing direction) or
+            ``'upright'`` (its fast setting: upright poses seen from the front or the back).
 
     Returns:
         str: Path of the annotation json.
@@ -248,7 +255,7 @@ def generate_coco_style(
     occlusion = float(
         occlusion if occlusion is not None else (spec.default_occlusion if spec else 0.0)
     )
-    spec = _check_args(layout, split, num_images, img_size, people, occlusion, seed)
+    spec = _check_args(layout, split, num_images, img_size, people, occlusion, seed, variety)
     if spec.pairs:
         people = (max(2, people[0]), max(2, people[1]))
     width, height = int(img_size[0]), int(img_size[1])
@@ -265,7 +272,9 @@ def generate_coco_style(
         num_people = int(rng.integers(people[0], people[1] + 1))
         if spec.pairs:
             num_people += num_people % 2  # everyone has a partner
-        img, persons = render_scene(rng, (width, height), num_people, occlusion, spec.pairs)
+        img, persons = render_scene(
+            rng, (width, height), num_people, occlusion, spec.pairs, variety
+        )
         cv2.imwrite(osp.join(img_dir, file_name), img, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         anns = []
         for number, person in enumerate(persons, start=1):
@@ -292,6 +301,7 @@ def generate_coco_style(
             'img_size': [width, height],
             'people': list(people),
             'occlusion': occlusion,
+            'variety': variety,
         },
         'licenses': [],
         'images': images,
@@ -342,6 +352,16 @@ def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False)
     )
 
 
+def _check_kept_variety(ann_path: str, variety: str) -> None:
+    with open(ann_path, encoding='utf-8') as f:
+        kept = json.load(f).get('info', {}).get('variety', 'full')
+    if kept != variety:
+        raise ValueError(
+            f'{ann_path} was generated with variety={kept!r}, not {variety!r}: pass '
+            'force=True (--force) to regenerate it, or use another root'
+        )
+
+
 def generate_all(
     root: str,
     layout: str = 'coco',
@@ -351,6 +371,7 @@ def generate_all(
     occlusion: Optional[float] = None,
     seed: int = 0,
     force: bool = False,
+    variety: str = 'full',
 ) -> List[SplitSummary]:
     """Write every split of one layout under ``root``; keep splits whose json exists.
 
@@ -365,9 +386,14 @@ def generate_all(
         occlusion (float, optional): Occlusion level in [0, 1].
         seed (int): Base seed.
         force (bool): Regenerate splits whose json already exists.
+        variety (str): ``'full'`` or ``'upright'`` (see :func:`generate_coco_style`).
 
     Returns:
         list[SplitSummary]: One per split, ``skipped`` where an existing file was kept.
+
+    Raises:
+        ValueError: A kept split was drawn with another ``variety`` (files written before
+            the option existed count as ``'full'``).
     """
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
@@ -380,10 +406,14 @@ def generate_all(
             f'the {layout} layout has splits {spec.splits}: give one image count '
             f'or {len(spec.splits)}, got {counts}'
         )
+    kept = [spec.ann_path(root, split) for split in spec.splits]
+    kept = [path for path in kept if osp.exists(path) and not force]
+    for ann_path in kept:  # before writing anything
+        _check_kept_variety(ann_path, variety)
     summaries = []
     for split, count in zip(spec.splits, counts):
         ann_path = spec.ann_path(root, split)
-        if osp.exists(ann_path) and not force:
+        if ann_path in kept:
             summaries.append(summarize_annotations(ann_path, split, skipped=True))
             continue
         ann_path = generate_coco_style(
@@ -395,6 +425,7 @@ def generate_all(
             people=people,
             occlusion=occlusion,
             layout=layout,
+            variety=variety,
         )
         summaries.append(summarize_annotations(ann_path, split))
     return summaries
