@@ -56,7 +56,7 @@ def test_ablation_runs_reports_and_resumes(tool_env, tmp_path):
         assert json.load(f)['info']['variety'] == 'upright'
     assert '| baseline | 2 |' in report and '±' in report
     gcn_row = [line for line in report.splitlines() if line.startswith('| +FGMH-GCN |')]
-    assert len(gcn_row) == 2 and all(line.count('±') == 9 for line in gcn_row)  # 6 + 3 Δ
+    assert len(gcn_row) == 2 and all(line.count('±') == 10 for line in gcn_row)  # 6 + 4 Δ
     assert osp.getsize(osp.join(work_dir, 'ablation.png')) > 0
 
     # a second call trains nothing: every run's result stays as it was

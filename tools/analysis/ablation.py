@@ -54,6 +54,8 @@ ROW_NAMES = {
     'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96': 'DAG (all)',
 }
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
+# the figures whose paired difference to the baseline the tables also give
+DELTA_KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/AP')
 
 
 def parse_args() -> argparse.Namespace:
@@ -173,17 +175,22 @@ def _cell(values: Sequence[float]) -> str:
     return f'{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}'
 
 
-def table(results: Dict[str, List[dict]], split: str, keys: Sequence[str] = KEYS) -> str:
+def table(
+    results: Dict[str, List[dict]],
+    split: str,
+    keys: Sequence[str] = KEYS,
+    delta_keys: Sequence[str] = DELTA_KEYS,
+) -> str:
     """Markdown: mean ± std over seeds per row, and the paired difference to the first row."""
     rows = list(results)
     base = {r['seed']: r[split] for r in results[rows[0]]}
-    header = ['row', 'seeds', *keys, *(f'Δ {k}' for k in keys[:3])]
+    header = ['row', 'seeds', *keys, *(f'Δ {k}' for k in delta_keys)]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
     for name in rows:
         runs = results[name]
         cells = [name, str(len(runs))]
         cells += [_cell([r[split][k] for r in runs]) if k in runs[0][split] else '-' for k in keys]
-        for key in keys[:3]:
+        for key in delta_keys:
             paired = [r[split][key] - base[r['seed']][key] for r in runs if r['seed'] in base]
             cells.append('-' if name == rows[0] or key not in runs[0][split] else _cell(paired))
         lines.append('| ' + ' | '.join(cells) + ' |')
