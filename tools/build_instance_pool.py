@@ -36,7 +36,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('ann_file', help='COCO-format annotation json with segmentations')
     parser.add_argument('img_dir', help="folder the images' file_name are relative to")
-    parser.add_argument('out_dir', help='pool folder to write (index.json + crops.u8)')
+    parser.add_argument('out_dir', help='pool folder to write (index.json + a data file)')
     parser.add_argument(
         '--min-area', type=float, default=4096, help='minimum mask area in pixels (default: 4096)'
     )

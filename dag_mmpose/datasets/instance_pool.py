@@ -6,8 +6,13 @@ A pool is a folder with two files (the format is documented in ``docs/instance_p
 - ``index.json``: format name and version, the number and names of the keypoints, the
   margin around each person and one entry per person (byte offset, height, width,
   keypoints in crop pixels, source image id and annotation id);
-- ``crops.u8``: the raw 4-channel uint8 crops (color in BGR order like ``cv2`` / mmcv
-  read images, then alpha = the person's mask), concatenated in index order.
+- ``crops-<token>.u8`` (the name the index's ``data_file`` gives): the raw 4-channel uint8
+  crops (color in BGR order like ``cv2`` / mmcv read images, then alpha = the person's
+  mask), concatenated in index order.
+
+Every build writes a data file of a new name and commits by replacing ``index.json`` in one
+``os.replace``: an index only ever names the data file written with it, so a failed or
+interrupted rebuild leaves the previous pool whole, never old ids over new pixels.
 
 Nothing is pickled: :class:`InstancePool` parses the json and reads the crops through an
 ``np.memmap`` that each process opens on its first access, so dataloader workers share the
@@ -27,9 +32,11 @@ Example:
     (1, (4, 3, 4), [[1.0, 2.0, 2.0]])
 """
 
+import glob
 import json
 import os
 import os.path as osp
+import uuid
 from collections import OrderedDict
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -37,7 +44,7 @@ import numpy as np
 
 __all__ = [
     'INDEX_FILE',
-    'DATA_FILE',
+    'DATA_FILE_PREFIX',
     'POOL_FORMAT',
     'POOL_VERSION',
     'InstancePool',
@@ -45,7 +52,10 @@ __all__ = [
 ]
 
 INDEX_FILE = 'index.json'
-DATA_FILE = 'crops.u8'
+# data files are named ``crops-<token>.u8``, a new token per build; ``crops.u8`` is the
+# name earlier builds used (still read, and cleaned up by the next build)
+DATA_FILE_PREFIX = 'crops'
+DATA_FILE_SUFFIX = '.u8'
 POOL_FORMAT = 'dag_mmpose.instance_pool'
 POOL_VERSION = 1
 CHANNEL_ORDER = 'bgra'
@@ -63,12 +73,13 @@ class InstancePool:
     keeps the path and the parsed index only, so dataloader workers never copy crops.
 
     Args:
-        pool_dir (str): The pool folder holding ``index.json`` and ``crops.u8``.
+        pool_dir (str): The pool folder holding ``index.json`` and its data file.
 
     Raises:
         FileNotFoundError: The folder, its index or its data file does not exist.
         ValueError: The index is malformed (not json, wrong format or version, missing keys,
-            bad shapes, crops beyond the end of the data file) or lists no person.
+            bad shapes, crops beyond the end of the data file), the data file's size is not
+            the ``data_bytes`` the index was written with, or it lists no person.
 
     Attributes:
         num_keypoints (int): K, the keypoints stored per person (0: none).
@@ -113,6 +124,7 @@ class InstancePool:
                 'num_keypoints',
                 'margin',
                 'data_file',
+                'data_bytes',
                 'channel_order',
                 'instances',
             )
@@ -133,7 +145,8 @@ class InstancePool:
                 path, f'channel_order is {index["channel_order"]!r}, expected {CHANNEL_ORDER!r}'
             )
         num_keypoints, margin = index['num_keypoints'], index['margin']
-        for name, value in (('num_keypoints', num_keypoints), ('margin', margin)):
+        checked = (('num_keypoints', num_keypoints), ('margin', margin))
+        for name, value in checked + (('data_bytes', index['data_bytes']),):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _error(path, f'{name} must be an int >= 0, got {value!r}')
         data_file = index['data_file']
@@ -154,6 +167,13 @@ class InstancePool:
         if not osp.isfile(self.data_file):
             raise FileNotFoundError(f'instance pool data file not found: {self.data_file}')
         data_size = osp.getsize(self.data_file)
+        if data_size != index['data_bytes']:
+            raise _error(
+                path,
+                f'its data file {self.data_file} has {data_size} bytes, but the index was '
+                f'written with {index["data_bytes"]}: the data file is not the one this index '
+                'describes (changed or truncated since); rebuild the pool',
+            )
 
         num = len(instances)
         offsets = np.zeros(num, np.int64)
@@ -216,6 +236,11 @@ class InstancePool:
 
     def _memmap(self) -> np.memmap:
         if self._data is None:
+            if not osp.isfile(self.data_file):
+                raise FileNotFoundError(
+                    f'instance pool data file {self.data_file} is gone: the pool was rebuilt '
+                    'after this reader parsed its index; open the pool again'
+                )
             self._data = np.memmap(self.data_file, dtype=np.uint8, mode='r')
         return self._data
 
@@ -254,10 +279,12 @@ class InstancePool:
 class InstancePoolWriter:
     """Write an instance pool person by person; the index is written on :meth:`close`.
 
-    Crops are appended to a temporary data file; :meth:`close` renames it and writes
-    ``index.json`` last, so an interrupted build never leaves a pool that looks valid.
-    Use it as a context manager: leaving the ``with`` block by an exception discards
-    the pool.
+    Crops are appended to a data file of a new name (``crops-<token>.u8``) that no index
+    refers to yet. :meth:`close` serializes the index, writes it beside and commits the pool
+    by renaming it to ``index.json`` (one ``os.replace``); only then are the data files of
+    earlier builds removed. Until that rename an existing pool in the folder stays whole
+    and readable, whatever fails. Use it as a context manager: leaving the ``with`` block
+    by an exception discards what was written.
 
     Args:
         out_dir (str): The pool folder (created if needed; an existing pool is replaced).
@@ -292,8 +319,9 @@ class InstancePoolWriter:
         self.instances: List[dict] = []
         self.offset = 0
         os.makedirs(self.out_dir, exist_ok=True)
-        self._tmp_data = osp.join(self.out_dir, DATA_FILE + '.tmp')
-        self._file = open(self._tmp_data, 'wb')
+        self.data_file = f'{DATA_FILE_PREFIX}-{uuid.uuid4().hex[:12]}{DATA_FILE_SUFFIX}'
+        self._data_path = osp.join(self.out_dir, self.data_file)
+        self._file = open(self._data_path, 'xb')
 
     def add(
         self,
@@ -347,17 +375,20 @@ class InstancePoolWriter:
         return len(self.instances)
 
     def close(self) -> str:
-        """Finish the pool.
+        """Finish the pool: write its index and commit it.
 
         Returns:
             str: Path of the written ``index.json``.
+
+        Raises:
+            TypeError: ``meta``, an ``image_id`` or an ``ann_id`` is not json-serializable;
+                nothing is committed and the folder's previous pool stays as it was.
         """
         self._file.close()
-        os.replace(self._tmp_data, osp.join(self.out_dir, DATA_FILE))
         index = OrderedDict(
             format=POOL_FORMAT,
             version=POOL_VERSION,
-            data_file=DATA_FILE,
+            data_file=self.data_file,
             data_bytes=self.offset,
             channel_order=CHANNEL_ORDER,
             num_keypoints=self.num_keypoints,
@@ -368,16 +399,34 @@ class InstancePoolWriter:
         index['num_instances'] = len(self.instances)
         index['instances'] = self.instances
         index_path = osp.join(self.out_dir, INDEX_FILE)
-        with open(index_path + '.tmp', 'w', encoding='utf-8') as f:
-            json.dump(index, f, separators=(',', ':'))
-        os.replace(index_path + '.tmp', index_path)
+        tmp_path = f'{index_path}.{self.data_file}.tmp'
+        try:
+            text = json.dumps(index, separators=(',', ':'))
+            with open(tmp_path, 'w', encoding='utf-8') as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp_path, index_path)  # the commit
+        except BaseException:
+            if osp.exists(tmp_path):
+                os.remove(tmp_path)
+            self.discard()
+            raise
+        self._remove_stale_data()
         return index_path
+
+    def _remove_stale_data(self) -> None:
+        """Data files of earlier builds, now that no index names them (``crops*.u8``)."""
+        pattern = osp.join(glob.escape(self.out_dir), f'{DATA_FILE_PREFIX}*{DATA_FILE_SUFFIX}')
+        for path in glob.glob(pattern) + glob.glob(pattern + '.tmp'):
+            if osp.basename(path) != self.data_file:
+                os.remove(path)
 
     def discard(self) -> None:
         """Drop what was written so far; an existing pool in ``out_dir`` is kept."""
         self._file.close()
-        if osp.exists(self._tmp_data):
-            os.remove(self._tmp_data)
+        if osp.exists(self._data_path):
+            os.remove(self._data_path)
 
     def __enter__(self) -> 'InstancePoolWriter':
         return self

@@ -165,7 +165,8 @@ def build_instance_pool(
         ann_file (str): COCO-format json with ``images``, ``annotations`` (``segmentation``
             as polygons or RLE, optional ``keypoints``) and ``categories``.
         img_dir (str): Folder the images' ``file_name`` are relative to.
-        out_dir (str): The pool folder to write (``index.json`` and ``crops.u8``).
+        out_dir (str): The pool folder to write (``index.json`` and a data file); an
+            existing pool there is replaced atomically (``docs/instance_pool.md``).
         min_area (float): Minimum mask area in pixels. Defaults to 4096 (a 64x64 square:
             pasted people are scaled to half to one crop height, so smaller ones would be
             upscaled a lot).

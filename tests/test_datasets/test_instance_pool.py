@@ -18,7 +18,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from dag_mmpose.datasets import InstancePool, build_instance_pool
-from dag_mmpose.datasets.instance_pool import DATA_FILE, INDEX_FILE, InstancePoolWriter
+from dag_mmpose.datasets.instance_pool import INDEX_FILE, InstancePoolWriter
 from dag_mmpose.datasets.instance_pool_builder import SKIP_REASONS, format_summary
 from dag_mmpose.testing.synthetic import generate_coco_style
 
@@ -134,7 +134,7 @@ class TestInstancePool(TestCase):
                 or rgba[:, -3:, 3].any()
             )
         self.assertFalse(pool[0][0].flags.writeable)
-        self.assertEqual(summary['data_bytes'], osp.getsize(osp.join(self.out, DATA_FILE)))
+        self.assertEqual(summary['data_bytes'], osp.getsize(pool.data_file))
         self.assertIn('kept', format_summary(summary))
         with self.assertRaises(IndexError):
             pool[len(pool)]
@@ -319,8 +319,16 @@ class TestInstancePool(TestCase):
             InstancePool(pool_dir)
         self.out = tempfile.mkdtemp(dir=self.root)
         self._build(max_instances=1)
-        os.remove(osp.join(self.out, DATA_FILE))
-        with self.assertRaisesRegex(FileNotFoundError, DATA_FILE):
+        data_file = InstancePool(self.out).data_file
+        with open(data_file, 'ab') as f:  # not the file the index was written with
+            f.write(b'\0' * 4)
+        with self.assertRaisesRegex(ValueError, 'has .* bytes, but the index was written with'):
+            InstancePool(self.out)
+        os.truncate(data_file, osp.getsize(data_file) - 8)
+        with self.assertRaisesRegex(ValueError, osp.basename(data_file)):
+            InstancePool(self.out)
+        os.remove(data_file)
+        with self.assertRaisesRegex(FileNotFoundError, osp.basename(data_file)):
             InstancePool(self.out)
 
     def test_lazy_loading_and_pickle(self):
@@ -329,7 +337,7 @@ class TestInstancePool(TestCase):
         self.assertIsNone(pool._data)  # nothing mapped before the first access
         rgba, keypoints = pool[1]
         self.assertIsInstance(pool._data, np.memmap)
-        data_size = osp.getsize(osp.join(self.out, DATA_FILE))
+        data_size = osp.getsize(pool.data_file)
         blob = pickle.dumps(pool)
         self.assertLess(len(blob), 20000)
         self.assertLess(len(blob), data_size / 5)
@@ -338,6 +346,39 @@ class TestInstancePool(TestCase):
         np.testing.assert_array_equal(clone[1][0], rgba)
         np.testing.assert_array_equal(clone[1][1], keypoints)
         self.assertIn('InstancePool(', repr(clone))
+
+    def test_rebuild_is_atomic(self):
+        self._build(max_instances=2)
+        old = InstancePool(self.out)
+        old_crops = [old[i][0].copy() for i in range(len(old))]
+
+        def files():
+            return sorted(os.listdir(self.out))
+
+        # a rebuild that fails when its index is serialized (an id json cannot write)
+        # commits nothing: the old pool reads as before and no file of the new one is left
+        before = files()
+        with self.assertRaises(TypeError):
+            with InstancePoolWriter(self.out, num_keypoints=K) as writer:
+                writer.add(np.full((8, 8, 4), 9, np.uint8), [[0, 0, 0]] * K, object(), 1)
+        self.assertEqual(files(), before)
+        same = InstancePool(self.out)
+        self.assertEqual((same.ann_ids, same.data_file), (old.ann_ids, old.data_file))
+        for i, crop in enumerate(old_crops):
+            np.testing.assert_array_equal(same[i][0], crop)
+
+        # a rebuild that succeeds names its own data file and removes the old one
+        stale = InstancePool(self.out)  # index parsed, data not mapped yet
+        summary = self._build(max_instances=1)
+        new = InstancePool(self.out)
+        self.assertNotEqual(new.data_file, old.data_file)
+        self.assertFalse(osp.exists(old.data_file))
+        self.assertEqual(files(), sorted([INDEX_FILE, osp.basename(new.data_file)]))
+        self.assertEqual(len(new), summary['num_kept'])
+        # a reader holding the old index when the data file went fails clearly
+        with self.assertRaisesRegex(FileNotFoundError, 'rebuilt after this reader'):
+            stale[0]
+        np.testing.assert_array_equal(old[0][0], old_crops[0])  # mapped before: still whole
 
     def test_progress_output(self):
         out = io.StringIO()

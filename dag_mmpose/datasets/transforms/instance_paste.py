@@ -70,7 +70,7 @@ class InstancePaste(BaseTransform):
           left unchanged.
 
     Args:
-        pool (str | InstancePool): The pool folder (``index.json`` + ``crops.u8``) or an
+        pool (str | InstancePool): The pool folder (``index.json`` + its data file) or an
             opened :class:`~dag_mmpose.datasets.instance_pool.InstancePool`.
         prob (float): Probability of pasting into a sample. Defaults to 0.5, as Mask
             Joints: the released DAG config switches pasting off, so the paper gives no
