@@ -42,7 +42,9 @@ train_pipeline = [
     # `tools/analysis/ablation.py --aug-probs 0.25 0.5` (upright benchmark, seeds 0-2,
     # 10 epochs; mean val AP 0.171 at p=0.25 vs 0.149 at p=0.5).
     dict(type='MaskJoints', prob=0.25, num_joints=2, box_size=(0.104, 0.198)),
-    dict(type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25),
+    dict(
+        type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25, num_keypoints=17
+    ),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]

@@ -12,7 +12,9 @@ train_pipeline = [
     dict(type='RandomBBoxTransform', rotate_factor=30.0),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='MaskJoints', prob=0.25, num_joints=2, box_size=(0.104, 0.198)),
-    dict(type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25),
+    dict(
+        type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25, num_keypoints=17
+    ),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]

@@ -13,6 +13,8 @@ from mmpose.codecs.utils import (
 )
 from mmpose.registry import KEYPOINT_CODECS
 
+from ..datasets.transforms.keypoint_utils import other_people
+
 
 @KEYPOINT_CODECS.register_module()
 class DAGHeatmap(BaseKeypointCodec):
@@ -243,17 +245,9 @@ class DAGHeatmap(BaseKeypointCodec):
         self._check_pair('keypoints', keypoints, 'keypoints_visible', keypoints_visible)
         num_keypoints = keypoints.shape[1]
 
-        if other_keypoints is None:
-            if other_keypoints_visible is not None and np.size(other_keypoints_visible):
-                raise ValueError(
-                    'DAGHeatmap: got `other_keypoints_visible` '
-                    f'{np.shape(other_keypoints_visible)} without `other_keypoints`'
-                )
-            other_keypoints = np.zeros((0, num_keypoints, 2), dtype=np.float32)
-        other_keypoints = np.asarray(other_keypoints)
-        if other_keypoints_visible is None:
-            other_keypoints_visible = np.ones(other_keypoints.shape[:2], dtype=np.float32)
-        other_keypoints_visible = np.asarray(other_keypoints_visible)
+        other_keypoints, other_keypoints_visible = other_people(
+            other_keypoints, other_keypoints_visible, num_keypoints, 'DAGHeatmap'
+        )
         self._check_pair(
             'other_keypoints',
             other_keypoints,

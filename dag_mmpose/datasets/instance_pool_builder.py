@@ -40,10 +40,18 @@ _CROWDPOSE_HINT = (
 )
 
 
+# pixels a polygon may reach beyond the image (annotation tools place border points on or
+# just past the edge) before it counts as drawn for another image size
+POLYGON_TOLERANCE = 2.0
+
+
 def _segmentation_mask(segmentation: Any, height: int, width: int) -> Optional[np.ndarray]:
     """Decode COCO polygons or RLE (compressed or not) to an (H, W) uint8 mask.
 
-    Returns ``None`` for a segmentation that is empty or has a size other than the image's.
+    Returns ``None`` for a segmentation that is empty or made for another image size: an
+    RLE whose ``size`` is not the image's, or polygons reaching more than
+    :data:`POLYGON_TOLERANCE` pixels beyond the image (pycocotools would clip them silently,
+    e.g. polygons of a rescaled copy of the image).
     """
     from pycocotools import mask as mask_utils
 
@@ -51,6 +59,11 @@ def _segmentation_mask(segmentation: Any, height: int, width: int) -> Optional[n
         # frPyObjects reads a first entry of 4 numbers as a box, so drop degenerate ones
         polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6]
         if not polygons:
+            return None
+        points = np.concatenate([np.asarray(p, dtype=np.float64) for p in polygons])
+        xs, ys = points[0::2], points[1::2]
+        low, tol = -POLYGON_TOLERANCE, POLYGON_TOLERANCE
+        if xs.min() < low or ys.min() < low or xs.max() > width + tol or ys.max() > height + tol:
             return None
         rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
     elif isinstance(segmentation, dict) and 'counts' in segmentation:
@@ -146,8 +159,9 @@ def build_instance_pool(
     - ``bad_keypoints``: its ``keypoints`` are not ``3 * K`` numbers;
     - ``few_keypoints``: fewer than ``min_keypoints`` labelled keypoints (v > 0);
     - ``missing_image``: its image file cannot be read;
-    - ``bad_segmentation``: the segmentation decodes to an empty mask or an RLE of another
-      size than the image;
+    - ``bad_segmentation``: the segmentation decodes to an empty mask, or it was made for
+      another image size (an RLE of another size, polygons reaching more than 2 px beyond
+      the image);
     - ``small``: fewer than ``min_area`` mask pixels;
     - ``overlap``: more than ``max_overlap`` of its mask pixels lie inside the bounding box
       of another person annotation of the image (crowd regions included). Masks of

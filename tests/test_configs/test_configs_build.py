@@ -122,6 +122,22 @@ def test_configs_are_discovered():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
+def test_instance_paste_knows_the_dataset_keypoints(path):
+    """With ``num_keypoints`` a pool of other joints fails when the pipeline is built (in the
+    main process), not at the first paste in a dataloader worker."""
+    cfg = _load_config(path)
+    steps = [
+        t for t in loader_dataset_cfg(cfg, 'train')['pipeline'] if type_name(t) == 'InstancePaste'
+    ]
+    if not steps:
+        pytest.skip('no InstancePaste')
+    head = cfg.model.head
+    num_keypoints = head.get('pose_cfg', head)['out_channels']
+    for step in steps:
+        assert step.get('num_keypoints') == num_keypoints
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
 def test_dag_pipeline_wiring(path):
     """A DAG head needs the other people in the crop before the targets are made, warped
     with the crop's own input size."""

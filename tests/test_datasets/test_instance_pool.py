@@ -210,10 +210,14 @@ class TestInstancePool(TestCase):
         del anns[2]['segmentation']
         anns[3]['keypoints'] = anns[3]['keypoints'][:-3]
         anns[4]['segmentation'] = dict(size=[1, 1], counts='1')  # not the image's size
+        # polygons of a 3x larger copy of the image: pycocotools would clip them silently
+        image = next(img for img in data['images'] if img['id'] == anns[5]['image_id'])
+        w3, h3 = 3 * image['width'], 3 * image['height']
+        anns[5]['segmentation'] = [[10, 10, w3, 10, w3, h3, 10, h3]]
         data['categories'].append(dict(id=2, name='dog', supercategory='animal'))
         data['images'][-1] = dict(data['images'][-1], file_name='missing.jpg')
         last_id = data['images'][-1]['id']
-        self.assertNotIn(last_id, [a['image_id'] for a in anns[:5]])
+        self.assertNotIn(last_id, [a['image_id'] for a in anns[:6]])
         missing = sum(a['image_id'] == last_id for a in anns)
         ann_file = _dump(data, osp.join(self.root, 'reasons.json'))
         summary = self._build(ann_file=ann_file)
@@ -222,7 +226,7 @@ class TestInstancePool(TestCase):
         self.assertEqual(skipped['not_person'], 1)
         self.assertEqual(skipped['no_segmentation'], 1)
         self.assertEqual(skipped['bad_keypoints'], 1)
-        self.assertEqual(skipped['bad_segmentation'], 1)
+        self.assertEqual(skipped['bad_segmentation'], 2)
         self.assertEqual(skipped['missing_image'], missing)
         self.assertEqual(summary['num_kept'] + sum(skipped.values()), len(anns))
         self.assertEqual(summary['num_annotations'], len(anns))

@@ -11,7 +11,7 @@ from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
 from ..instance_pool import InstancePool
-from .keypoint_utils import crop_keypoints, inside_crop, labelled_inside_crop
+from .keypoint_utils import crop_keypoints, inside_crop, labelled_inside_crop, other_people
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
@@ -49,7 +49,8 @@ class InstancePaste(BaseTransform):
           ``transformed_keypoints``)
         - keypoints_visible (optional)
         - other_keypoints (optional)
-        - other_keypoints_visible (optional)
+        - other_keypoints_visible (optional; missing with ``other_keypoints`` given means all
+          visible, as in ``DAGHeatmap``)
 
     Modified Keys:
 
@@ -88,7 +89,9 @@ class InstancePaste(BaseTransform):
             mask edges (inwards only, so no background of the source image shows).
             0 gives hard edges. Defaults to 1.0.
         num_keypoints (int, optional): K of the dataset, checked against the pool (or
-            against ``keypoint_mapping``) at construction. Defaults to ``None``.
+            against ``keypoint_mapping``) at construction, so a pool of other joints fails
+            when the pipeline is built (every dag_mmpose config gives it); without it the
+            check waits for the first paste, in a dataloader worker. Defaults to ``None``.
         keypoint_mapping (Sequence[Tuple[int, int]], optional): ``(pool index, dataset
             index)`` pairs, like mmpose's ``KeypointConverter``, for a pool whose joints
             differ from the dataset's (e.g. a COCO pool for CrowdPose); dataset joints
@@ -426,12 +429,12 @@ class InstancePaste(BaseTransform):
         results['img'] = img
 
         if with_keypoints:
-            others = results.get('other_keypoints', None)
-            others_visible = results.get('other_keypoints_visible', None)
-            if others is None:
-                others = np.zeros((0, num_keypoints, 2), dtype=np.float32)
-            if others_visible is None:
-                others_visible = np.zeros((len(others), num_keypoints), dtype=np.float32)
+            others, others_visible = other_people(
+                results.get('other_keypoints', None),
+                results.get('other_keypoints_visible', None),
+                num_keypoints,
+                'InstancePaste',
+            )
             results['other_keypoints'] = np.concatenate(
                 [
                     np.asarray(others, dtype=np.float32).reshape(-1, num_keypoints, 2),

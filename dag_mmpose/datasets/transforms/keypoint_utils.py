@@ -6,7 +6,13 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ['crop_keypoints', 'inside_crop', 'labelled_inside_crop', 'visibility_flags']
+__all__ = [
+    'crop_keypoints',
+    'inside_crop',
+    'labelled_inside_crop',
+    'other_people',
+    'visibility_flags',
+]
 
 
 def visibility_flags(visible: np.ndarray) -> np.ndarray:
@@ -17,6 +23,35 @@ def visibility_flags(visible: np.ndarray) -> np.ndarray:
     """
     visible = np.asarray(visible, dtype=np.float32)
     return visible[..., 0] if visible.ndim == 3 else visible
+
+
+def other_people(
+    keypoints: Optional[np.ndarray],
+    visible: Optional[np.ndarray],
+    num_keypoints: int,
+    owner: str,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``other_keypoints`` and ``other_keypoints_visible`` with one meaning of "absent" for
+    every reader (``InstancePaste``, ``DAGHeatmap``).
+
+    No keypoints means no other people, (0, K, 2); keypoints without visibility mean all
+    their joints are visible, as mmpose reads a missing ``keypoints_visible``. Visibility
+    without keypoints is an error naming ``owner``.
+
+    Returns:
+        tuple: keypoints (M, K, D) and visibility (M, K), as arrays (not copied or cast).
+    """
+    if keypoints is None:
+        if visible is not None and np.size(visible):
+            raise ValueError(
+                f'{owner}: got `other_keypoints_visible` {np.shape(visible)} without '
+                '`other_keypoints`'
+            )
+        keypoints = np.zeros((0, num_keypoints, 2), dtype=np.float32)
+    keypoints = np.asarray(keypoints)
+    if visible is None:
+        visible = np.ones(keypoints.shape[:2], dtype=np.float32)
+    return keypoints, np.asarray(visible)
 
 
 def crop_keypoints(results: dict) -> Optional[np.ndarray]:

@@ -75,7 +75,8 @@ class GetOtherInstances(BaseTransform):
     ``id``, flips them like ``RandomFlip`` flipped the image and warps them with the matrix
     of ``TopdownAffine``. Place it right after ``TopdownAffine``, with ``RandomFlip``
     before ``TopdownAffine`` as in mmpose's top-down pipelines, and give it the same
-    ``input_size`` and ``use_udp``.
+    ``input_size`` and ``use_udp``: it checks its warp against the target's
+    ``transformed_keypoints`` and raises a ``ValueError`` when they disagree.
 
     Without a ``dataset`` in the results (inference, ``inference_topdown``), with a
     dataset of person detections (``bbox_file``: its instances carry no keypoints) or
@@ -95,6 +96,7 @@ class GetOtherInstances(BaseTransform):
         - flip_direction (optional)
         - flip_indices
         - keypoints (optional, gives K)
+        - transformed_keypoints (with ``keypoints``: checks the warp)
         - input_size (optional, checked against ``input_size``)
         - dataset (optional)
         - img_id (when ``dataset`` is given)
@@ -186,6 +188,38 @@ class GetOtherInstances(BaseTransform):
             return get_udp_warp_matrix(center, scale, rot, output_size=self.input_size)
         return get_warp_matrix(center, scale, rot, output_size=self.input_size)
 
+    def _check_warp(self, results: dict, warp_mat: np.ndarray) -> None:
+        """Raise unless ``warp_mat`` takes the target's keypoints exactly where
+        ``TopdownAffine`` put them (``transformed_keypoints``).
+
+        The other people can only be placed right if this transform repeats the target's
+        warp: a ``use_udp`` or ``input_size`` that differs from ``TopdownAffine``'s, a place
+        before it or after a transform that moves the crop again would misplace everyone
+        silently. Samples without target keypoints (inference) are not checked.
+        """
+        keypoints = results.get('keypoints', None)
+        if keypoints is None or np.ndim(keypoints) != 3:
+            return
+        transformed = results.get('transformed_keypoints', None)
+        if transformed is None or np.shape(transformed)[:2] != np.shape(keypoints)[:2]:
+            raise ValueError(
+                'GetOtherInstances found no `transformed_keypoints` of the target '
+                f'(shape {np.shape(transformed)}, keypoints {np.shape(keypoints)}): place '
+                'it right after TopdownAffine'
+            )
+        target = np.asarray(keypoints, dtype=np.float64)[..., :2]
+        expected = target @ warp_mat[:, :2].T + warp_mat[:, 2]
+        actual = np.asarray(transformed, dtype=np.float64)[..., :2]
+        error = np.abs(expected - actual)
+        # TopdownAffine warps in float32 (cv2.transform): allow its rounding, not more
+        if not np.all(error <= 1e-2 + 1e-5 * np.abs(expected)):
+            raise ValueError(
+                f'GetOtherInstances(input_size={self.input_size}, use_udp={self.use_udp}) '
+                "does not reproduce the target's warp (transformed_keypoints are off by up to "
+                f'{float(error.max()):.2f} px): give it the same use_udp and input_size as '
+                'TopdownAffine and place it right after TopdownAffine'
+            )
+
     def transform(self, results: Dict) -> Optional[dict]:
         """Add ``other_keypoints`` and ``other_keypoints_visible``.
 
@@ -221,6 +255,7 @@ class GetOtherInstances(BaseTransform):
             )
 
         warp_mat = self._warp_matrix(results)
+        self._check_warp(results, warp_mat)
         keypoints = (keypoints @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
 
         inside = inside_crop(keypoints, self.input_size)

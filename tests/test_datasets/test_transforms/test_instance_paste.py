@@ -266,6 +266,29 @@ class TestInstancePaste(TestCase):
         results = self._paste([(0, 0.0, 0.5, 50, 60)], dict(img=np.zeros((H, W, 3), np.uint8)))
         self.assertEqual(results['other_keypoints'].shape, (1, K, 2))
 
+    def test_missing_visibility_reads_as_dagheatmap_reads_it(self):
+        # other_keypoints without other_keypoints_visible: all visible, in both readers
+        from dag_mmpose.codecs import DAGHeatmap
+
+        results = _sample()
+        del results['other_keypoints_visible']
+        codec = DAGHeatmap(input_size=(W, H), heatmap_size=(W // 4, H // 4), sigma=2.0)
+        before = codec.encode(results['transformed_keypoints'], None, results['other_keypoints'])
+        pasted = self._paste([(0, 0.0, 0.5, 50, 60)], copy.deepcopy(results))
+        num_before = len(results['other_keypoints'])
+        np.testing.assert_array_equal(pasted['other_keypoints_visible'][:num_before], 1.0)
+        after = codec.encode(
+            pasted['transformed_keypoints'],
+            None,
+            pasted['other_keypoints'][:num_before],
+            pasted['other_keypoints_visible'][:num_before],
+        )
+        np.testing.assert_array_equal(after['multi_heatmaps'], before['multi_heatmaps'])
+        del results['other_keypoints']
+        results['other_keypoints_visible'] = np.ones((2, K), np.float32)
+        with self.assertRaisesRegex(ValueError, 'InstancePaste: got `other_keypoints_visible`'):
+            self._paste([(0, 0.0, 0.5, 50, 60)], results)
+
     def test_unlabelled_and_keypoint_free_pools(self):
         results = self._paste([(0, 0.0, 0.5, 96, 128)], _sample(), pool='unlabelled')
         self.assertEqual(results['other_keypoints'].shape, (3, K, 2))

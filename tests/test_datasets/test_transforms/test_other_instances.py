@@ -292,6 +292,26 @@ class TestGetOtherInstances(TestCase):
         with self.assertRaises(ValueError):
             GetOtherInstances(input_size=INPUT_SIZE, max_instances=-1)
 
+    def test_warp_is_checked_against_the_target(self):
+        # a use_udp that differs from TopdownAffine's would misplace every other person
+        np.random.seed(0)
+        results = self._dataset(0.0, use_udp=False)[0]  # passes its own check
+        self.assertEqual(results['other_keypoints'].shape[0], 2)
+        sample = self._affine_sample()
+        sample.update(dataset=self._dataset(0.0), img_id=1, id=1)
+        GetOtherInstances(input_size=INPUT_SIZE)(dict(sample))
+        with self.assertRaisesRegex(ValueError, r'use_udp=True\) does not reproduce'):
+            GetOtherInstances(input_size=INPUT_SIZE, use_udp=True)(dict(sample))
+        # a crop moved after TopdownAffine
+        moved = dict(sample, bbox_center=sample['bbox_center'] + 3.0)
+        with self.assertRaisesRegex(ValueError, r'off by up to \d+\.\d+ px'):
+            GetOtherInstances(input_size=INPUT_SIZE)(moved)
+        # placed before TopdownAffine
+        raw = get_coco_sample(img_shape=(IMG_H, IMG_W), num_instances=1)
+        raw.update(dataset=self._dataset(0.0), img_id=1, id=1)
+        with self.assertRaisesRegex(ValueError, 'right after TopdownAffine'):
+            GetOtherInstances(input_size=INPUT_SIZE)(raw)
+
     def test_build_and_repr(self):
         transform = TRANSFORMS.build(
             dict(type='GetOtherInstances', input_size=INPUT_SIZE, use_udp=True, max_instances=4)

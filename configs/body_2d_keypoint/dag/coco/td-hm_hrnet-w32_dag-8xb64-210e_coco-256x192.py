@@ -140,7 +140,7 @@ train_pipeline = [
     # person_keypoints_train2017.json data/coco/train2017/ data/coco/dag_instance_pool/`;
     # the release ships it switched off, so p=0.5 is our choice (docs/instance_pool.md).
     dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
-    dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5),
+    dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5, num_keypoints=17),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]

@@ -21,7 +21,7 @@ train_pipeline = [
     # as in the DAG config (see its comments; the pool is built once with
     # tools/build_instance_pool.py, docs/instance_pool.md)
     dict(type='MaskJoints', prob=0.5, num_joints=2, box_size=(0.104, 0.198)),
-    dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5),
+    dict(type='InstancePaste', pool=data_root + 'dag_instance_pool/', prob=0.5, num_keypoints=17),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
