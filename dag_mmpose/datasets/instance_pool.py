@@ -32,7 +32,6 @@ Example:
     (1, (4, 3, 4), [[1.0, 2.0, 2.0]])
 """
 
-import glob
 import json
 import os
 import os.path as osp
@@ -59,6 +58,22 @@ DATA_FILE_SUFFIX = '.u8'
 POOL_FORMAT = 'dag_mmpose.instance_pool'
 POOL_VERSION = 1
 CHANNEL_ORDER = 'bgra'
+
+
+def _indexed_data_file(index_path: str) -> Optional[str]:
+    """The data file an existing index names, if it is one a writer made; else ``None``."""
+    try:
+        with open(index_path, encoding='utf-8') as f:
+            name = json.load(f).get('data_file')
+    except (OSError, ValueError, AttributeError):
+        return None
+    is_ours = (
+        isinstance(name, str)
+        and osp.basename(name) == name
+        and name.startswith(DATA_FILE_PREFIX)
+        and name.endswith(DATA_FILE_SUFFIX)
+    )
+    return name if is_ours else None
 
 
 def _error(path: str, problem: str) -> ValueError:
@@ -281,10 +296,10 @@ class InstancePoolWriter:
 
     Crops are appended to a data file of a new name (``crops-<token>.u8``) that no index
     refers to yet. :meth:`close` serializes the index, writes it beside and commits the pool
-    by renaming it to ``index.json`` (one ``os.replace``); only then are the data files of
-    earlier builds removed. Until that rename an existing pool in the folder stays whole
-    and readable, whatever fails. Use it as a context manager: leaving the ``with`` block
-    by an exception discards what was written.
+    by renaming it to ``index.json`` (one ``os.replace``); only then is the data file of the
+    replaced pool removed (a build running beside keeps its own). Until that rename an
+    existing pool in the folder stays whole and readable, whatever fails. Use it as a
+    context manager: leaving the ``with`` block by an exception discards what was written.
 
     Args:
         out_dir (str): The pool folder (created if needed; an existing pool is replaced).
@@ -406,21 +421,20 @@ class InstancePoolWriter:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
+            replaced = _indexed_data_file(index_path)
             os.replace(tmp_path, index_path)  # the commit
         except BaseException:
             if osp.exists(tmp_path):
                 os.remove(tmp_path)
             self.discard()
             raise
-        self._remove_stale_data()
-        return index_path
-
-    def _remove_stale_data(self) -> None:
-        """Data files of earlier builds, now that no index names them (``crops*.u8``)."""
-        pattern = osp.join(glob.escape(self.out_dir), f'{DATA_FILE_PREFIX}*{DATA_FILE_SUFFIX}')
-        for path in glob.glob(pattern) + glob.glob(pattern + '.tmp'):
-            if osp.basename(path) != self.data_file:
+        # the replaced pool's data (and an earlier version's temporary file) only: a build
+        # running beside this one keeps its unfinished data file
+        for name in (replaced, DATA_FILE_PREFIX + DATA_FILE_SUFFIX + '.tmp'):
+            path = osp.join(self.out_dir, name) if name else None
+            if name != self.data_file and path and osp.isfile(path):
                 os.remove(path)
+        return index_path
 
     def discard(self) -> None:
         """Drop what was written so far; an existing pool in ``out_dir`` is kept."""

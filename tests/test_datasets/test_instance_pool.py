@@ -384,6 +384,21 @@ class TestInstancePool(TestCase):
             stale[0]
         np.testing.assert_array_equal(old[0][0], old_crops[0])  # mapped before: still whole
 
+    def test_two_builds_at_once(self):
+        # two writers on one folder (e.g. two processes building a missing pool): neither
+        # removes the other's unfinished data; the last to commit leaves a whole pool
+        first = InstancePoolWriter(self.out, num_keypoints=1)
+        second = InstancePoolWriter(self.out, num_keypoints=1)
+        first.add(np.full((4, 4, 4), 1, np.uint8), [[1, 1, 2]], 'a', 1)
+        second.add(np.full((6, 5, 4), 2, np.uint8), [[2, 2, 2]], 'b', 2)
+        first.close()
+        self.assertTrue(osp.isfile(osp.join(self.out, second.data_file)))
+        second.close()
+        pool = InstancePool(self.out)
+        self.assertEqual((pool.ann_ids, pool[0][0].shape), ([2], (6, 5, 4)))
+        self.assertEqual(int(pool[0][0].max()), 2)
+        self.assertEqual(sorted(os.listdir(self.out)), sorted([INDEX_FILE, second.data_file]))
+
     def test_progress_output(self):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
