@@ -160,8 +160,12 @@ class InstancePool:
                 path, f'channel_order is {index["channel_order"]!r}, expected {CHANNEL_ORDER!r}'
             )
         num_keypoints, margin = index['num_keypoints'], index['margin']
-        checked = (('num_keypoints', num_keypoints), ('margin', margin))
-        for name, value in checked + (('data_bytes', index['data_bytes']),):
+        sizes = (
+            ('num_keypoints', num_keypoints),
+            ('margin', margin),
+            ('data_bytes', index['data_bytes']),
+        )
+        for name, value in sizes:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _error(path, f'{name} must be an int >= 0, got {value!r}')
         data_file = index['data_file']
@@ -431,9 +435,10 @@ class InstancePoolWriter:
         # the replaced pool's data (and an earlier version's temporary file) only: a build
         # running beside this one keeps its unfinished data file
         for name in (replaced, DATA_FILE_PREFIX + DATA_FILE_SUFFIX + '.tmp'):
-            path = osp.join(self.out_dir, name) if name else None
-            if name != self.data_file and path and osp.isfile(path):
-                os.remove(path)
+            if name is not None and name != self.data_file:
+                path = osp.join(self.out_dir, name)
+                if osp.isfile(path):
+                    os.remove(path)
         return index_path
 
     def discard(self) -> None:

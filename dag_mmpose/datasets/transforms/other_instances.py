@@ -64,6 +64,11 @@ def get_img_id_index(dataset: Any) -> Dict[Any, List[int]]:
     return index
 
 
+def _apply_warp(points: np.ndarray, warp_mat: np.ndarray) -> np.ndarray:
+    """(..., 2) points through a 2x3 affine matrix, in float64."""
+    return np.asarray(points, dtype=np.float64) @ warp_mat[:, :2].T + warp_mat[:, 2]
+
+
 @TRANSFORMS.register_module()
 class GetOtherInstances(BaseTransform):
     """Put the keypoints of the other annotated people of the image into the crop.
@@ -207,8 +212,7 @@ class GetOtherInstances(BaseTransform):
                 f'(shape {np.shape(transformed)}, keypoints {np.shape(keypoints)}): place '
                 'it right after TopdownAffine'
             )
-        target = np.asarray(keypoints, dtype=np.float64)[..., :2]
-        expected = target @ warp_mat[:, :2].T + warp_mat[:, 2]
+        expected = _apply_warp(np.asarray(keypoints)[..., :2], warp_mat)
         actual = np.asarray(transformed, dtype=np.float64)[..., :2]
         error = np.abs(expected - actual)
         # TopdownAffine warps in float32 (cv2.transform): allow its rounding, not more
@@ -256,7 +260,7 @@ class GetOtherInstances(BaseTransform):
 
         warp_mat = self._warp_matrix(results)
         self._check_warp(results, warp_mat)
-        keypoints = (keypoints @ warp_mat[:, :2].T + warp_mat[:, 2]).astype(np.float32)
+        keypoints = _apply_warp(keypoints, warp_mat).astype(np.float32)
 
         inside = inside_crop(keypoints, self.input_size)
         visible = (visible * inside).astype(np.float32)
