@@ -3,7 +3,7 @@
 
 Example:
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --show-dir vis/
-    # initial (argmax) and GCN-refined pose of a DAG model drawn together
+    # initial (base head) and GCN-refined pose of a DAG model drawn together
     python tools/test.py CONFIG CHECKPOINT --show-refinement --show-dir vis_refinement/
 """
 
@@ -38,7 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--show-refinement',
         action='store_true',
-        help='draw the initial (argmax) and the GCN-refined pose of an FGMHGCNHead model '
+        help='draw the initial (base head) and the GCN-refined pose of an FGMHGCNHead model '
         'together, into --show-dir instead of the plain predictions (default folder: '
         'vis_refinement; relative folders go under <work_dir>/<timestamp>/ as --show-dir)',
     )

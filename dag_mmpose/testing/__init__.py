@@ -10,12 +10,14 @@ from .config_batch import (
     two_people_samples,
     type_name,
 )
+from .refinement import randomize_output_layer
 
 __all__ = [
     'build_pipeline',
     'crop_size',
     'dataset_metainfo',
     'pack_batch',
+    'randomize_output_layer',
     'size_entries',
     'two_people_samples',
     'type_name',

@@ -247,3 +247,32 @@ def test_plain_checkpoint_loads_through_mmengine(pair):
     dag_state = dag_model.state_dict()
     for name, value in plain_state.items():
         assert torch.equal(dag_state[_dag_name(name, dag_state)], value), name
+
+
+@pytest.mark.parametrize('pair', CHECKPOINT_PAIRS, ids=lambda p: osp.basename(p[1]))
+def test_plain_checkpoint_predicts_as_the_plain_model(pair):
+    """Fine-tuning DAG from a plain mmpose checkpoint starts from the plain model's accuracy:
+    with its weights loaded, the untrained DAG parts (ADAM, zero-init GCN output layer) leave
+    every prediction bit for bit the plain model's, refinement and flip test on."""
+    baseline_cfg, dag_cfg = (_load_config(osp.join(CONFIG_ROOT, p)) for p in pair)
+    for cfg in (baseline_cfg, dag_cfg):
+        _reduce_input_size(cfg)
+    plain = _build_model(baseline_cfg, seed=1).eval()
+    dag = _build_model(dag_cfg, seed=2).eval()
+    _load_checkpoint_to_model(dag, dict(state_dict=plain.state_dict()), strict=False)
+    assert dag.test_cfg.get('refine', True) and dag.test_cfg['flip_test']
+    plain.test_cfg = {k: v for k, v in dag.test_cfg.items() if k != 'refine'}
+    with torch.no_grad():  # heatmaps of some contrast, unlike the init's std 0.001
+        plain.head.final_layer.weight.normal_(std=0.1)
+    dag.head.pose_head.final_layer.load_state_dict(plain.head.final_layer.state_dict())
+
+    samples = two_people_samples(dag_cfg)[:BATCH_SIZE]
+    data = pack_batch(build_pipeline(dag_cfg, 'val'), samples, with_dataset=False)
+    with torch.no_grad():
+        expected = plain.test_step(copy.deepcopy(data))
+        results = dag.test_step(data)
+    for result, exp in zip(results, expected):
+        np.testing.assert_array_equal(result.pred_instances.keypoints, exp.pred_instances.keypoints)
+        np.testing.assert_array_equal(
+            result.pred_instances.keypoint_scores, exp.pred_instances.keypoint_scores
+        )

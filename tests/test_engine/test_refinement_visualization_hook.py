@@ -32,7 +32,7 @@ from dag_mmpose.engine import (
 )
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
-from dag_mmpose.models.utils import normalized_to_pixels
+from dag_mmpose.testing import randomize_output_layer
 from dag_mmpose.testing.synthetic import generate_all
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -45,10 +45,22 @@ INPUT_SIZE = (48, 64)  # (w, h)
 HEATMAP_SIZE = (12, 16)  # (W, H)
 
 
-def _head() -> FGMHGCNHead:
-    torch.manual_seed(0)
-    head = FGMHGCNHead(
-        pose_cfg=dict(
+def _head(mirror_exact: bool = False) -> FGMHGCNHead:
+    if mirror_exact:
+        pose_cfg = dict(
+            type='SimCCHead',
+            in_channels=8,
+            out_channels=17,
+            input_size=HEATMAP_SIZE,
+            in_featuremap_size=HEATMAP_SIZE,
+            simcc_split_ratio=1.0,
+            deconv_out_channels=None,
+            decoder=dict(
+                type='SimCCLabel', input_size=HEATMAP_SIZE, sigma=(2.0, 2.0), simcc_split_ratio=1.0
+            ),
+        )
+    else:
+        pose_cfg = dict(
             type='HeatmapHead',
             in_channels=8,
             out_channels=17,
@@ -56,9 +68,10 @@ def _head() -> FGMHGCNHead:
             decoder=dict(
                 type='MSRAHeatmap', input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0
             ),
-        ),
-        metainfo=COCO,
-        gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+        )
+    torch.manual_seed(0)
+    head = FGMHGCNHead(
+        pose_cfg=pose_cfg, metainfo=COCO, gcn_cfg=dict(hidden_channels=16, num_blocks=1)
     )
     head.init_weights()
     return head.eval()
@@ -97,14 +110,14 @@ class TestInitialKeypoints(TestCase):
             self.assertNotIn('initial_keypoints', preds[0], test_cfg)
 
     def test_initial_is_the_pose_the_gcn_refined(self):
-        head = _head()
+        head = randomize_output_layer(_head())
         feats = _feats()
         with torch.no_grad():
             plain = head.predict(feats, _samples(), {})
             preds = head.predict(feats, _samples(), dict(output_initial=True))
             result = head._refine(feats)
-        initial = normalized_to_pixels(result.initial, head.input_size).numpy()
-        refined = normalized_to_pixels(result.refined, head.input_size).numpy()
+        initial = result.keypoints.numpy()
+        refined = result.refined_pixels(head.input_size).numpy()
         for index, (pred, before) in enumerate(zip(preds, plain)):
             self.assertEqual(pred.initial_keypoints.shape, (1, 17, 2))
             self.assertIsInstance(pred.initial_keypoints, np.ndarray)
@@ -115,8 +128,9 @@ class TestInitialKeypoints(TestCase):
             np.testing.assert_array_equal(pred.keypoint_scores, before.keypoint_scores)
 
     def test_flip_averaged_like_keypoints(self):
-        """Swapping the original and the flipped features mirrors both poses."""
-        head = _head()
+        """Swapping the original and the flipped features mirrors both poses (a head whose
+        pose mirrors exactly: SimCC with one bin and one feature cell per crop pixel)."""
+        head = randomize_output_layer(_head(mirror_exact=True))
         flip_indices = COCO_META['flip_indices']
         test_cfg = dict(flip_test=True, output_initial=True)
         with torch.no_grad():
@@ -125,7 +139,7 @@ class TestInitialKeypoints(TestCase):
         for one, other in zip(pred, mirror):
             for key in ('initial_keypoints', 'keypoints'):
                 mirrored = other.get(key)[:, flip_indices].copy()
-                mirrored[..., 0] = INPUT_SIZE[0] - 1 - mirrored[..., 0]
+                mirrored[..., 0] = HEATMAP_SIZE[0] - 1 - mirrored[..., 0]
                 np.testing.assert_allclose(one.get(key), mirrored, atol=1e-4, err_msg=key)
 
     def test_not_with_refine_false(self):

@@ -1,5 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Draw what the FGMH-GCN changed: the initial (hard-argmax) pose next to the refined one."""
+"""Draw what the FGMH-GCN changed: the initial pose (the base head's own prediction) next
+to the refined one."""
 
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
@@ -167,7 +168,7 @@ def _append_legend(
     line_h = int(round(28 * font_scale)) + 4
     strip = np.full((line_h * 3 + 4, width, 3), 32, dtype=np.uint8)
     entries = [
-        ('initial (argmax)', initial_color, False),
+        ('initial (base head)', initial_color, False),
         ('refined (GCN)', refined_color, True),
         (shift_text, None, False),
     ]

@@ -3,6 +3,7 @@
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
@@ -22,9 +23,7 @@ from torch import Tensor, nn
 from ..utils.graph_layers import MultiHopGCN
 from ..utils.joint_sampling import (
     HeadOutputs,
-    argmax_keypoints,
     flip_normalized,
-    normalized_to_pixels,
     pixels_to_normalized,
     sample_joint_features,
 )
@@ -49,16 +48,45 @@ _OWN_PARTS = ('pose_head', 'multi_head', 'gcn', 'loss_module')
 class _Refinement(NamedTuple):
     """Everything one pass of :meth:`FGMHGCNHead._refine` produces.
 
-    - base_outputs: the wrapped head's output (heatmaps or SimCC vectors).
-    - scores (Tensor): keypoint scores of the initial pose in shape (B, K).
-    - initial (Tensor): initial pose in [-1, 1] in shape (B, K, 2).
-    - refined (Tensor): refined pose in [-1, 1] in shape (B, K, 2), float32.
+    - base_outputs: the wrapped head's output (heatmaps or SimCC vectors; with flip test
+      averaged with the flipped pass's, as the base head's ``predict`` averages them).
+    - keypoints (Tensor): initial pose in crop pixels (B, K, 2), exactly what the base head's
+      decoder gives for ``base_outputs`` (its dtype kept).
+    - scores (Tensor): the decoder's keypoint scores of the initial pose (B, K).
+    - offsets (Tensor): the GCN's offsets in [-1, 1] units (B, K, 2), float32.
     """
 
     base_outputs: BaseOutputs
+    keypoints: Tensor
     scores: Tensor
-    initial: Tensor
-    refined: Tensor
+    offsets: Tensor
+
+    def initial(self, input_size: Tuple[int, int]) -> Tensor:
+        """Initial pose in [-1, 1] (B, K, 2), float32."""
+        return pixels_to_normalized(self.keypoints.float(), input_size)
+
+    def refined(self, input_size: Tuple[int, int]) -> Tensor:
+        """Refined pose in [-1, 1] (B, K, 2), float32: ``initial + offsets``."""
+        return self.initial(input_size) + self.offsets
+
+    def refined_pixels(self, input_size: Tuple[int, int]) -> Tensor:
+        """Refined pose in crop pixels (B, K, 2), in the initial pose's dtype: the offsets
+        are added in pixels, so zero offsets give the initial pose bit for bit."""
+        half_size = self.keypoints.new_tensor(input_size) / 2.0
+        return self.keypoints + self.offsets.to(self.keypoints.dtype) * half_size
+
+
+def _numpy_friendly(outputs: BaseOutputs) -> BaseOutputs:
+    """Detached outputs numpy can hold: bfloat16 becomes float32 (numpy has no bfloat16;
+    float16 stays as the base head's own ``predict`` decodes it)."""
+
+    def convert(tensor: Tensor) -> Tensor:
+        tensor = tensor.detach()
+        return tensor.float() if tensor.dtype == torch.bfloat16 else tensor
+
+    if isinstance(outputs, Tensor):
+        return convert(outputs)
+    return tuple(convert(t) for t in outputs)
 
 
 @MODELS.register_module()
@@ -227,45 +255,58 @@ class FGMHGCNHead(BaseHead):
     # ----------------------------------------------------------------- forward parts
 
     def _initial_pose(self, outputs: BaseOutputs) -> Tuple[Tensor, Tensor]:
-        """Hard-argmax pose of the base output, without gradient (as released): keypoints in
-        crop pixels (B, K, 2) and scores (B, K), float32."""
-        if isinstance(outputs, Tensor) and (
-            outputs.ndim != 4 or outputs.shape[1] != self.num_keypoints
-        ):
+        """The base head's own decoding of ``outputs``, without gradient.
+
+        ``pose_head.decode`` runs the configured codec (MSRA's quarter offset, DARK, UDP,
+        SimCC ...), so the initial pose is at the codec's sub-pixel precision and is exactly
+        what the base head alone predicts from the same outputs.
+
+        Returns:
+            tuple: keypoints in crop pixels (B, K, 2) and scores (B, K), as the decoder gives
+            them (numpy dtype kept), on the device of ``outputs``.
+        """
+        if isinstance(outputs, Tensor):
+            if outputs.ndim != 4 or outputs.shape[1] != self.num_keypoints:
+                raise ValueError(
+                    f'FGMHGCNHead expects base heatmaps in shape (B, {self.num_keypoints}, '
+                    f'H, W), got {tuple(outputs.shape)}'
+                )
+            device = outputs.device
+        else:
+            device = outputs[0].device
+        with torch.no_grad():
+            preds = self.pose_head.decode(_numpy_friendly(outputs))
+        keypoints = np.concatenate([pred.keypoints for pred in preds])
+        scores = np.concatenate([pred.keypoint_scores for pred in preds])
+        if keypoints.shape[:2] != (len(preds), self.num_keypoints):
             raise ValueError(
-                f'FGMHGCNHead expects base heatmaps in shape (B, {self.num_keypoints}, '
-                f'H, W), got {tuple(outputs.shape)}'
+                f'FGMHGCNHead: the base head decoder gave keypoints of shape '
+                f'{keypoints.shape} for {len(preds)} samples; a top-down decoder gives one '
+                f'instance of {self.num_keypoints} keypoints per sample'
             )
-        ratio = None if isinstance(outputs, Tensor) else self._split_ratio()
-        return argmax_keypoints(outputs, self.input_size, self.use_udp, ratio)
+        return torch.from_numpy(keypoints).to(device), torch.from_numpy(scores).to(device)
 
     def _split_ratio(self) -> float:
         return simcc_split_ratio(self.pose_head, 'FGMHGCNHead')
 
     def _sample_at(self, maps: Tensor, keypoints: Tensor) -> Tensor:
         """Features of ``maps`` (B, C, H, W) at crop-pixel ``keypoints`` (B, K, 2): (B, K, C)."""
-        return sample_joint_features(maps, keypoints, self.input_size, use_udp=self.use_udp)
+        return sample_joint_features(maps, keypoints.float(), self.input_size, use_udp=self.use_udp)
 
     def _forward_base(self, feats: Sequence[Tensor]) -> BaseOutputs:
         """The base head's forward on ``F_t = feats[-1]``."""
         return self.pose_head.forward(tuple(feats[-1:]))
 
-    def _refine(self, feats: Sequence[Tensor]) -> _Refinement:
-        """Base head forward, initial pose, joint features and GCN refinement.
+    def _offsets(
+        self, feats: Sequence[Tensor], base_outputs: BaseOutputs, keypoints: Tensor, scores: Tensor
+    ) -> Tensor:
+        """The GCN's offsets (B, K, 2) in [-1, 1] units, float32, for the pose ``keypoints``
+        (crop pixels, B x K x 2) with ``scores`` (B, K) on the features ``feats``.
 
-        Args:
-            feats (Sequence[Tensor]): Features; ``feats[-1]`` is ``F_t`` (B, C, H, W).
-
-        Returns:
-            _Refinement: base outputs, scores, initial and refined pose.
+        Joint features: ``F_t = feats[-1]`` sampled at the joints, with ``sample_heatmaps``
+        also ``base_outputs``, then the joints in [-1, 1] and with ``use_scores`` the scores.
         """
-        if self.gcn is None:
-            raise RuntimeError('FGMHGCNHead(use_gcn=False) has no GCN refinement')
         target_feats = feats[-1]
-        base_outputs = self._forward_base(feats)
-        keypoints, scores = self._initial_pose(base_outputs)
-        initial = pixels_to_normalized(keypoints, self.input_size)
-
         joint_feats = [self._sample_at(target_feats, keypoints)]
         if self.sample_heatmaps:
             if not isinstance(base_outputs, Tensor):
@@ -275,14 +316,28 @@ class FGMHGCNHead(BaseHead):
                 )
             joint_feats.append(self._sample_at(base_outputs, keypoints))
         # one dtype for the GCN input, that of the features (fp16 / bf16 under autocast
-        # or a half model); the refined pose itself is added in float32 below
+        # or a half model); the refined pose itself is added in float32
         dtype = joint_feats[0].dtype
-        joint_feats.append(initial.to(dtype))
+        joint_feats.append(pixels_to_normalized(keypoints.float(), self.input_size).to(dtype))
         if self.use_scores:
             joint_feats.append(scores.unsqueeze(-1).to(dtype))
-        offsets = self.gcn(torch.cat(joint_feats, dim=-1))
-        refined = initial + offsets.float()
-        return _Refinement(base_outputs, scores, initial, refined)
+        return self.gcn(torch.cat(joint_feats, dim=-1)).float()
+
+    def _refine(self, feats: Sequence[Tensor]) -> _Refinement:
+        """Base head forward, its decoded pose and the GCN's offsets.
+
+        Args:
+            feats (Sequence[Tensor]): Features; ``feats[-1]`` is ``F_t`` (B, C, H, W).
+
+        Returns:
+            _Refinement: base outputs, initial keypoints and scores, offsets.
+        """
+        if self.gcn is None:
+            raise RuntimeError('FGMHGCNHead(use_gcn=False) has no GCN refinement')
+        base_outputs = self._forward_base(feats)
+        keypoints, scores = self._initial_pose(base_outputs)
+        offsets = self._offsets(feats, base_outputs, keypoints, scores)
+        return _Refinement(base_outputs, keypoints, scores, offsets)
 
     def forward(self, feats: Tuple[Tensor]) -> Union[Tuple[BaseOutputs, Tensor], BaseOutputs]:
         """Run the base head and the refinement (no multi-joint branch: training only).
@@ -298,7 +353,7 @@ class FGMHGCNHead(BaseHead):
         if self.gcn is None:
             return self._forward_base(feats)
         result = self._refine(feats)
-        return result.base_outputs, result.refined
+        return result.base_outputs, result.refined(self.input_size)
 
     def forward_multi(self, feats: Tuple[Tensor]) -> Tensor:
         """Multi-joint heatmaps from ``F_m = feats[multi_in_index]``, (B, K, H, W)."""
@@ -316,13 +371,16 @@ class FGMHGCNHead(BaseHead):
     ) -> Predictions:
         """Predict the refined pose.
 
+        The initial pose and its scores are exactly the base head's own ``predict`` (flip
+        test included); the refined keypoints add the GCN's offsets to it.
+
         Args:
             feats (Tuple[Tensor] | List[Tuple[Tensor]]): ``(F_m, F_t)``, or with
                 ``test_cfg['flip_test']`` a list of two such tuples (original, flipped).
             batch_data_samples (List[PoseDataSample]): The batch data samples; the first
                 one's ``metainfo['flip_indices']`` is used for flip test.
-            test_cfg (dict, optional): ``flip_test``, ``shift_coords``, ``refine``,
-                ``output_initial``, ``output_heatmaps``, ``flip_mode``, ``shift_heatmap``
+            test_cfg (dict, optional): ``flip_test``, ``flip_mode``, ``shift_heatmap``,
+                ``shift_coords``, ``refine``, ``output_initial``, ``output_heatmaps``
                 (``docs/fgmh_gcn_head.md``). Defaults to ``{}``.
 
         Returns:
@@ -350,15 +408,14 @@ class FGMHGCNHead(BaseHead):
         else:
             result = self._refine(feats)
 
-        keypoints = to_numpy(normalized_to_pixels(result.refined.detach(), self.input_size))
-        scores = to_numpy(result.scores.detach().float())
+        keypoints = to_numpy(result.refined_pixels(self.input_size).detach())
+        scores = to_numpy(result.scores)
         preds = [
             InstanceData(keypoints=kpts[None], keypoint_scores=kpt_scores[None])
             for kpts, kpt_scores in zip(keypoints, scores)
         ]
         if test_cfg.get('output_initial', False):
-            initial = normalized_to_pixels(result.initial.detach().float(), self.input_size)
-            for instances, kpts in zip(preds, to_numpy(initial)):
+            for instances, kpts in zip(preds, to_numpy(result.keypoints)):
                 instances.initial_keypoints = kpts[None]
 
         if test_cfg.get('output_heatmaps', False):
@@ -368,31 +425,40 @@ class FGMHGCNHead(BaseHead):
     def _refine_with_flip(
         self, feats: List[Tuple[Tensor]], flip_indices: Sequence[int], test_cfg: ConfigType
     ) -> _Refinement:
-        """Refine the original and the flipped pass and average them in the original frame.
+        """Flip test: the base head's flip-averaged pose, refined on both passes.
 
-        Coordinates of the flipped pass are flipped back (``shift_coords``, default ``True``:
-        mmpose's pixel flip ``x -> w - 1 - x``) and scores are swapped to the mirror joints.
-        The base outputs are averaged as the mmpose heads do only with ``output_heatmaps``
-        (nothing else reads them), so a plain flip-test prediction does not pay for it.
+        The base outputs of the two passes are averaged as the mmpose heads average them
+        (``flip_mode``, ``shift_heatmap``) and decoded once, so the initial pose and the
+        scores are the base head's flip-test prediction. The GCN refines that pose on the
+        original pass and its mirror (``shift_coords``, default ``True``: mmpose's pixel flip
+        ``x -> w - 1 - x``) on the flipped pass; the flipped pass's offsets are mirrored
+        back (x negated, symmetric joints swapped) and the two are averaged.
         """
-        result = self._refine(feats[0])
-        flipped = self._refine(feats[1])
-        shift = test_cfg.get('shift_coords', True)
+        base_outputs = self._forward_base(feats[0])
+        flipped_outputs = self._forward_base(feats[1])
+        averaged = flip_average_outputs(base_outputs, flipped_outputs, flip_indices, test_cfg)
+        keypoints, scores = self._initial_pose(averaged)
+        flip_indices = list(flip_indices)
 
-        def average(coords: Tensor, flipped_coords: Tensor) -> Tensor:
-            back = flip_normalized(flipped_coords, flip_indices, self.input_size, shift)
-            return 0.5 * (coords + back)
-
-        base_outputs = result.base_outputs
-        if test_cfg.get('output_heatmaps', False):
-            base_outputs = flip_average_outputs(
-                base_outputs, flipped.base_outputs, flip_indices, test_cfg
-            )
+        offsets = self._offsets(feats[0], base_outputs, keypoints, scores)
+        mirrored = flip_normalized(
+            pixels_to_normalized(keypoints.float(), self.input_size),
+            flip_indices,
+            self.input_size,
+            test_cfg.get('shift_coords', True),
+        )
+        mirrored_offsets = self._offsets(
+            feats[1],
+            flipped_outputs,
+            (mirrored + 1.0) * mirrored.new_tensor(self.input_size) / 2.0,
+            scores[:, flip_indices],
+        )
+        mirrored_offsets = mirrored_offsets[:, flip_indices] * offsets.new_tensor([-1.0, 1.0])
         return _Refinement(
-            base_outputs=base_outputs,
-            scores=0.5 * (result.scores + flipped.scores[:, list(flip_indices)]),
-            initial=average(result.initial, flipped.initial),
-            refined=average(result.refined, flipped.refined),
+            base_outputs=averaged,
+            keypoints=keypoints,
+            scores=scores,
+            offsets=0.5 * (offsets + mirrored_offsets),
         )
 
     # -------------------------------------------------------------------------- loss
@@ -421,7 +487,7 @@ class FGMHGCNHead(BaseHead):
         train_cfg = {} if train_cfg is None else train_cfg
         if self.gcn is not None:
             result = self._refine(feats)
-            base_outputs, refined = result.base_outputs, result.refined
+            base_outputs, refined = result.base_outputs, result.refined(self.input_size)
         else:
             base_outputs, refined = self._forward_base(feats), None
 

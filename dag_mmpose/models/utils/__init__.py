@@ -11,7 +11,6 @@ from .graph_layers import (
 )
 from .joint_sampling import (
     HeadOutputs,
-    argmax_keypoints,
     flip_normalized,
     normalized_to_pixels,
     pixels_to_normalized,
@@ -40,7 +39,6 @@ __all__ = [
     'MultiHopGCN',
     'MultiHopModulatedGraphConv',
     'ResidualGraphBlock',
-    'argmax_keypoints',
     'base_head_frame',
     'check_skeleton_links',
     'flip_average_outputs',

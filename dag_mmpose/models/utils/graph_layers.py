@@ -141,22 +141,25 @@ class JointNonLocal(nn.Module):
     Every joint attends to every other joint, which lets the refinement use joints that
     are far apart on the skeleton (e.g. the visible wrist for an occluded one).
     ``out = x + gamma * W_o(softmax(Q K^T / sqrt(d)) V)`` with ``Q, K, V`` linear maps to
-    ``channels // 2``. ``gamma`` is a learnable scalar starting at 0 so that the block
-    starts as the identity and does not disturb the graph features early in training.
+    ``channels // 2``. ``gamma`` is a learnable scalar, by default starting at 0 so that the
+    block starts as the identity and does not disturb the graph features early in training.
 
     Args:
         channels (int): Joint feature channels C.
         inter_channels (int, optional): Channels of Q, K, V. Defaults to ``C // 2``.
+        init_gamma (float): Initial ``gamma``. Defaults to 0.
     """
 
-    def __init__(self, channels: int, inter_channels: Optional[int] = None) -> None:
+    def __init__(
+        self, channels: int, inter_channels: Optional[int] = None, init_gamma: float = 0.0
+    ) -> None:
         super().__init__()
         inter_channels = inter_channels or max(channels // 2, 1)
         self.query = nn.Linear(channels, inter_channels)
         self.key = nn.Linear(channels, inter_channels)
         self.value = nn.Linear(channels, inter_channels)
         self.out_proj = nn.Linear(inter_channels, channels)
-        self.gamma = nn.Parameter(torch.zeros(1))
+        self.gamma = nn.Parameter(torch.full((1,), float(init_gamma)))
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C) -> (B, J, C)."""
@@ -177,9 +180,13 @@ class MultiHopGCN(nn.Module):
     The defaults (2 hops, 128 hidden, 4 residual blocks) therefore hold
     ``1 + 2 * 4 + 1 = 10`` graph convolutions.
 
-    The output layer starts with tiny weights (std 1e-3, zero bias), so the refined pose
-    starts at the initial pose (a model fine-tuned from a plain mmpose checkpoint keeps its
-    accuracy at step 0) while every parameter still receives a non-zero gradient.
+    The output layer starts at zero (weights and bias), so the network starts as the
+    identity of the refinement: every offset is exactly 0 and a model fine-tuned from a plain
+    mmpose checkpoint predicts exactly what the plain model predicts at step 0. Its first
+    update makes the output layer non-zero, from then on every parameter gets a gradient. For
+    that the non-local blocks start at ``gamma = 0.1``, not 0: a zero ``gamma`` behind the
+    zero output layer would leave their query / key / value weights without a gradient for
+    two more steps, and the output layer alone already makes the start the identity.
 
     Args:
         in_channels (int): Input channels per joint.
@@ -222,11 +229,11 @@ class MultiHopGCN(nn.Module):
         for _ in range(num_blocks):
             blocks.append(ResidualGraphBlock(hidden_channels, adjacencies, dropout))
             if non_local:
-                blocks.append(JointNonLocal(hidden_channels))
+                blocks.append(JointNonLocal(hidden_channels, init_gamma=0.1))
         self.blocks = nn.Sequential(*blocks)
         self.output_layer = MultiHopModulatedGraphConv(hidden_channels, out_channels, adjacencies)
-        nn.init.normal_(self.output_layer.self_weight.weight, std=1e-3)
-        nn.init.normal_(self.output_layer.neighbor_weight.weight, std=1e-3)
+        nn.init.zeros_(self.output_layer.self_weight.weight)
+        nn.init.zeros_(self.output_layer.neighbor_weight.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the network.

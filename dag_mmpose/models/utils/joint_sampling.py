@@ -1,7 +1,7 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Joints on a crop: decode a pose from a head's output, sample features at the joints, and
-move coordinates between the crop's frames. For refinement heads that correct a base head's
-pose from image features (FGMH-GCN; OPEC-Net's IGP-GCN).
+"""Joints on a crop: sample features at the joints and move coordinates between the crop's
+frames. For refinement heads that correct a base head's pose from image features (FGMH-GCN;
+OPEC-Net's IGP-GCN).
 
 Frames, with ``input_size = (w, h)`` the crop size of the base head's codec:
 
@@ -13,16 +13,14 @@ Heatmap index ``i`` sits where mmpose's encoders place it: ``x = i * w / W`` (MS
 ``x = i * (w - 1) / (W - 1)`` (UDP), ``x = i / simcc_split_ratio`` (SimCC).
 """
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from mmpose.models.utils.tta import flip_coordinates
 from torch import Tensor
 
 __all__ = [
     'HeadOutputs',
-    'argmax_keypoints',
     'flip_normalized',
     'normalized_to_pixels',
     'pixels_to_normalized',
@@ -31,54 +29,6 @@ __all__ = [
 
 # A top-down head's output: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
 HeadOutputs = Union[Tensor, Tuple[Tensor, Tensor]]
-
-
-@torch.no_grad()
-def argmax_keypoints(
-    outputs: HeadOutputs,
-    input_size: Tuple[int, int],
-    use_udp: bool = False,
-    simcc_split_ratio: Optional[float] = None,
-) -> Tuple[Tensor, Tensor]:
-    """Hard-argmax pose of a head's output, without gradient.
-
-    Args:
-        outputs (Tensor | Tuple[Tensor, Tensor]): Heatmaps (B, K, H, W) or SimCC vectors
-            ((B, K, Wx), (B, K, Wy)).
-        input_size (Tuple[int, int]): Crop size (w, h).
-        use_udp (bool): Heatmap indices in UDP's frame. Defaults to ``False``.
-        simcc_split_ratio (float, optional): SimCC bins per pixel; needed for SimCC vectors.
-
-    Returns:
-        tuple:
-        - keypoints (Tensor): crop pixels in shape (B, K, 2), float32.
-        - scores (Tensor): maxima in shape (B, K), float32 (SimCC: the smaller of the x and
-          y maxima, as mmpose's ``get_simcc_maximum``).
-    """
-    w_in, h_in = input_size
-    if isinstance(outputs, Tensor):
-        if outputs.ndim != 4:
-            raise ValueError(f'expected heatmaps (B, K, H, W), got {tuple(outputs.shape)}')
-        width, height = outputs.shape[-1], outputs.shape[-2]
-        scores, index = outputs.flatten(2).float().max(dim=-1)
-        x = (index % width).float()
-        y = torch.div(index, width, rounding_mode='floor').float()
-        if use_udp:
-            scale = ((w_in - 1) / max(width - 1, 1), (h_in - 1) / max(height - 1, 1))
-        else:
-            scale = (w_in / width, h_in / height)
-        return torch.stack([x * scale[0], y * scale[1]], dim=-1), scores
-    if isinstance(outputs, (tuple, list)) and len(outputs) == 2:
-        if simcc_split_ratio is None:
-            raise ValueError('SimCC vectors need simcc_split_ratio to decode')
-        max_x, index_x = outputs[0].float().max(dim=-1)
-        max_y, index_y = outputs[1].float().max(dim=-1)
-        keypoints = torch.stack([index_x, index_y], dim=-1).float() / simcc_split_ratio
-        return keypoints, torch.minimum(max_x, max_y)
-    raise TypeError(
-        'expected heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy)); got '
-        f'{type(outputs).__name__}'
-    )
 
 
 def pixels_to_normalized(keypoints: Tensor, input_size: Tuple[int, int]) -> Tensor:

@@ -14,6 +14,7 @@ from torch import nn
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.models.heads import FGMHGCNHead
+from dag_mmpose.testing import randomize_output_layer
 
 INPUT_SIZE = (48, 64)  # (w, h)
 HEATMAP_SIZE = (12, 16)  # (W, H)
@@ -29,14 +30,20 @@ SIMCC_DECODER = dict(
 )
 
 
-def _heatmap_cfg(num_keypoints: int = 17, decoder_type: str = 'MSRAHeatmap') -> dict:
+def _heatmap_cfg(
+    num_keypoints: int = 17, decoder_type: str = 'MSRAHeatmap', **decoder_kwargs
+) -> dict:
     return dict(
         type='HeatmapHead',
         in_channels=C,
         out_channels=num_keypoints,
         deconv_out_channels=None,
         decoder=dict(
-            type=decoder_type, input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE, sigma=2.0
+            type=decoder_type,
+            input_size=INPUT_SIZE,
+            heatmap_size=HEATMAP_SIZE,
+            sigma=2.0,
+            **decoder_kwargs,
         ),
     )
 
@@ -51,6 +58,26 @@ def _simcc_cfg(num_keypoints: int = 17) -> dict:
         simcc_split_ratio=2.0,
         deconv_out_channels=None,
         decoder=SIMCC_DECODER,
+    )
+
+
+def _mirror_exact_cfg() -> dict:
+    """A SimCC head whose pose mirrors exactly with its input: one bin per crop pixel and one
+    feature cell per pixel (``input_size`` = feature size), so mirrored vectors decode to
+    ``x -> w - 1 - x`` and the features sampled there are the mirrored cells. (Heatmap
+    decoders are not exactly mirror-symmetric: mmpose's quarter offset skips ``x = 1`` but
+    not ``x = W - 2``.)"""
+    return dict(
+        type='SimCCHead',
+        in_channels=C,
+        out_channels=17,
+        input_size=HEATMAP_SIZE,
+        in_featuremap_size=HEATMAP_SIZE,
+        simcc_split_ratio=1.0,
+        deconv_out_channels=None,
+        decoder=dict(
+            type='SimCCLabel', input_size=HEATMAP_SIZE, sigma=(2.0, 2.0), simcc_split_ratio=1.0
+        ),
     )
 
 
@@ -136,15 +163,15 @@ def _total(losses: dict) -> torch.Tensor:
 
 
 class _TinyBackbone(nn.Module):
-    """Stride-4 stand-in for backbone + neck: returns (F_m, F_t).
+    """Stand-in for backbone + neck (stride 4, or 1): returns (F_m, F_t).
 
     Not registered: configs name the class itself (``type=_TinyBackbone``), so importing the
     tests leaves mmpose's ``MODELS`` registry as it was.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, stride: int = 4) -> None:
         super().__init__()
-        self.stem = nn.Conv2d(3, C, kernel_size=4, stride=4)
+        self.stem = nn.Conv2d(3, C, kernel_size=stride, stride=stride)
         self.target = nn.Conv2d(C, C, kernel_size=3, padding=1)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -178,16 +205,73 @@ class TestFGMHGCNHead(TestCase):
             self.assertEqual(pred.keypoint_scores.shape, (1, 17))
             self.assertIsInstance(pred.keypoints, np.ndarray)
 
-    def test_refined_starts_near_initial(self):
-        head = _head().eval()
+    def test_refinement_starts_as_the_identity(self):
+        """Untrained, refine=True predicts exactly what the base head predicts."""
+        bases = [
+            ('MSRA', _heatmap_cfg(), {}),
+            ('DARK', _heatmap_cfg(unbiased=True), {}),
+            ('UDP', _heatmap_cfg(decoder_type='UDPHeatmap'), {}),
+            ('SimCC', _simcc_cfg(), dict(loss=KL_LOSS)),
+            ('RTMCC', _rtmcc_cfg(), dict(loss=KL_LOSS)),
+        ]
+        for name, cfg, kwargs in bases:
+            for flip_test in (False, True):
+                with self.subTest(name, flip_test=flip_test):
+                    head = _head(cfg, **kwargs).eval()
+                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+                    test_cfg = dict(flip_test=flip_test, shift_heatmap=True, refine=True)
+                    with torch.no_grad():
+                        self.assertFalse(head._refine(_feats()).offsets.any())
+                        preds = head.predict(feats, _samples(), test_cfg)
+                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                    for pred, exp in zip(preds, expected):
+                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
+                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+
+    def test_initial_pose_is_the_base_heads_prediction(self):
+        """With a trained (here: random) GCN the initial pose and the scores are still the
+        base head's own prediction, flip test included; only the keypoints move."""
+        for flip_test in (False, True):
+            with self.subTest(flip_test=flip_test):
+                head = randomize_output_layer(_head()).eval()
+                feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+                base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+                test_cfg = dict(flip_test=flip_test, shift_heatmap=True, output_initial=True)
+                with torch.no_grad():
+                    preds = head.predict(feats, _samples(), test_cfg)
+                    expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                for pred, exp in zip(preds, expected):
+                    np.testing.assert_array_equal(pred.initial_keypoints, exp.keypoints)
+                    np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+                    self.assertGreater(np.abs(pred.keypoints - exp.keypoints).max(), 0.01)
+
+    def test_flip_scores_are_the_maxima_of_the_averaged_heatmaps(self):
+        head = randomize_output_layer(_head()).eval()
+        with torch.no_grad():  # heatmaps of some contrast, unlike the init's std 0.001
+            head.pose_head.final_layer.weight.normal_(std=1.0)
+        flip_indices = parse_pose_metainfo(COCO)['flip_indices']
+        feats = [_feats(), _feats(seed=3)]
         with torch.no_grad():
-            result = head._refine(_feats())
-        self.assertLess((result.refined - result.initial).abs().max().item(), 0.05)
+            preds = head.predict(feats, _samples(), dict(flip_test=True))
+            heatmaps = head.pose_head.forward(feats[0][-1:])
+            flipped = head.pose_head.forward(feats[1][-1:]).flip(-1)[:, flip_indices]
+        averaged = 0.5 * (heatmaps + flipped)
+        expected = averaged.flatten(2).max(-1).values.numpy()
+        mean_of_maxima = (
+            0.5 * (heatmaps.flatten(2).max(-1).values + flipped.flatten(2).max(-1).values).numpy()
+        )
+        self.assertGreater(np.abs(expected - mean_of_maxima).max(), 1e-3)
+        for index, pred in enumerate(preds):
+            np.testing.assert_allclose(pred.keypoint_scores[0], expected[index], rtol=1e-6)
 
     def test_every_parameter_gets_gradient(self):
+        """The first backward reaches every parameter (a zero-init output layer gives zero
+        gradients behind it); after one update every gradient is non-zero."""
         for name, kwargs in [('default', {}), ('heatmap sampling', dict(sample_heatmaps=True))]:
             with self.subTest(name):
                 head = _head(**kwargs).train()
+                optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
                 feats = _feats(requires_grad=True)
                 _total(head.loss(feats, _samples())).backward()
                 for param_name, param in head.named_parameters():
@@ -195,19 +279,26 @@ class TestFGMHGCNHead(TestCase):
                     self.assertTrue(torch.isfinite(param.grad).all(), param_name)
                 for feat in feats:
                     self.assertGreater(feat.grad.abs().sum().item(), 0)
+                optimizer.step()
+                optimizer.zero_grad()
+                _total(head.loss(_feats(), _samples())).backward()
+                for param_name, param in head.named_parameters():
+                    self.assertGreater(param.grad.abs().sum().item(), 0, param_name)
 
     def test_flip_test_gives_mirrored_result(self):
-        head = _head().eval()
+        head = randomize_output_layer(_head(_mirror_exact_cfg(), loss=KL_LOSS)).eval()
         flip_indices = parse_pose_metainfo(COCO)['flip_indices']
         feats, feats_mirror = _feats(seed=1), _feats(seed=2)
-        test_cfg = dict(flip_test=True)
+        test_cfg = dict(flip_test=True, output_initial=True)
         with torch.no_grad():
             pred = head.predict([feats, feats_mirror], _samples(), test_cfg)
             pred_mirror = head.predict([feats_mirror, feats], _samples(), test_cfg)
         for one, mirror in zip(pred, pred_mirror):
-            mirrored = mirror.keypoints[:, flip_indices].copy()
-            mirrored[..., 0] = INPUT_SIZE[0] - 1 - mirrored[..., 0]
-            np.testing.assert_allclose(one.keypoints, mirrored, atol=1e-4)
+            self.assertGreater(np.abs(one.keypoints - one.initial_keypoints).max(), 0.01)
+            for key in ('keypoints', 'initial_keypoints'):
+                mirrored = mirror.get(key)[:, flip_indices].copy()
+                mirrored[..., 0] = HEATMAP_SIZE[0] - 1 - mirrored[..., 0]
+                np.testing.assert_allclose(one.get(key), mirrored, atol=1e-4, err_msg=key)
             np.testing.assert_allclose(
                 one.keypoint_scores, mirror.keypoint_scores[:, flip_indices], atol=1e-6
             )
@@ -218,31 +309,34 @@ class TestFGMHGCNHead(TestCase):
         model = MODELS.build(
             dict(
                 type='TopdownPoseEstimator',
-                backbone=dict(type=_TinyBackbone),
+                backbone=dict(type=_TinyBackbone, stride=1),
                 head=dict(
                     type='FGMHGCNHead',
-                    pose_cfg=_heatmap_cfg(),
+                    pose_cfg=_mirror_exact_cfg(),
                     metainfo=COCO,
                     gcn_cfg=dict(hidden_channels=16, num_blocks=1),
+                    loss=KL_LOSS,
                 ),
                 test_cfg=dict(flip_test=True, shift_heatmap=False),
             )
         ).eval()
-        image = np.random.RandomState(0).rand(INPUT_SIZE[1], INPUT_SIZE[0], 3)
+        randomize_output_layer(model)
+        width, height = HEATMAP_SIZE
+        image = np.random.RandomState(0).rand(height, width, 3)
         flip_indices = parse_pose_metainfo(COCO)['flip_indices']
 
         def predict(img: np.ndarray) -> np.ndarray:
             sample = PoseDataSample(
                 metainfo=dict(
                     flip_indices=flip_indices,
-                    input_size=INPUT_SIZE,
+                    input_size=HEATMAP_SIZE,
                     # the crop is the whole image, so crop pixels are image pixels
-                    input_center=np.array([INPUT_SIZE[0] / 2, INPUT_SIZE[1] / 2]),
-                    input_scale=np.array(INPUT_SIZE, dtype=np.float32),
+                    input_center=np.array([width / 2, height / 2]),
+                    input_scale=np.array(HEATMAP_SIZE, dtype=np.float32),
                 )
             )
             sample.gt_instances = InstanceData(
-                bboxes=np.array([[0, 0, *INPUT_SIZE]], dtype=np.float32),
+                bboxes=np.array([[0, 0, width, height]], dtype=np.float32),
                 bbox_scores=np.ones(1, dtype=np.float32),
             )
             inputs = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
@@ -252,7 +346,7 @@ class TestFGMHGCNHead(TestCase):
         keypoints = predict(image)
         keypoints_mirror = predict(np.fliplr(image))
         mirrored = keypoints_mirror[:, flip_indices].copy()
-        mirrored[..., 0] = INPUT_SIZE[0] - 1 - mirrored[..., 0]
+        mirrored[..., 0] = width - 1 - mirrored[..., 0]
         np.testing.assert_allclose(keypoints, mirrored, atol=1e-4)
 
     def test_crowdpose_14_joints(self):
@@ -368,26 +462,37 @@ class TestFGMHGCNHead(TestCase):
                 self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
 
     def test_joint_features_sampled_at_their_cell(self):
-        for decoder_type in ('MSRAHeatmap', 'UDPHeatmap'):
+        """A joint where the codec's encoder puts heatmap cell (row, col) samples exactly
+        that cell's feature (MSRA: x = col w / W; UDP: x = col (w - 1) / (W - 1))."""
+        (w, h), (W, H) = INPUT_SIZE, HEATMAP_SIZE
+        for decoder_type, scale in [
+            ('MSRAHeatmap', (w / W, h / H)),
+            ('UDPHeatmap', ((w - 1) / (W - 1), (h - 1) / (H - 1))),
+        ]:
             with self.subTest(decoder_type):
                 head = _head(_heatmap_cfg(decoder_type=decoder_type))
-                heatmaps = torch.zeros(1, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
-                features = torch.zeros(1, 1, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+                features = torch.zeros(1, 1, H, W)
+                keypoints = torch.zeros(1, 17, 2)
                 for joint in range(17):
-                    row, col = joint % HEATMAP_SIZE[1], joint % HEATMAP_SIZE[0]
-                    heatmaps[0, joint, row, col] = 1.0
+                    row, col = joint % H, joint % W
                     features[0, 0, row, col] = joint + 1.0
-                keypoints, _ = head._initial_pose(heatmaps)
+                    keypoints[0, joint] = torch.tensor([col * scale[0], row * scale[1]])
+                encoded = head.pose_head.decoder.encode(keypoints.numpy())['heatmaps']
+                peaks = encoded.reshape(17, -1).argmax(-1)
+                np.testing.assert_array_equal(peaks, [(j % H) * W + j % W for j in range(17)])
                 sampled = head._sample_at(features, keypoints)
                 self.assertTrue(torch.allclose(sampled[0, :, 0], torch.arange(1.0, 18.0)))
 
-    def test_initial_pose_in_crop_pixels(self):
+    def test_initial_pose_at_the_decoders_sub_pixel_precision(self):
+        """MSRA's quarter offset: a peak with a stronger right neighbour decodes a quarter
+        cell to the right, not on the heatmap grid."""
         head = _head()
         heatmaps = torch.zeros(1, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
         heatmaps[0, :, 5, 7] = 0.8
+        heatmaps[0, :, 5, 8] = 0.4
         keypoints, scores = head._initial_pose(heatmaps)
         scale = INPUT_SIZE[0] / HEATMAP_SIZE[0]
-        self.assertTrue(torch.allclose(keypoints[0, 0], torch.tensor([7 * scale, 5 * scale])))
+        self.assertTrue(torch.allclose(keypoints[0, 0], torch.tensor([7.25 * scale, 5 * scale])))
         self.assertTrue(torch.allclose(scores, torch.full((1, 17), 0.8)))
         simcc_head = _head(_simcc_cfg())
         pred_x, pred_y = torch.zeros(1, 17, 96), torch.zeros(1, 17, 128)
@@ -395,6 +500,15 @@ class TestFGMHGCNHead(TestCase):
         keypoints, scores = simcc_head._initial_pose((pred_x, pred_y))
         self.assertTrue(torch.allclose(keypoints[0, 3], torch.tensor([15.0, 20.5])))
         self.assertTrue(torch.allclose(scores, torch.ones(1, 17)))
+
+    def test_initial_pose_under_bfloat16(self):
+        """numpy has no bfloat16: the decoder gets float32 of the same values."""
+        head = _head()
+        heatmaps = torch.rand(2, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0]).bfloat16()
+        keypoints, scores = head._initial_pose(heatmaps)
+        expected, expected_scores = head._initial_pose(heatmaps.float())
+        self.assertTrue(torch.equal(keypoints, expected))
+        self.assertTrue(torch.equal(scores, expected_scores))
 
     def test_load_plain_heatmap_head_checkpoint(self):
         plain = nn.Module()

@@ -6,7 +6,6 @@ from unittest import TestCase
 import torch
 
 from dag_mmpose.models.utils import (
-    argmax_keypoints,
     flip_normalized,
     normalized_to_pixels,
     pixels_to_normalized,
@@ -39,29 +38,10 @@ class TestFrames(TestCase):
         torch.testing.assert_close(coords, before)
 
 
-class TestArgmaxAndSampling(TestCase):
-    def test_argmax_msra_and_udp(self):
-        heatmaps = torch.zeros(1, 1, 16, 12)
-        heatmaps[0, 0, 15, 11] = 1.0
-        msra, scores = argmax_keypoints(heatmaps, SIZE)
-        torch.testing.assert_close(msra, torch.tensor([[[44.0, 60.0]]]))  # 11 * 4, 15 * 4
-        self.assertEqual(scores.item(), 1.0)
-        udp, _ = argmax_keypoints(heatmaps, SIZE, use_udp=True)
-        torch.testing.assert_close(udp, torch.tensor([[[47.0, 63.0]]]))  # corners align
-
-    def test_simcc_needs_split_ratio(self):
-        vectors = (torch.rand(1, 2, 96), torch.rand(1, 2, 128))
-        with self.assertRaisesRegex(ValueError, 'simcc_split_ratio'):
-            argmax_keypoints(vectors, SIZE)
-        keypoints, _ = argmax_keypoints(vectors, SIZE, simcc_split_ratio=2.0)
-        self.assertEqual(tuple(keypoints.shape), (1, 2, 2))
-
-    def test_sampling_hits_the_decoded_cell(self):
-        # a joint decoded from heatmap cell (i, j) samples exactly feature cell (i, j)
+class TestSampling(TestCase):
+    def test_sampling_hits_the_cell_where_the_codec_puts_it(self):
+        # heatmap cell (row 5, col 7) sits at x = 7 w / W (MSRA) or 7 (w - 1) / (W - 1) (UDP)
         maps = torch.arange(16 * 12, dtype=torch.float32).reshape(1, 1, 16, 12)
-        for use_udp in (False, True):
-            heatmaps = torch.zeros(1, 1, 16, 12)
-            heatmaps[0, 0, 5, 7] = 1.0
-            keypoints, _ = argmax_keypoints(heatmaps, SIZE, use_udp=use_udp)
-            sampled = sample_joint_features(maps, keypoints, SIZE, use_udp=use_udp)
-            self.assertEqual(sampled.item(), 5 * 12 + 7, use_udp)
+        for use_udp, keypoint in ((False, [7 * 4.0, 5 * 4.0]), (True, [7 * 47 / 11, 5 * 63 / 15])):
+            sampled = sample_joint_features(maps, torch.tensor([[keypoint]]), SIZE, use_udp)
+            self.assertAlmostEqual(sampled.item(), 5 * 12 + 7, places=4, msg=str(use_udp))
