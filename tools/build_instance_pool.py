@@ -53,6 +53,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="maximum fraction of the mask inside other people's boxes (default: 0.2)",
     )
     parser.add_argument(
+        '--min-on-mask',
+        type=float,
+        default=0.7,
+        help='minimum share of the labelled keypoints on the mask (default: 0.7)',
+    )
+    parser.add_argument(
+        '--max-border',
+        type=float,
+        default=0.1,
+        help='maximum share of a mask box side on the image border (default: 0.1)',
+    )
+    parser.add_argument(
         '--max-instances', type=int, default=None, help='stop after this many people'
     )
     parser.add_argument(
@@ -83,6 +95,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             max_instances=args.max_instances,
             margin=args.margin,
             progress=not args.no_progress,
+            min_on_mask=args.min_on_mask,
+            max_border=args.max_border,
         )
     except (FileNotFoundError, ValueError) as e:
         print(f'build_instance_pool: error: {e}', file=sys.stderr)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .instance_pool import InstancePoolWriter
+from .transforms.keypoint_utils import on_mask
 
 __all__ = ['SKIP_REASONS', 'build_instance_pool', 'format_summary']
 
@@ -27,6 +28,8 @@ SKIP_REASONS: Tuple[str, ...] = (
     'missing_image',
     'bad_segmentation',
     'small',
+    'border',
+    'hidden',
     'overlap',
     'max_instances',
 )
@@ -121,6 +124,18 @@ def _overlap(mask: np.ndarray, origin: Tuple[int, int], boxes: List[Sequence[flo
     return float(np.count_nonzero(covered & (mask > 0))) / area
 
 
+def _border_share(mask: np.ndarray) -> float:
+    """The largest share of the mask's box side that lies on the image border: the mask
+    pixels in the image's first / last row over the box width, or in its first / last
+    column over the box height (0 for a mask clear of the border)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    box_h, box_w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    on_rows = max(np.count_nonzero(mask[0]), np.count_nonzero(mask[-1])) / box_w
+    on_cols = max(np.count_nonzero(mask[:, 0]), np.count_nonzero(mask[:, -1])) / box_h
+    return float(max(on_rows, on_cols))
+
+
 def _cut_out(img: np.ndarray, mask: np.ndarray, margin: int) -> Tuple[np.ndarray, int, int]:
     """The BGRA crop of the mask's box plus ``margin`` pixels on every side (color
     edge-padded and alpha 0 beyond the image), and its top-left corner in the image."""
@@ -146,6 +161,8 @@ def build_instance_pool(
     max_instances: Optional[int] = None,
     margin: int = 2,
     progress: bool = True,
+    min_on_mask: float = 0.7,
+    max_border: float = 0.1,
 ) -> Dict[str, Any]:
     """Cut the people of a COCO-format dataset out into an instance pool.
 
@@ -163,6 +180,12 @@ def build_instance_pool(
       another image size (an RLE of another size, polygons reaching more than 2 px beyond
       the image);
     - ``small``: fewer than ``min_area`` mask pixels;
+    - ``border``: the image border cuts the person: the mask pixels on the image's first
+      or last row (column) are more than ``max_border`` of the mask box's width (height);
+    - ``hidden``: the person is mostly hidden (by objects or people): fewer than
+      ``min_on_mask`` of its labelled keypoints lie on its own mask (COCO masks mark the
+      visible pixels only; an occluded joint is labelled but off the mask), or fewer than
+      ``min_keypoints`` are left on it;
     - ``overlap``: more than ``max_overlap`` of its mask pixels lie inside the bounding box
       of another person annotation of the image (crowd regions included). Masks of
       COCO-style data mark *visible* pixels only and are disjoint by construction, so
@@ -173,7 +196,10 @@ def build_instance_pool(
     A kept person is stored as the box of its mask plus ``margin`` pixels of context on
     every side, color from the image (BGR) and alpha = 255 inside its mask, 0 elsewhere
     (also where the margin extends beyond the image), with its keypoints moved into the
-    crop (unlabelled ones as ``[0, 0, 0]``).
+    crop. Only keypoints on the mask stay labelled (a pixel of their bilinear support is
+    on it, the test ``InstancePaste`` repeats after a paste): a joint hidden in the source
+    image would be pasted over whatever lies there; the others, and unlabelled ones, are
+    stored as ``[0, 0, 0]`` and counted in ``summary['dropped_keypoints']``.
 
     Args:
         ann_file (str): COCO-format json with ``images``, ``annotations`` (``segmentation``
@@ -193,12 +219,18 @@ def build_instance_pool(
             crop's border 0, which ``InstancePaste`` relies on for clean edges. Defaults to 2.
         progress (bool): Show a progress bar over the images on stdout. Defaults to
             ``True``.
+        min_on_mask (float): Minimum share in [0, 1] of a person's labelled keypoints that
+            lie on its mask. Defaults to 0.7.
+        max_border (float): Maximum share in [0, 1] of a mask box side on the image
+            border. Defaults to 0.1 (a foot touching the border passes, legs cut off
+            by it do not).
 
     Returns:
         dict: Summary with ``ann_file``, ``img_dir``, ``out_dir``, ``index_file``,
         ``num_images`` (images with annotations), ``num_annotations``, ``num_kept``,
-        ``num_keypoints``, ``data_bytes`` and ``skipped`` (reason -> count, every reason of
-        :data:`SKIP_REASONS`).
+        ``num_keypoints``, ``data_bytes``, ``dropped_keypoints`` (labelled keypoints of kept
+        people stored unlabelled because they lie off the mask) and ``skipped`` (reason ->
+        count, every reason of :data:`SKIP_REASONS`).
 
     Raises:
         FileNotFoundError: ``ann_file`` or ``img_dir`` does not exist.
@@ -209,8 +241,13 @@ def build_instance_pool(
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
     if not osp.isdir(img_dir):
         raise FileNotFoundError(f'image directory not found: {img_dir}')
-    if not 0.0 <= max_overlap <= 1.0:
-        raise ValueError(f'max_overlap must lie in [0, 1], got {max_overlap}')
+    for name, value in (
+        ('max_overlap', max_overlap),
+        ('min_on_mask', min_on_mask),
+        ('max_border', max_border),
+    ):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f'{name} must lie in [0, 1], got {value}')
     if margin < 0 or min_keypoints < 0 or min_area < 0:
         raise ValueError(
             'margin, min_keypoints and min_area must be >= 0, got '
@@ -263,7 +300,10 @@ def build_instance_pool(
         max_overlap=max_overlap,
         max_instances=max_instances,
         margin=margin,
+        min_on_mask=min_on_mask,
+        max_border=max_border,
     )
+    counts = dict(dropped_keypoints=0)
     writer = InstancePoolWriter(
         out_dir,
         num_keypoints=num_keypoints,
@@ -287,7 +327,9 @@ def build_instance_pool(
                     1 for a in anns if not a.get('iscrowd', 0) and is_person(a)
                 )
             else:
-                _cut_image(image, anns, img_dir, writer, skipped, is_person, num_keypoints, filters)
+                _cut_image(
+                    image, anns, img_dir, writer, skipped, is_person, num_keypoints, filters, counts
+                )
             if bar is not None:
                 bar.update()
         if bar is not None:
@@ -312,6 +354,7 @@ def build_instance_pool(
         num_kept=num_kept,
         num_keypoints=num_keypoints,
         data_bytes=writer.offset,
+        dropped_keypoints=counts['dropped_keypoints'],
         skipped=dict(skipped),
     )
 
@@ -325,6 +368,7 @@ def _cut_image(
     is_person,
     num_keypoints: int,
     filters: dict,
+    counts: Dict[str, int],
 ) -> None:
     """Apply the filters to the annotations of one image and add the kept people."""
     candidates = []
@@ -368,6 +412,17 @@ def _cut_image(
         if np.count_nonzero(mask) < filters['min_area']:
             skipped['small'] += 1
             continue
+        if _border_share(mask) > filters['max_border']:
+            skipped['border'] += 1
+            continue
+        labelled = kpts[:, 2] > 0
+        kept = labelled & on_mask(mask, kpts[:, :2])
+        if labelled.any() and (
+            np.count_nonzero(kept) < filters['min_on_mask'] * np.count_nonzero(labelled)
+            or np.count_nonzero(kept) < filters['min_keypoints']
+        ):
+            skipped['hidden'] += 1
+            continue
         crop, x0, y0 = _cut_out(img, mask, filters['margin'])
         margin = filters['margin']
         boxes = [o['bbox'] for o in people if o is not ann and o.get('bbox')]
@@ -375,11 +430,11 @@ def _cut_image(
         if _overlap(crop_mask, (x0 + margin, y0 + margin), boxes) > filters['max_overlap']:
             skipped['overlap'] += 1
             continue
-        labelled = kpts[:, 2] > 0
         kpts = kpts.copy()
-        kpts[labelled, 0] -= x0
-        kpts[labelled, 1] -= y0
-        kpts[~labelled] = 0
+        kpts[kept, 0] -= x0
+        kpts[kept, 1] -= y0
+        kpts[~kept] = 0
+        counts['dropped_keypoints'] += int(np.count_nonzero(labelled & ~kept))
         writer.add(crop, kpts, image_id=image.get('id'), ann_id=ann.get('id'))
 
 
@@ -400,6 +455,8 @@ def _hint(skipped: Dict[str, int], num_keypoints: int) -> str:
             else 'Lower min_keypoints (--min-keypoints).'
         ),
         small='Lower min_area (--min-area).',
+        border='Raise max_border (--max-border).',
+        hidden='Lower min_on_mask (--min-on-mask).',
         overlap='Raise max_overlap (--max-overlap).',
         missing_image='Check that the image directory matches the annotation file.',
         no_segmentation=_CROWDPOSE_HINT,
@@ -423,5 +480,9 @@ def format_summary(summary: Dict[str, Any]) -> str:
         f'({summary["num_images"]} images, {summary["num_keypoints"]} keypoints, '
         f'{summary["data_bytes"] / 2**20:.1f} MiB of crops)',
     ]
+    if summary.get('dropped_keypoints'):
+        lines.append(
+            f'  {summary["dropped_keypoints"]} labelled keypoints off their mask stored unlabelled'
+        )
     lines += [f'  skipped {n:6d}  {reason}' for reason, n in summary['skipped'].items() if n]
     return '\n'.join(lines)

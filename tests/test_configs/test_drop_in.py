@@ -26,7 +26,7 @@ from mmpose.testing import get_coco_sample
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.models.necks import ADAM
-from dag_mmpose.models.utils import JointNonLocal
+from dag_mmpose.models.utils import MultiHopGCN
 from dag_mmpose.testing.synthetic import generate_coco_style
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -129,22 +129,22 @@ def _as_if_pretrained(backbone: torch.nn.Module) -> None:
 
 
 def _gated_parameters(model: torch.nn.Module) -> Set[str]:
-    """Parameters behind a residual gate ``x + gamma * f(x)`` with ``gamma`` starting at 0
-    (ADAM's spatial attention, the GCN's joint non-local blocks): by design their gradient
-    is 0 until the first step has moved ``gamma``."""
-    branches = {
-        ADAM: ('query_conv', 'key_conv', 'value_conv'),
-        JointNonLocal: ('query', 'key', 'value', 'out_proj'),
-    }
+    """Parameters whose first gradient is 0 by design: behind a residual gate
+    ``x + gamma * f(x)`` with ``gamma`` starting at 0 (ADAM's spatial attention), and
+    everything of a GCN behind its zero-init output layer (the refinement starts as the
+    identity; the output layer's weights and bias get a gradient, its modulation multiplies
+    their zero output). All of them get one once the first step has moved the gate."""
     gated = set()
     for name, module in model.named_modules():
-        for kind, children in branches.items():
-            if isinstance(module, kind):
+        if isinstance(module, ADAM):
+            for child in ('query_conv', 'key_conv', 'value_conv'):
                 gated |= {
-                    f'{name}.{child}.{param}'
-                    for child in children
-                    for param, _ in getattr(module, child).named_parameters()
+                    f'{name}.{child}.{p}' for p, _ in getattr(module, child).named_parameters()
                 }
+        if isinstance(module, MultiHopGCN):
+            open_ = {'output_layer.self_weight.weight', 'output_layer.neighbor_weight.weight'}
+            open_.add('output_layer.bias')
+            gated |= {f'{name}.{p}' for p, _ in module.named_parameters() if p not in open_}
     return gated
 
 

@@ -29,7 +29,15 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
 )
 # keep every person: the filters are tested on their own
-ALL = dict(min_area=0, min_keypoints=0, max_overlap=1.0, progress=False)
+ALL = dict(
+    min_area=0, min_keypoints=0, max_overlap=1.0, min_on_mask=0.0, max_border=1.0, progress=False
+)
+
+
+def _on_mask(mask: np.ndarray, x: float, y: float) -> bool:
+    """A mask pixel among the (up to) 4 around (x, y)."""
+    col, row = int(np.floor(x)), int(np.floor(y))
+    return bool(mask[max(row, 0) : max(row + 2, 0), max(col, 0) : max(col + 2, 0)].any())
 
 
 def _decode(ann: dict, height: int, width: int) -> np.ndarray:
@@ -100,8 +108,9 @@ class TestInstancePool(TestCase):
         color = padded[y0 + margin : y1 + margin, x0 + margin : x1 + margin]
         alpha = np.pad(mask, margin)[y0 + margin : y1 + margin, x0 + margin : x1 + margin] * 255
         keypoints = np.array(ann['keypoints'], dtype=np.float32).reshape(K, 3)
-        labelled = keypoints[:, 2] > 0
-        keypoints[labelled, :2] -= (x0, y0)
+        kept = np.array([v > 0 and _on_mask(mask, x, y) for x, y, v in keypoints])
+        keypoints[kept, :2] -= (x0, y0)
+        keypoints[~kept] = 0  # unlabelled, or off the person's mask
         return np.dstack([color, alpha]).astype(np.uint8), keypoints
 
     def test_round_trip(self):
@@ -139,6 +148,55 @@ class TestInstancePool(TestCase):
         with self.assertRaises(IndexError):
             pool[len(pool)]
 
+    def test_only_joints_on_the_mask_stay_labelled(self):
+        summary = self._build()
+        pool = InstancePool(self.out)
+        by_id = {a['id']: a for a in self.data['annotations']}
+        dropped = 0
+        for i in range(len(pool)):
+            rgba, keypoints = pool[i]
+            ann = by_id[pool.ann_ids[i]]
+            labelled = np.array(ann['keypoints'][2::3]) > 0
+            kept = keypoints[:, 2] > 0
+            dropped += int(np.count_nonzero(labelled & ~kept))
+            for x, y, _ in keypoints[kept]:
+                self.assertTrue(_on_mask(rgba[..., 3], x, y), (pool.ann_ids[i], x, y))
+        # the generator's occluded joints (v=1) lie off the visible-region masks
+        self.assertGreater(dropped, 0)
+        self.assertEqual(summary['dropped_keypoints'], dropped)
+        self.assertIn(f'{dropped} labelled keypoints off their mask', format_summary(summary))
+
+    def test_border_and_hidden_filters(self):
+        anns = self.data['annotations']
+        shares, on_mask = {}, {}
+        for a in anns:
+            img = self.images[a['image_id']]
+            mask = _decode(a, img['height'], img['width'])
+            rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+            shares[a['id']] = max(
+                max(mask[0].sum(), mask[-1].sum()) / (cols[-1] - cols[0] + 1),
+                max(mask[:, 0].sum(), mask[:, -1].sum()) / (rows[-1] - rows[0] + 1),
+            )
+            points = np.array(a['keypoints'], dtype=np.float64).reshape(K, 3)
+            labelled = points[points[:, 2] > 0]
+            hits = [_on_mask(mask, x, y) for x, y, _ in labelled]
+            on_mask[a['id']] = (float(np.mean(hits)) if hits else 1.0, sum(hits))
+
+        summary = self._build(max_border=0.1)
+        cut = sum(share > 0.1 for share in shares.values())
+        self.assertGreater(cut, 0, 'the generator truncates some people at the border')
+        self.assertEqual(summary['skipped']['border'], cut)
+        self.assertTrue(all(shares[i] <= 0.1 for i in InstancePool(self.out).ann_ids))
+
+        summary = self._build(min_on_mask=0.8, min_keypoints=4)
+        hidden = sum(share < 0.8 or n < 4 for share, n in on_mask.values())
+        self.assertGreater(hidden, 0)
+        self.assertEqual(summary['skipped']['hidden'], hidden)
+        for ann_id in InstancePool(self.out).ann_ids:
+            self.assertGreaterEqual(on_mask[ann_id][0], 0.8)
+        with self.assertRaisesRegex(ValueError, 'min_on_mask must lie in'):
+            self._build(min_on_mask=1.5)
+
     def test_rle_segmentations(self):
         data = copy.deepcopy(self.data)
         for i, ann in enumerate(data['annotations']):
@@ -167,7 +225,8 @@ class TestInstancePool(TestCase):
         few = sum(n < 15 for n in labelled.values())
         self.assertGreater(few, 0)
         self.assertEqual(summary['skipped']['few_keypoints'], few)
-        self.assertEqual(summary['num_kept'], len(anns) - few)
+        # of the rest, those with fewer than 15 joints on their mask count as hidden
+        self.assertEqual(summary['num_kept'] + summary['skipped']['hidden'], len(anns) - few)
         self.assertEqual(list(summary['skipped']), list(SKIP_REASONS))
 
         areas = {}
@@ -444,6 +503,10 @@ class TestInstancePool(TestCase):
                     '--min-keypoints',
                     '0',
                     '--max-overlap',
+                    '1',
+                    '--min-on-mask',
+                    '0',
+                    '--max-border',
                     '1',
                     '--margin',
                     '1',

@@ -11,11 +11,27 @@ from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
 from ..instance_pool import InstancePool
-from .keypoint_utils import crop_keypoints, inside_crop, labelled_inside_crop, other_people
+from .keypoint_utils import (
+    crop_keypoints,
+    inside_crop,
+    keypoint_extent,
+    labelled_inside_crop,
+    on_mask,
+    other_people,
+)
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
 _ANCHOR_JITTER = 0.1
+# the target's body centre: the box of this fraction of the crop's width and height around
+# the crop centre (a top-down crop is centred on the target's box)
+CENTER_BOX = 0.25
+# a person's body size is its keypoint extent when at least this many joints measure it
+MIN_SIZE_JOINTS = 4
+# the target's body size in crop heights: without enough joints to measure it (top-down
+# crops pad the box by 1.25, so the person spans about 0.8), and the range it is held to
+DEFAULT_TARGET_SIZE = 0.8
+TARGET_SIZE_RANGE = (0.25, 1.0)
 
 
 @TRANSFORMS.register_module()
@@ -34,11 +50,22 @@ class InstancePaste(BaseTransform):
     ``GenerateTarget``. It works on the crop only: it costs a warp of each pasted person
     into the box it covers and a blend inside that box.
 
-    A pasted person is rotated (``rotation``) about its mask-box center, scaled so that the
-    longer side of its mask box is ``s * crop height`` (``s`` from ``scale``) and centered,
-    with probability ``overlap_bias``, near a labelled target joint (else anywhere in the
-    crop); it may stick out of the crop. Any image layout and dtype is accepted and kept. The
-    geometry and image types in detail: ``docs/instance_pool.md``.
+    A pasted person is rotated (``rotation``) about its mask-box center, scaled so that its
+    body is ``s`` times the target's body (``s`` from ``scale``; ``scale_reference``) and
+    centered, with probability ``overlap_bias``, near a labelled target joint (else anywhere
+    in the crop); it may stick out of the crop. A body's size is the longer side of the box
+    of its labelled joints (the target's inside the crop; at least 4 joints, else the
+    target counts as 0.8 crop heights and the pasted person by its mask box; the target's
+    size is held to 0.25-1 crop heights). A pasted joint is labelled only where the pasted
+    alpha is non-zero (a joint off the person's mask would be drawn over whatever lies
+    there) and inside the crop.
+
+    Pastes cannot bury the target: all pastes of a sample together may cover at most
+    ``max_joint_cover`` of the target's labelled joints in the crop and ``max_center_cover``
+    of its body centre (the central quarter of the crop's width and height). A paste beyond
+    either cap is redrawn (new person, angle, scale and position) up to ``max_redraws``
+    times, then skipped. Any image layout and dtype is accepted and kept. The geometry and
+    image types in detail: ``docs/instance_pool.md``.
 
     Required Keys:
 
@@ -55,10 +82,10 @@ class InstancePaste(BaseTransform):
     Modified Keys:
 
         - img
-        - other_keypoints (one (K, 2) row appended per pasted person; created as (0, K, 2)
-          if missing)
-        - other_keypoints_visible (one (K,) row per pasted person, 1 for the labelled
-          joints inside the crop, else 0)
+        - other_keypoints (one (K, 2) row appended per pasted person; created when missing
+          and someone is pasted)
+        - other_keypoints_visible (one (K,) row per pasted person, 1 for its labelled
+          joints inside the crop where its alpha is non-zero, else 0)
 
     Added Keys:
 
@@ -80,9 +107,12 @@ class InstancePaste(BaseTransform):
             Defaults to ``(1, 2)``.
         rotation (Tuple[float, float]): Range of the rotation in degrees (uniform).
             Defaults to ``(-30.0, 30.0)``.
-        scale (Tuple[float, float]): Range of the longer side of the pasted person's mask
-            box relative to the crop height (uniform). Defaults to ``(0.5, 1.0)``, about
-            0.6 to 1.25 times the target's size.
+        scale (Tuple[float, float]): Range of the pasted person's size relative to the
+            reference (uniform). Defaults to ``(0.6, 1.25)``: 0.6 to 1.25 times the target.
+        scale_reference (str): ``'body'``: the pasted body's keypoint extent is ``s`` times
+            the target's; ``'crop'``: the longer side of the pasted person's mask box is
+            ``s`` times the crop height (whatever the target's size; the behaviour before
+            body sizes). Defaults to ``'body'``.
         overlap_bias (float): Probability in [0, 1] of centering a paste on a labelled
             target joint rather than anywhere in the crop. Defaults to 0.7.
         edge_softness (float): Sigma in crop pixels of the Gaussian that feathers the
@@ -97,6 +127,13 @@ class InstancePaste(BaseTransform):
             differ from the dataset's (e.g. a COCO pool for CrowdPose); dataset joints
             without a pair are unlabelled. ``None`` requires the pool's K to equal the
             dataset's. Defaults to ``None``.
+        max_joint_cover (float, optional): Largest share in [0, 1] of the target's labelled
+            joints in the crop that the pastes may cover (pasted alpha non-zero there).
+            ``None``: no cap. Defaults to 0.5.
+        max_center_cover (float, optional): Largest share in [0, 1] of the target's body
+            centre the pastes may cover. ``None``: no cap. Defaults to 0.5.
+        max_redraws (int): Redraws of a paste beyond a cap before it is skipped. Defaults
+            to 3.
     """
 
     def __init__(
@@ -105,11 +142,15 @@ class InstancePaste(BaseTransform):
         prob: float = 0.5,
         num_instances: Tuple[int, int] = (1, 2),
         rotation: Tuple[float, float] = (-30.0, 30.0),
-        scale: Tuple[float, float] = (0.5, 1.0),
+        scale: Tuple[float, float] = (0.6, 1.25),
         overlap_bias: float = 0.7,
         edge_softness: float = 1.0,
         num_keypoints: Optional[int] = None,
         keypoint_mapping: Optional[Sequence[Tuple[int, int]]] = None,
+        scale_reference: str = 'body',
+        max_joint_cover: Optional[float] = 0.5,
+        max_center_cover: Optional[float] = 0.5,
+        max_redraws: int = 3,
     ) -> None:
         super().__init__()
         if not 0.0 <= prob <= 1.0:
@@ -131,6 +172,16 @@ class InstancePaste(BaseTransform):
             raise ValueError(f'overlap_bias must lie in [0, 1], got {overlap_bias}')
         if edge_softness < 0:
             raise ValueError(f'edge_softness must be >= 0, got {edge_softness}')
+        if scale_reference not in ('body', 'crop'):
+            raise ValueError(f"scale_reference must be 'body' or 'crop', got {scale_reference!r}")
+        for name, cap in (
+            ('max_joint_cover', max_joint_cover),
+            ('max_center_cover', max_center_cover),
+        ):
+            if cap is not None and not 0.0 <= cap <= 1.0:
+                raise ValueError(f'{name} must be None or lie in [0, 1], got {cap}')
+        if max_redraws < 0:
+            raise ValueError(f'max_redraws must be >= 0, got {max_redraws}')
 
         if isinstance(pool, InstancePool):
             self._pool = pool
@@ -145,6 +196,10 @@ class InstancePaste(BaseTransform):
         self.overlap_bias = overlap_bias
         self.edge_softness = edge_softness
         self.num_keypoints = num_keypoints
+        self.scale_reference = scale_reference
+        self.max_joint_cover = max_joint_cover
+        self.max_center_cover = max_center_cover
+        self.max_redraws = int(max_redraws)
         self.keypoint_mapping = None
         if keypoint_mapping is not None:
             self.keypoint_mapping = [(int(s), int(d)) for s, d in keypoint_mapping]
@@ -182,20 +237,40 @@ class InstancePaste(BaseTransform):
         return None
 
     @staticmethod
-    def _anchors(results: dict, width: int, height: int) -> np.ndarray:
-        """Labelled target joints inside the crop, (A, 2); the crop center if none."""
+    def _target_joints(results: dict, width: int, height: int) -> np.ndarray:
+        """The target's labelled joints inside the crop, (A, 2) (A may be 0)."""
         keypoints = crop_keypoints(results)
         if keypoints is not None and np.size(keypoints):
             visible = results.get('keypoints_visible', None)
             labelled = labelled_inside_crop(keypoints, visible, (width, height), 'InstancePaste')
-            if labelled[0].any():
-                return keypoints[0, :, :2][labelled[0]]
-        return np.array([[(width - 1) / 2, (height - 1) / 2]], dtype=np.float32)
+            return np.asarray(keypoints[0, :, :2], dtype=np.float32)[labelled[0]]
+        return np.zeros((0, 2), dtype=np.float32)
+
+    @staticmethod
+    def _target_size(joints: np.ndarray, height: int) -> float:
+        """The target's body size in crop pixels (see the class docstring)."""
+        size = keypoint_extent(joints, MIN_SIZE_JOINTS)
+        if size is None:
+            return DEFAULT_TARGET_SIZE * height
+        low, high = TARGET_SIZE_RANGE
+        return float(np.clip(size, low * height, high * height))
+
+    def _pasted_size(self, rgba: np.ndarray, keypoints: np.ndarray) -> float:
+        """The pool person's body size in pool pixels: the extent of its labelled joints on
+        its alpha, else the longer side of its mask box."""
+        if len(keypoints):
+            labelled = (keypoints[:, 2] > 0) & on_mask(rgba[..., 3], keypoints[:, :2])
+            size = keypoint_extent(keypoints[labelled, :2], MIN_SIZE_JOINTS)
+            if size is not None:
+                return size
+        margin = self._pool.margin
+        h, w = rgba.shape[:2]
+        return float(max(h - 2 * margin, w - 2 * margin, 1))
 
     @cache_randomness
     def _get_paste_params(
         self, anchors: np.ndarray, width: int, height: int
-    ) -> List[Tuple[int, float, float, float, float]]:
+    ) -> List[List[Tuple[int, float, float, float, float]]]:
         """Draw what to paste.
 
         Args:
@@ -204,65 +279,87 @@ class InstancePaste(BaseTransform):
             height (int): Crop height.
 
         Returns:
-            list[tuple]: Per paste ``(pool index, angle in degrees, scale, center x,
-            center y)``; empty when nothing is pasted.
+            list[list[tuple]]: Per paste its candidates ``(pool index, angle in degrees,
+            scale, center x, center y)``: the first within the cover caps is pasted (one
+            candidate plus ``max_redraws`` when a cap is set); empty when nothing is pasted.
         """
         if np.random.rand() >= self.prob:
             return []
         num = np.random.randint(self.num_instances[0], self.num_instances[1] + 1)
-        params = []
-        for _ in range(num):
-            index = int(np.random.randint(len(self._pool)))
-            angle = float(np.random.uniform(*self.rotation))
-            scale = float(np.random.uniform(*self.scale))
-            if np.random.rand() < self.overlap_bias:
-                anchor = anchors[np.random.randint(len(anchors))]
-                jitter = np.random.uniform(-_ANCHOR_JITTER, _ANCHOR_JITTER, size=2)
-                cx = float(anchor[0] + jitter[0] * width)
-                cy = float(anchor[1] + jitter[1] * height)
-            else:
-                cx, cy = (float(v) for v in np.random.uniform(0, 1, size=2) * (width, height))
-            params.append((index, angle, scale, cx, cy))
-        return params
+        capped = self.max_joint_cover is not None or self.max_center_cover is not None
+        tries = 1 + (self.max_redraws if capped else 0)
+        return [
+            [self._draw_paste(anchors, width, height) for _ in range(tries)] for _ in range(num)
+        ]
 
-    def _paste_matrix(
+    def _draw_paste(
+        self, anchors: np.ndarray, width: int, height: int
+    ) -> Tuple[int, float, float, float, float]:
+        """One candidate paste (pool index, angle, scale, center x, center y)."""
+        index = int(np.random.randint(len(self._pool)))
+        angle = float(np.random.uniform(*self.rotation))
+        scale = float(np.random.uniform(*self.scale))
+        if np.random.rand() < self.overlap_bias:
+            anchor = anchors[np.random.randint(len(anchors))]
+            jitter = np.random.uniform(-_ANCHOR_JITTER, _ANCHOR_JITTER, size=2)
+            cx = float(anchor[0] + jitter[0] * width)
+            cy = float(anchor[1] + jitter[1] * height)
+        else:
+            cx, cy = (float(v) for v in np.random.uniform(0, 1, size=2) * (width, height))
+        return index, angle, scale, cx, cy
+
+    def _scale_factor(
         self,
+        rgba: np.ndarray,
+        keypoints: np.ndarray,
+        scale: float,
+        target_size: float,
+        img_height: int,
+    ) -> float:
+        """Crop pixels per pool pixel of a paste drawn at ``scale``."""
+        if self.scale_reference == 'crop':
+            margin = self._pool.margin
+            h, w = rgba.shape[:2]
+            return scale * img_height / max(h - 2 * margin, w - 2 * margin, 1)
+        return scale * target_size / self._pasted_size(rgba, keypoints)
+
+    @staticmethod
+    def _paste_matrix(
         crop_shape: Tuple[int, int],
         angle: float,
-        scale: float,
+        factor: float,
         center: Tuple[float, float],
-        img_height: int,
     ) -> np.ndarray:
         """The 2x3 matrix from pool-crop pixels to image pixels."""
         h, w = crop_shape
-        margin = self._pool.margin
-        longer = max(h - 2 * margin, w - 2 * margin, 1)
-        factor = scale * img_height / longer
         matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, factor)
         matrix[0, 2] += center[0] - (w - 1) / 2
         matrix[1, 2] += center[1] - (h - 1) / 2
         return matrix
 
-    def _blend(
+    def _warp(
         self,
-        img: np.ndarray,
+        img_shape: Tuple[int, int],
         rgba: np.ndarray,
         matrix: np.ndarray,
         bounds: Tuple[float, float, float, float],
-    ) -> None:
-        """Alpha-blend the warped crop into ``img`` (in place).
+    ) -> Optional[Tuple[np.ndarray, np.ndarray, int, int]]:
+        """Warp the pool crop into the image's frame.
 
         Work is limited to ``bounds`` (x1, y1, x2, y2: what the warped mask can reach) and,
-        after the warp, to the box of the warped mask; uint8 images are blended without
-        any float conversion.
+        after the warp, to the box of the warped mask plus room for the edge feathering.
+
+        Returns:
+            tuple | None: ``(warped BGRA, its alpha, x0, y0)`` of the region whose top-left
+            pixel is ``(x0, y0)`` in the image; ``None`` when nothing lands in the image.
         """
-        img_h, img_w = img.shape[:2]
+        img_h, img_w = img_shape
         x0 = max(int(math.floor(bounds[0])), 0)
         y0 = max(int(math.floor(bounds[1])), 0)
         x1 = min(int(math.ceil(bounds[2])) + 1, img_w)
         y1 = min(int(math.ceil(bounds[3])) + 1, img_h)
         if x0 >= x1 or y0 >= y1:
-            return
+            return None
         local = matrix.copy()
         local[0, 2] -= x0
         local[1, 2] -= y0
@@ -278,7 +375,7 @@ class InstancePaste(BaseTransform):
         mask = cv2.extractChannel(warped, 3)
         bx, by, bw, bh = cv2.boundingRect(mask)
         if bw == 0 or bh == 0:
-            return
+            return None
         # keep room for the blur around the mask, so its edges are feathered everywhere
         # but where the crop itself cuts the person
         ksize = 2 * int(math.ceil(2 * self.edge_softness)) + 1
@@ -286,8 +383,16 @@ class InstancePaste(BaseTransform):
         bx0, by0 = max(bx - pad, 0), max(by - pad, 0)
         bx1, by1 = min(bx + bw + pad, x1 - x0), min(by + bh + pad, y1 - y0)
         warped = warped[by0:by1, bx0:bx1]
-        mask = mask[by0:by1, bx0:bx1]
+        mask = mask[by0:by1, bx0:bx1].reshape(warped.shape[:2])
+        return warped, mask, x0 + bx0, y0 + by0
+
+    def _blend(
+        self, img: np.ndarray, warped: np.ndarray, mask: np.ndarray, x0: int, y0: int
+    ) -> None:
+        """Alpha-blend a warped crop (from :meth:`_warp`) into ``img`` (in place), its edges
+        feathered inwards; uint8 images are blended without any float conversion."""
         if self.edge_softness > 0:
+            ksize = 2 * int(math.ceil(2 * self.edge_softness)) + 1
             # inward feathering (mask x blurred mask), so no source background shows; the
             # kernel spans +-2 sigma, which halves the cost of cv2's default +-3 sigma
             blurred = cv2.GaussianBlur(
@@ -296,7 +401,7 @@ class InstancePaste(BaseTransform):
             mask = cv2.multiply(mask, blurred, scale=1 / 255)
         mask = mask.reshape(warped.shape[:2])
 
-        y0, y1, x0, x1 = y0 + by0, y0 + by1, x0 + bx0, x0 + bx1
+        y1, x1 = y0 + mask.shape[0], x0 + mask.shape[1]
         if img.ndim == 2 or img.shape[2] < 3:
             color = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY).reshape(mask.shape)
             target = img[y0:y1, x0:x1] if img.ndim == 2 else img[y0:y1, x0:x1, 0]
@@ -330,6 +435,17 @@ class InstancePaste(BaseTransform):
             blended = np.clip(np.rint(blended), info.min, info.max)
         target[...] = blended
 
+    def _mask_corners(self, crop_shape: Tuple[int, int], matrix: np.ndarray) -> np.ndarray:
+        """The (4, 2) corners of the pool person's mask box in image pixels, grown by the
+        half pool pixel a bilinear warp reaches (the margin is transparent, so the rest of
+        the crop adds nothing)."""
+        h, w = crop_shape
+        m = self._pool.margin
+        corners = np.array(
+            [[m - 1, m - 1], [w - m, m - 1], [w - m, h - m], [m - 1, h - m]], dtype=np.float64
+        )
+        return corners @ matrix[:, :2].T + matrix[:, 2]
+
     def _map_keypoints(self, keypoints: np.ndarray, num_keypoints: int) -> np.ndarray:
         """Pool keypoints (K_pool, 3) to the dataset's joints (K, 3)."""
         if self.keypoint_mapping is None:
@@ -351,7 +467,8 @@ class InstancePaste(BaseTransform):
         """
         img = results['img']
         img_h, img_w = img.shape[:2]
-        anchors = self._anchors(results, img_w, img_h)
+        joints = self._target_joints(results, img_w, img_h)
+        anchors = joints if len(joints) else np.array([[(img_w - 1) / 2, (img_h - 1) / 2]])
         params = self._get_paste_params(anchors, img_w, img_h)
         results['pasted_instances'] = []
         if not params:
@@ -383,52 +500,50 @@ class InstancePaste(BaseTransform):
             )
 
         img = img.copy()  # the caller's array (maybe a cached image) stays as it was
+        cover = _Cover(joints, img_w, img_h, self.max_joint_cover, self.max_center_cover)
+        target_size = self._target_size(joints, img_h)
         new_keypoints, new_visible = [], []
-        for index, angle, scale, cx, cy in params:
-            rgba, keypoints = self._pool[index]
-            h, w = rgba.shape[:2]
-            matrix = self._paste_matrix((h, w), angle, scale, (cx, cy), img_h)
-            # the reach of the bilinear warp of the mask: its pixel centers +-1 pool
-            # pixel (the margin is transparent, so the rest of the crop adds nothing)
-            m = self._pool.margin
-            box = (
-                np.array(
-                    [[m - 1, m - 1], [w - m, m - 1], [w - m, h - m], [m - 1, h - m]],
-                    dtype=np.float64,
+        for candidates in params:
+            for index, angle, scale, cx, cy in candidates:
+                rgba, keypoints = self._pool[index]
+                factor = self._scale_factor(rgba, keypoints, scale, target_size, img_h)
+                matrix = self._paste_matrix(rgba.shape[:2], angle, factor, (cx, cy))
+                box = self._mask_corners(rgba.shape[:2], matrix)
+                x_min, y_min = box.min(axis=0).tolist()
+                x_max, y_max = box.max(axis=0).tolist()
+                warp = self._warp((img_h, img_w), rgba, matrix, (x_min, y_min, x_max, y_max))
+                if warp is not None and not cover.add(*warp[1:]):
+                    continue  # beyond a cover cap: the next candidate
+                if warp is not None:
+                    self._blend(img, *warp)
+                results['pasted_instances'].append(
+                    dict(
+                        pool_index=int(index),
+                        angle=float(angle),
+                        scale=float(scale),
+                        corners=box.astype(np.float32),
+                        bbox=np.array(
+                            [
+                                min(max(x_min, 0), img_w),
+                                min(max(y_min, 0), img_h),
+                                min(max(x_max, 0), img_w),
+                                min(max(y_max, 0), img_h),
+                            ],
+                            dtype=np.float32,
+                        ),
+                    )
                 )
-                @ matrix[:, :2].T
-                + matrix[:, 2]
-            )
-            x_min, y_min = box.min(axis=0).tolist()
-            x_max, y_max = box.max(axis=0).tolist()
-            self._blend(img, rgba, matrix, (x_min, y_min, x_max, y_max))
-            results['pasted_instances'].append(
-                dict(
-                    pool_index=int(index),
-                    angle=float(angle),
-                    scale=float(scale),
-                    corners=box.astype(np.float32),
-                    bbox=np.array(
-                        [
-                            min(max(x_min, 0), img_w),
-                            min(max(y_min, 0), img_h),
-                            min(max(x_max, 0), img_w),
-                            min(max(y_max, 0), img_h),
-                        ],
-                        dtype=np.float32,
-                    ),
-                )
-            )
-            if not with_keypoints:
-                continue
-            keypoints = self._map_keypoints(keypoints, num_keypoints)
-            points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
-            inside = inside_crop(points, (img_w, img_h))
-            new_keypoints.append(points.astype(np.float32))
-            new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
+                if with_keypoints:
+                    keypoints = self._map_keypoints(keypoints, num_keypoints)
+                    points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
+                    shown = on_mask(rgba[..., 3], keypoints[:, :2])
+                    inside = inside_crop(points, (img_w, img_h))
+                    new_keypoints.append(points.astype(np.float32))
+                    new_visible.append(((keypoints[:, 2] > 0) & shown & inside).astype(np.float32))
+                break
         results['img'] = img
 
-        if with_keypoints:
+        if with_keypoints and new_keypoints:
             others, others_visible = other_people(
                 results.get('other_keypoints', None),
                 results.get('other_keypoints_visible', None),
@@ -466,5 +581,59 @@ class InstancePaste(BaseTransform):
         repr_str += f'overlap_bias={self.overlap_bias}, '
         repr_str += f'edge_softness={self.edge_softness}, '
         repr_str += f'num_keypoints={self.num_keypoints}, '
-        repr_str += f'keypoint_mapping={self.keypoint_mapping})'
+        repr_str += f'keypoint_mapping={self.keypoint_mapping}, '
+        repr_str += f'scale_reference={self.scale_reference!r}, '
+        repr_str += f'max_joint_cover={self.max_joint_cover}, '
+        repr_str += f'max_center_cover={self.max_center_cover}, '
+        repr_str += f'max_redraws={self.max_redraws})'
         return repr_str
+
+
+class _Cover:
+    """What the pastes of one sample cover of the target: its labelled joints in the crop
+    and its body centre (:data:`CENTER_BOX`), against the caps of :class:`InstancePaste`."""
+
+    def __init__(
+        self,
+        joints: np.ndarray,
+        width: int,
+        height: int,
+        max_joint_cover: Optional[float],
+        max_center_cover: Optional[float],
+    ) -> None:
+        self.joints = joints
+        self.joint_covered = np.zeros(len(joints), dtype=bool)
+        self.max_joint_cover = max_joint_cover if len(joints) else None
+        half_w = max(int(round(CENTER_BOX * width / 2)), 1)
+        half_h = max(int(round(CENTER_BOX * height / 2)), 1)
+        cx, cy = width // 2, height // 2
+        self.center = (max(cx - half_w, 0), max(cy - half_h, 0), cx + half_w, cy + half_h)
+        x0, y0, x1, y1 = self.center
+        self.center_covered = np.zeros((min(y1, height) - y0, min(x1, width) - x0), dtype=bool)
+        self.max_center_cover = max_center_cover
+
+    def add(self, mask: np.ndarray, x0: int, y0: int) -> bool:
+        """Count a paste whose alpha ``mask`` has its top-left pixel at ``(x0, y0)``; False
+        (and nothing counted) when the pastes would then cover more than a cap allows."""
+        joints = self.joint_covered
+        if self.max_joint_cover is not None:
+            joints = joints | on_mask(mask, self.joints - (x0, y0))
+            if joints.mean() > self.max_joint_cover + 1e-9:
+                return False
+        center = self.center_covered
+        if self.max_center_cover is not None and center.size:
+            cx0, cy0, _, _ = self.center
+            ch, cw = center.shape
+            # the paste's alpha over the centre box, in the box's frame
+            region = np.zeros_like(center)
+            sx0, sy0 = max(cx0, x0), max(cy0, y0)
+            sx1, sy1 = min(cx0 + cw, x0 + mask.shape[1]), min(cy0 + ch, y0 + mask.shape[0])
+            if sx0 < sx1 and sy0 < sy1:
+                region[sy0 - cy0 : sy1 - cy0, sx0 - cx0 : sx1 - cx0] = (
+                    mask[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] > 0
+                )
+            center = center | region
+            if center.mean() > self.max_center_cover + 1e-9:
+                return False
+        self.joint_covered, self.center_covered = joints, center
+        return True

@@ -8,6 +8,8 @@ import numpy as np
 
 __all__ = [
     'crop_keypoints',
+    'keypoint_extent',
+    'on_mask',
     'inside_crop',
     'labelled_inside_crop',
     'other_people',
@@ -101,3 +103,37 @@ def labelled_inside_crop(
             f'{np.shape(keypoints)}'
         )
     return (flags > 0) & inside_crop(points, size)
+
+
+def on_mask(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which ``points`` (N, 2; pixel ``(x, y)``) lie on ``mask`` (H, W; non-zero = on).
+
+    A point is on the mask when a pixel of its bilinear support (the up to 4 pixels around
+    it) is non-zero, i.e. when a bilinear warp of the mask is non-zero there: the instance
+    pool builder keeps a person's joints by this test and ``InstancePaste`` drops a pasted
+    joint by it, so both agree. Points outside the mask's array are off it.
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    height, width = mask.shape[:2]
+    result = np.zeros(len(points), dtype=bool)
+    finite = np.isfinite(points).all(axis=1)
+    x0 = np.floor(np.where(finite, points[:, 0], -2)).astype(np.int64)
+    y0 = np.floor(np.where(finite, points[:, 1], -2)).astype(np.int64)
+    for dx in (0, 1):
+        for dy in (0, 1):
+            x, y = x0 + dx, y0 + dy
+            valid = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+            hit = np.zeros(len(points), dtype=bool)
+            hit[valid] = mask[y[valid], x[valid]] > 0
+            result |= hit
+    return result
+
+
+def keypoint_extent(points: np.ndarray, min_points: int = 4) -> Optional[float]:
+    """Body size from keypoints: the longer side of the box of ``points`` (N, 2), or
+    ``None`` when fewer than ``min_points`` are given (too few joints to measure a body)."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(points) < max(min_points, 2):
+        return None
+    extent = float(np.max(points.max(axis=0) - points.min(axis=0)))
+    return extent if extent > 0 else None

@@ -131,9 +131,14 @@ class TestInstancePaste(TestCase):
         pool: str = 'dots',
         **kwargs,
     ) -> Dict:
-        """Run the transform with forced paste parameters."""
+        """Run the transform with forced paste parameters (one candidate each). The scale is
+        relative to the crop height and nothing caps the cover unless ``kwargs`` say so."""
+        kwargs = dict(
+            dict(scale_reference='crop', max_joint_cover=None, max_center_cover=None), **kwargs
+        )
         transform = InstancePaste(pool=self.pools[pool], prob=1.0, **kwargs)
-        with mock.patch.object(InstancePaste, '_get_paste_params', return_value=params):
+        candidates = [p if isinstance(p, list) else [p] for p in params]
+        with mock.patch.object(InstancePaste, '_get_paste_params', return_value=candidates):
             return transform(results)
 
     def test_init(self):
@@ -143,8 +148,9 @@ class TestInstancePaste(TestCase):
         self.assertEqual(
             repr(transform),
             f"InstancePaste(pool='{path}', prob=0.5, num_instances=(1, 2), "
-            'rotation=(-30.0, 30.0), scale=(0.5, 1.0), overlap_bias=0.7, '
-            'edge_softness=1.0, num_keypoints=17, keypoint_mapping=None)',
+            'rotation=(-30.0, 30.0), scale=(0.6, 1.25), overlap_bias=0.7, '
+            "edge_softness=1.0, num_keypoints=17, keypoint_mapping=None, scale_reference='body', "
+            'max_joint_cover=0.5, max_center_cover=0.5, max_redraws=3)',
         )
         bad = [
             dict(prob=1.5),
@@ -154,6 +160,10 @@ class TestInstancePaste(TestCase):
             dict(scale=(0, 1)),
             dict(overlap_bias=-0.1),
             dict(edge_softness=-1),
+            dict(scale_reference='mask'),
+            dict(max_joint_cover=1.5),
+            dict(max_center_cover=-0.1),
+            dict(max_redraws=-1),
         ]
         for kwargs in bad:
             with self.subTest(**kwargs), self.assertRaises(ValueError):
@@ -179,9 +189,95 @@ class TestInstancePaste(TestCase):
         results['keypoints'] = crop + 1000.0
         transform = InstancePaste(pool=self.pools['dots'], prob=1.0)
         height, width = results['img'].shape[:2]
-        anchors = transform._anchors(results, width, height)
+        joints = transform._target_joints(results, width, height)
         labelled = results['keypoints_visible'][0] > 0
-        np.testing.assert_array_equal(anchors, crop[0][labelled])
+        np.testing.assert_array_equal(joints, crop[0][labelled])
+
+    def test_scaled_by_body_size(self):
+        """The pasted body (its keypoint extent) is `scale` times the target's, whatever
+        the crop size; the dots person's joints span 42 pool pixels (y 8 to 50)."""
+        for extent, scale in [(100.0, 1.0), (100.0, 0.5), (80.0, 1.0)]:
+            with self.subTest(extent=extent, scale=scale):
+                results = _sample(others=0)
+                joints = np.zeros((1, K, 2), np.float32)
+                joints[0, :, 0] = np.linspace(60, 60 + extent / 2, K)
+                joints[0, :, 1] = np.linspace(70, 70 + extent, K)
+                results.update(
+                    keypoints=joints,
+                    transformed_keypoints=joints.copy(),
+                    keypoints_visible=np.ones((1, K), np.float32),
+                )
+                results = self._paste(
+                    [(0, 0.0, scale, 96.0, 128.0)], results, scale_reference='body'
+                )
+                pasted = results['other_keypoints'][0][results['other_keypoints_visible'][0] > 0]
+                np.testing.assert_allclose(np.ptp(pasted[:, 1]), scale * extent, rtol=1e-4)
+
+    def test_target_size_without_joints(self):
+        # too few joints to measure the target: it counts as 0.8 crop heights
+        results = _sample(others=0)
+        results['keypoints_visible'][:] = 0
+        results['keypoints_visible'][0, :2] = 1
+        results = self._paste([(0, 0.0, 1.0, 96.0, 128.0)], results, scale_reference='body')
+        pasted = results['other_keypoints'][0][results['other_keypoints_visible'][0] > 0]
+        np.testing.assert_allclose(np.ptp(pasted[:, 1]), 0.8 * H, rtol=1e-4)
+
+    def test_joints_where_the_pasted_alpha_is_zero_are_dropped(self):
+        rgba, keypoints = _dots_person()
+        x, y = DOTS[0]
+        rgba[y - 2 : y + 3, x - 2 : x + 3, 3] = 0  # a hole under joint 0
+        with tempfile.TemporaryDirectory() as root:
+            pool = _write_pool(osp.join(root, 'holed'), [(rgba, keypoints)], K, MARGIN)
+            transform = InstancePaste(
+                pool=pool,
+                prob=1.0,
+                scale_reference='crop',
+                max_joint_cover=None,
+                max_center_cover=None,
+            )
+            params = [[(0, 0.0, 2 * (CROP_H - 2 * MARGIN) / H, 96.0, 128.0)]]
+            with mock.patch.object(InstancePaste, '_get_paste_params', return_value=params):
+                results = transform(_sample(others=0))
+        visible = results['other_keypoints_visible'][0]
+        labelled = np.array([p is not None for p in DOTS])
+        self.assertEqual(visible[0], 0)
+        np.testing.assert_array_equal(visible[1:], labelled[1:].astype(np.float32))
+
+    def test_cover_caps_redraw_then_skip(self):
+        # the big person (300x200, mask box) centred on the crop buries the target
+        results = _sample(others=0)
+        bury = (2, 0.0, 1.0, 96.0, 128.0)
+        aside = (0, 0.0, 0.3, 10.0, 10.0)  # a small paste in the corner
+        caps = dict(max_joint_cover=0.5, max_center_cover=0.5)
+        out = self._paste([[bury, aside]], copy.deepcopy(results), pool='mixed', **caps)
+        (pasted,) = out['pasted_instances']
+        self.assertEqual(pasted['pool_index'], 0)
+        self.assertLess(pasted['bbox'][2], 40)
+        # without caps the first candidate is pasted
+        out = self._paste([[bury, aside]], copy.deepcopy(results), pool='mixed')
+        self.assertEqual(out['pasted_instances'][0]['pool_index'], 2)
+        # every candidate beyond a cap: nothing pasted, nothing appended
+        for cap in (dict(max_joint_cover=0.5), dict(max_center_cover=0.5)):
+            with self.subTest(**cap):
+                out = self._paste([[bury, bury]], copy.deepcopy(results), pool='mixed', **cap)
+                self.assertEqual(out['pasted_instances'], [])
+                np.testing.assert_array_equal(out['img'], results['img'])
+                self.assertEqual(out['other_keypoints'].shape, (0, K, 2))
+
+    def test_cover_caps_hold_for_random_pastes(self):
+        """Drawn pastes never cover more than the caps of the target's joints / centre."""
+        np.random.seed(3)
+        transform = InstancePaste(
+            pool=self.pools['mixed'], prob=1.0, num_instances=(1, 3), max_joint_cover=0.3
+        )
+        for _ in range(20):
+            results = transform(_sample(img=np.zeros((H, W, 3), np.uint8), others=0))
+            painted = results['img'].any(axis=2)
+            joints = results['transformed_keypoints'][0][results['keypoints_visible'][0] > 0]
+            under = painted[joints[:, 1].astype(int), joints[:, 0].astype(int)]
+            self.assertLessEqual(under.mean(), 0.3 + 1e-9)
+            cx, cy, hw, hh = W // 2, H // 2, round(W / 8), round(H / 8)
+            self.assertLessEqual(painted[cy - hh : cy + hh, cx - hw : cx + hw].mean(), 0.5)
 
     def test_prob_zero_is_identity(self):
         results = _sample()

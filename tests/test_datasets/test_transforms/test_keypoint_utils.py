@@ -7,7 +7,9 @@ import pytest
 from dag_mmpose.datasets.transforms.keypoint_utils import (
     crop_keypoints,
     inside_crop,
+    keypoint_extent,
     labelled_inside_crop,
+    on_mask,
     visibility_flags,
 )
 
@@ -44,3 +46,22 @@ def test_labelled_inside_crop():
     )
     with pytest.raises(ValueError, match=r'T: keypoints_visible \(1, 2\)'):
         labelled_inside_crop(keypoints, visible[:, :2], (48, 64), 'T')
+
+
+def test_on_mask_is_the_bilinear_support():
+    mask = np.zeros((6, 6), np.uint8)
+    mask[3, 3] = 255
+    points = np.array(
+        [[3.0, 3.0], [2.5, 2.5], [2.0, 3.0], [3.9, 3.9], [4.0, 3.0], [1.9, 3.0], [np.nan, 3.0]]
+    )
+    # a pixel of the (up to) 4 around the point is on the mask: a bilinear warp is non-zero
+    np.testing.assert_array_equal(on_mask(mask, points), [1, 1, 1, 1, 0, 0, 0])
+    assert not on_mask(mask, np.array([[-1.0, -1.0], [5.5, 5.5], [40.0, 3.0]])).any()
+
+
+def test_keypoint_extent():
+    points = np.array([[0.0, 0.0], [10.0, 4.0], [3.0, 30.0], [5.0, 5.0]])
+    assert keypoint_extent(points) == 30.0
+    assert keypoint_extent(points[:3]) is None  # too few joints to measure
+    assert keypoint_extent(points[:3], min_points=2) == 30.0
+    assert keypoint_extent(np.zeros((5, 2))) is None
