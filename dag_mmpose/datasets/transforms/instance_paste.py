@@ -134,6 +134,10 @@ class InstancePaste(BaseTransform):
             centre the pastes may cover. ``None``: no cap. Defaults to 0.5.
         max_redraws (int): Redraws of a paste beyond a cap before it is skipped. Defaults
             to 3.
+        label_pasted (bool): Append the pasted people's keypoints to ``other_keypoints``
+            (so DAG's multi-joint heatmaps contain them). ``False`` pastes pixels only, as
+            the multi-joint target of the authors' release (whose pasting is off) holds
+            annotated people only. Defaults to ``True``.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class InstancePaste(BaseTransform):
         max_joint_cover: Optional[float] = 0.5,
         max_center_cover: Optional[float] = 0.5,
         max_redraws: int = 3,
+        label_pasted: bool = True,
     ) -> None:
         super().__init__()
         if not 0.0 <= prob <= 1.0:
@@ -200,6 +205,7 @@ class InstancePaste(BaseTransform):
         self.max_joint_cover = max_joint_cover
         self.max_center_cover = max_center_cover
         self.max_redraws = int(max_redraws)
+        self.label_pasted = bool(label_pasted)
         self.keypoint_mapping = None
         if keypoint_mapping is not None:
             self.keypoint_mapping = [(int(s), int(d)) for s, d in keypoint_mapping]
@@ -482,7 +488,7 @@ class InstancePaste(BaseTransform):
                 if self.num_keypoints is not None
                 else (pool_k if self.keypoint_mapping is None else None)
             )
-        with_keypoints = pool_k > 0 and num_keypoints is not None
+        with_keypoints = self.label_pasted and pool_k > 0 and num_keypoints is not None
         if with_keypoints and self.keypoint_mapping is None and pool_k != num_keypoints:
             raise ValueError(
                 f'InstancePaste(pool={self.pool!r}): the pool has {pool_k} keypoints, the '
@@ -585,7 +591,8 @@ class InstancePaste(BaseTransform):
         repr_str += f'scale_reference={self.scale_reference!r}, '
         repr_str += f'max_joint_cover={self.max_joint_cover}, '
         repr_str += f'max_center_cover={self.max_center_cover}, '
-        repr_str += f'max_redraws={self.max_redraws})'
+        repr_str += f'max_redraws={self.max_redraws}, '
+        repr_str += f'label_pasted={self.label_pasted})'
         return repr_str
 
 

@@ -122,6 +122,10 @@ class FGMHGCNHead(BaseHead):
             (heatmap base heads only). Defaults to ``False``.
         use_scores (bool): Append the initial scores to the joint features. Defaults to
             ``True``.
+        feature_position (str): Where the sampled joint features enter the GCN:
+            ``'input'`` (with the coordinates and scores, ours) or ``'last'`` (the GCN's
+            input is the coordinates and scores alone and the features join before its last
+            residual block, as released). Defaults to ``'input'``.
         use_multi_branch (bool): Build the multi-joint branch. Defaults to ``True``.
         use_gcn (bool): Build the GCN refinement. Defaults to ``True``.
         loss (dict, optional): Config of the loss, called like :class:`DAGLoss`. Defaults to
@@ -161,6 +165,7 @@ class FGMHGCNHead(BaseHead):
         use_gcn: bool = True,
         loss: OptConfigType = None,
         init_cfg: OptConfigType = None,
+        feature_position: str = 'input',
     ) -> None:
         if not (use_multi_branch or use_gcn):
             raise ValueError(
@@ -169,6 +174,11 @@ class FGMHGCNHead(BaseHead):
                 f'model head instead (head=dict(type={pose_cfg.get("type")!r}, ...), the '
                 'pose_cfg here, with its own loss)'
             )
+        if feature_position not in ('input', 'last'):
+            raise ValueError(
+                f"feature_position must be 'input' or 'last', got {feature_position!r}"
+            )
+        self.feature_position = feature_position
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
@@ -230,14 +240,15 @@ class FGMHGCNHead(BaseHead):
         """The refinement GCN: joint features in, a 2-D offset per joint out."""
         gcn_args = dict(hidden_channels=128, num_blocks=4, num_hops=2, non_local=True, dropout=0.0)
         gcn_args.update(gcn_cfg or {})
-        gcn_in_channels = (
-            self.feat_channels
-            + 2
-            + int(self.use_scores)
-            + (self.num_keypoints if self.sample_heatmaps else 0)
-        )
+        pose_channels = 2 + int(self.use_scores)
+        feat_channels = self.feat_channels + (self.num_keypoints if self.sample_heatmaps else 0)
+        if self.feature_position == 'last':
+            gcn_args['late_channels'] = feat_channels
+            in_channels = pose_channels
+        else:
+            in_channels = feat_channels + pose_channels
         return MultiHopGCN(
-            gcn_in_channels,
+            in_channels,
             2,
             skeleton_links=self.skeleton_links,
             num_joints=self.num_keypoints,
@@ -318,10 +329,12 @@ class FGMHGCNHead(BaseHead):
         # one dtype for the GCN input, that of the features (fp16 / bf16 under autocast
         # or a half model); the refined pose itself is added in float32
         dtype = joint_feats[0].dtype
-        joint_feats.append(pixels_to_normalized(keypoints.float(), self.input_size).to(dtype))
+        pose = [pixels_to_normalized(keypoints.float(), self.input_size).to(dtype)]
         if self.use_scores:
-            joint_feats.append(scores.unsqueeze(-1).to(dtype))
-        return self.gcn(torch.cat(joint_feats, dim=-1)).float()
+            pose.append(scores.unsqueeze(-1).to(dtype))
+        if self.feature_position == 'last':
+            return self.gcn(torch.cat(pose, dim=-1), torch.cat(joint_feats, dim=-1)).float()
+        return self.gcn(torch.cat(joint_feats + pose, dim=-1)).float()
 
     def _refine(self, feats: Sequence[Tensor]) -> _Refinement:
         """Base head forward, its decoded pose and the GCN's offsets.

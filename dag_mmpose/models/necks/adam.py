@@ -119,6 +119,12 @@ class ADAM(BaseModule):
             ``1 / sqrt(C_qk)``.
         spatial_downsample (int): Average-pooling factor applied before the
             spatial attention (1 = none). Default: 1.
+        fuse_input (bool): Return ``F_t = conv1x1(cat[F_m, attended])`` instead of
+            the attended map, as the authors' release fuses its backbone output
+            with the attended features (``concat_predict``). The 1x1 conv starts
+            as the identity on the attended half and zero on ``F_m`` (our choice:
+            the release initializes it at random), so the module still starts as
+            the identity. Default: ``False``.
         init_cfg (:obj:`ConfigDict` or dict or list[:obj:`ConfigDict` or \
             dict], optional): Initialization config dict. ``None`` (the
             default) keeps PyTorch's default init for the Q / K / V convs and
@@ -147,6 +153,7 @@ class ADAM(BaseModule):
         qk_scale: Optional[float] = 1.0,
         spatial_downsample: int = 1,
         init_cfg: OptMultiConfig = None,
+        fuse_input: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, int) or in_channels < 1:
@@ -189,6 +196,14 @@ class ADAM(BaseModule):
             self.value_conv = nn.Conv2d(in_channels, in_channels, 1)
             # gamma = 0 lets a pretrained baseline start unchanged (as in SAGAN).
             self.gamma = nn.Parameter(torch.zeros(1))
+        self.fuse_input = bool(fuse_input)
+        if self.fuse_input:
+            self.fusion_conv = nn.Conv2d(2 * in_channels, in_channels, 1)
+            with torch.no_grad():
+                self.fusion_conv.weight.zero_()
+                self.fusion_conv.bias.zero_()
+                eye = torch.eye(in_channels)[:, :, None, None]
+                self.fusion_conv.weight[:, in_channels:] = eye
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
         """Select one backbone map and compute the target features.
@@ -203,7 +218,7 @@ class ADAM(BaseModule):
             target features.
         """
         feats = self._select_input(inputs)
-        if not (self.use_channel_attention or self.use_spatial_attention):
+        if not (self.use_channel_attention or self.use_spatial_attention or self.fuse_input):
             return feats, feats
 
         # float16 / bfloat16 are computed in float32, float64 stays float64.
@@ -215,6 +230,12 @@ class ADAM(BaseModule):
                 x = self._channel_attention(x)
             if self.use_spatial_attention:
                 x = self._spatial_attention(x)
+            if self.fuse_input:
+                x = F.conv2d(
+                    torch.cat([feats.to(compute_dtype), x], dim=1),
+                    self.fusion_conv.weight.to(compute_dtype),
+                    self.fusion_conv.bias.to(compute_dtype),
+                )
         return feats, x.to(out_dtype)
 
     def _select_input(self, inputs: Tuple[Tensor, ...]) -> Tensor:

@@ -7,7 +7,7 @@ Joint features are laid out as (B, J, C): batch, joints, channels. The adjacenci
 :mod:`dag_mmpose.models.utils.skeleton_graph`.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +38,12 @@ class MultiHopModulatedGraphConv(nn.Module):
     term as ``W1 M A_k`` for a (C, J) feature matrix ``M``; in the (J, C) layout used here
     that is ``A_k X W1``, i.e. every joint averages its k-hop neighbors.
 
+    ``hop_combination='gated'`` combines the hops as the authors' release does (MM-GCN's
+    code): with ``C_k = Lambda_k * (X W0 + A_k X W1)``,
+    ``Y = C_1 + (1 - Lambda_1) * C_2 + (1 - Lambda_1) * (1 - Lambda_2) * C_3 + ...``, so at
+    init (``Lambda = 1``) only the 1-hop term is on and each farther hop is gated by the
+    nearer ones.
+
     Args:
         in_channels (int): Input channels C_in.
         out_channels (int): Output channels C_out.
@@ -45,6 +51,8 @@ class MultiHopModulatedGraphConv(nn.Module):
             :func:`multi_hop_adjacencies`. Stored as a non-persistent buffer: it is derived
             from the dataset's skeleton, not learned, so it stays out of checkpoints.
         bias (bool): Add a learnable bias. Defaults to ``True``.
+        hop_combination (str): ``'sum'`` (eq. 3 of the paper) or ``'gated'`` (the
+            release). Defaults to ``'sum'``.
 
     Example:
         >>> adj = multi_hop_adjacencies([(0, 1), (1, 2)], 3, num_hops=2)
@@ -54,9 +62,17 @@ class MultiHopModulatedGraphConv(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, adjacencies: Tensor, bias: bool = True
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacencies: Tensor,
+        bias: bool = True,
+        hop_combination: str = 'sum',
     ) -> None:
         super().__init__()
+        if hop_combination not in ('sum', 'gated'):
+            raise ValueError(f"hop_combination must be 'sum' or 'gated', got {hop_combination!r}")
+        self.hop_combination = hop_combination
         if adjacencies.ndim != 3 or adjacencies.shape[1] != adjacencies.shape[2]:
             raise ValueError(
                 f'adjacencies must have shape (H, J, J), got {tuple(adjacencies.shape)}'
@@ -83,7 +99,13 @@ class MultiHopModulatedGraphConv(nn.Module):
         neighbors = self.neighbor_weight(x)  # (B, J, C_out)
         # (H, J, J) @ (B, 1, J, C_out) -> (B, H, J, C_out)
         gathered = torch.matmul(self.adjacencies.to(neighbors.dtype), neighbors.unsqueeze(1))
-        out = (self.modulation * (own.unsqueeze(1) + gathered)).sum(dim=1)
+        hops = self.modulation * (own.unsqueeze(1) + gathered)  # (B, H, J, C_out)
+        if self.hop_combination == 'gated':
+            # hop k is gated by prod_{j<k} (1 - Lambda_j)
+            gates = torch.cumprod(1.0 - self.modulation[:-1], dim=0)
+            gates = torch.cat([torch.ones_like(self.modulation[:1]), gates], dim=0)
+            hops = gates * hops
+        out = hops.sum(dim=1)
         if self.bias is not None:
             out = out + self.bias
         return out
@@ -100,10 +122,17 @@ class GraphConvBNAct(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, adjacencies: Tensor, dropout: float = 0.0
+        self,
+        in_channels: int,
+        out_channels: int,
+        adjacencies: Tensor,
+        dropout: float = 0.0,
+        hop_combination: str = 'sum',
     ) -> None:
         super().__init__()
-        self.conv = MultiHopModulatedGraphConv(in_channels, out_channels, adjacencies)
+        self.conv = MultiHopModulatedGraphConv(
+            in_channels, out_channels, adjacencies, hop_combination=hop_combination
+        )
         self.bn = nn.BatchNorm1d(out_channels)
         self.act = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -125,10 +154,16 @@ class ResidualGraphBlock(nn.Module):
         dropout (float): Dropout probability inside the layers. Defaults to 0.
     """
 
-    def __init__(self, channels: int, adjacencies: Tensor, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        channels: int,
+        adjacencies: Tensor,
+        dropout: float = 0.0,
+        hop_combination: str = 'sum',
+    ) -> None:
         super().__init__()
-        self.layer1 = GraphConvBNAct(channels, channels, adjacencies, dropout)
-        self.layer2 = GraphConvBNAct(channels, channels, adjacencies, dropout)
+        self.layer1 = GraphConvBNAct(channels, channels, adjacencies, dropout, hop_combination)
+        self.layer2 = GraphConvBNAct(channels, channels, adjacencies, dropout, hop_combination)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C) -> (B, J, C)."""
@@ -196,9 +231,20 @@ class MultiHopGCN(nn.Module):
         hidden_channels (int): Hidden channels. Defaults to 128.
         num_blocks (int): Number of residual blocks. Defaults to 4.
         num_hops (int): Number of hops H of every graph convolution. Defaults to 2.
-        non_local (bool): Insert a :class:`JointNonLocal` after every residual block.
-            Defaults to ``True``.
+        non_local (bool | str): Where :class:`JointNonLocal` blocks go: ``True`` /
+            ``'every'`` after every residual block (ours), ``'once'`` one after the last
+            residual block (the release), ``False`` / ``'none'`` none. Defaults to ``True``.
         dropout (float): Dropout probability inside the graph layers. Defaults to 0.
+        hop_combination (str): How every graph convolution combines its hops: ``'sum'``
+            (the paper's eq. 3) or ``'gated'`` (the release); see
+            :class:`MultiHopModulatedGraphConv`. Defaults to ``'sum'``.
+        symmetric_adjacency (bool): Use ``(D^-1 A + (D^-1 A)^T) / 2`` as the release's graph
+            convolution does, instead of the row-normalized ``D^-1 A``. Defaults to
+            ``False``.
+        late_channels (int): Channels of features joined to the hidden features before the
+            last residual block (``forward(x, late)``), as the release joins its joint
+            features; the last block, its non-local block and the output layer then work
+            on ``hidden + late_channels``. Defaults to 0 (everything enters at the input).
 
     Example:
         >>> links = [(0, 1), (1, 2), (2, 3)]
@@ -216,30 +262,59 @@ class MultiHopGCN(nn.Module):
         hidden_channels: int = 128,
         num_blocks: int = 4,
         num_hops: int = 2,
-        non_local: bool = True,
+        non_local: Union[bool, str] = True,
         dropout: float = 0.0,
+        hop_combination: str = 'sum',
+        symmetric_adjacency: bool = False,
+        late_channels: int = 0,
     ) -> None:
         super().__init__()
         if num_blocks < 0:
             raise ValueError(f'num_blocks must be >= 0, got {num_blocks}')
+        placement = {True: 'every', False: 'none'}.get(non_local, non_local)
+        if placement not in ('every', 'once', 'none'):
+            raise ValueError(
+                f"non_local must be True, False, 'every', 'once' or 'none', got {non_local!r}"
+            )
+        if late_channels < 0 or (late_channels and num_blocks < 1):
+            raise ValueError(
+                f'late_channels must be >= 0 and needs num_blocks >= 1, got {late_channels} '
+                f'with num_blocks={num_blocks}'
+            )
         self.num_joints = num_joints
+        self.late_channels = int(late_channels)
         adjacencies = multi_hop_adjacencies(skeleton_links, num_joints, num_hops)
-        self.input_layer = GraphConvBNAct(in_channels, hidden_channels, adjacencies, dropout)
+        if symmetric_adjacency:
+            adjacencies = 0.5 * (adjacencies + adjacencies.transpose(1, 2))
+        hops = dict(hop_combination=hop_combination)
+        self.input_layer = GraphConvBNAct(
+            in_channels, hidden_channels, adjacencies, dropout, **hops
+        )
+        widths = [hidden_channels] * num_blocks
+        if late_channels:
+            widths[-1] += late_channels
         blocks: List[nn.Module] = []
-        for _ in range(num_blocks):
-            blocks.append(ResidualGraphBlock(hidden_channels, adjacencies, dropout))
-            if non_local:
-                blocks.append(JointNonLocal(hidden_channels, init_gamma=0.1))
-        self.blocks = nn.Sequential(*blocks)
-        self.output_layer = MultiHopModulatedGraphConv(hidden_channels, out_channels, adjacencies)
+        for index, width in enumerate(widths):
+            blocks.append(ResidualGraphBlock(width, adjacencies, dropout, **hops))
+            last = index == len(widths) - 1
+            if placement == 'every' or (placement == 'once' and last):
+                blocks.append(JointNonLocal(width, init_gamma=0.1))
+        # with late features the last block (and its non-local) runs after the join
+        split = len(blocks) - (1 + int(placement != 'none')) if late_channels else len(blocks)
+        self.blocks = nn.Sequential(*blocks[:split])
+        self.late_blocks = nn.Sequential(*blocks[split:]) if late_channels else None
+        out_width = widths[-1] if widths else hidden_channels
+        self.output_layer = MultiHopModulatedGraphConv(out_width, out_channels, adjacencies, **hops)
         nn.init.zeros_(self.output_layer.self_weight.weight)
         nn.init.zeros_(self.output_layer.neighbor_weight.weight)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, late: Optional[Tensor] = None) -> Tensor:
         """Run the network.
 
         Args:
             x (Tensor): Joint features in shape (B, J, C_in).
+            late (Tensor, optional): Features joined before the last residual block,
+                (B, J, late_channels); required exactly when ``late_channels > 0``.
 
         Returns:
             Tensor: Per-joint output in shape (B, J, C_out).
@@ -249,4 +324,14 @@ class MultiHopGCN(nn.Module):
                 f'MultiHopGCN was built for {self.num_joints} joints, got input with '
                 f'{x.shape[1]} joints (shape {tuple(x.shape)})'
             )
-        return self.output_layer(self.blocks(self.input_layer(x)))
+        if (late is None) != (self.late_channels == 0) or (
+            late is not None and late.shape[-1] != self.late_channels
+        ):
+            raise ValueError(
+                f'MultiHopGCN(late_channels={self.late_channels}) got late features of shape '
+                f'{None if late is None else tuple(late.shape)}'
+            )
+        out = self.blocks(self.input_layer(x))
+        if self.late_blocks is not None:
+            out = self.late_blocks(torch.cat([out, late.to(out.dtype)], dim=-1))
+        return self.output_layer(out)

@@ -150,7 +150,7 @@ class TestInstancePaste(TestCase):
             f"InstancePaste(pool='{path}', prob=0.5, num_instances=(1, 2), "
             'rotation=(-30.0, 30.0), scale=(0.6, 1.25), overlap_bias=0.7, '
             "edge_softness=1.0, num_keypoints=17, keypoint_mapping=None, scale_reference='body', "
-            'max_joint_cover=0.5, max_center_cover=0.5, max_redraws=3)',
+            'max_joint_cover=0.5, max_center_cover=0.5, max_redraws=3, label_pasted=True)',
         )
         bad = [
             dict(prob=1.5),
@@ -242,6 +242,15 @@ class TestInstancePaste(TestCase):
         labelled = np.array([p is not None for p in DOTS])
         self.assertEqual(visible[0], 0)
         np.testing.assert_array_equal(visible[1:], labelled[1:].astype(np.float32))
+
+    def test_label_pasted_false_pastes_pixels_only(self):
+        results = _sample()
+        expected = copy.deepcopy(results)
+        out = self._paste([(0, 0.0, 0.5, 96.0, 128.0)], results, label_pasted=False)
+        self.assertEqual(len(out['pasted_instances']), 1)
+        self.assertFalse(np.array_equal(out['img'], expected['img']))
+        for key in ('other_keypoints', 'other_keypoints_visible'):
+            np.testing.assert_array_equal(out[key], expected[key], err_msg=key)
 
     def test_cover_caps_redraw_then_skip(self):
         # the big person (300x200, mask box) centred on the crop buries the target

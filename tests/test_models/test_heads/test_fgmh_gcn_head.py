@@ -349,6 +349,35 @@ class TestFGMHGCNHead(TestCase):
         mirrored[..., 0] = width - 1 - mirrored[..., 0]
         np.testing.assert_allclose(keypoints, mirrored, atol=1e-4)
 
+    def test_features_join_late_as_released(self):
+        """feature_position='last': the GCN's input is the pose (and scores), the sampled
+        features join before its last block; trains, predicts, starts as the identity."""
+        for kwargs in (dict(), dict(use_scores=False, sample_heatmaps=True)):
+            with self.subTest(**kwargs):
+                head = _head(
+                    feature_position='last',
+                    gcn_cfg=dict(hidden_channels=16, num_blocks=2, non_local='once'),
+                    **kwargs,
+                ).train()
+                self.assertEqual(
+                    head.gcn.input_layer.conv.in_channels, 2 + kwargs.get('use_scores', True)
+                )
+                late = C + (17 if kwargs.get('sample_heatmaps') else 0)
+                self.assertEqual(head.gcn.late_channels, late)
+                optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
+                _total(head.loss(_feats(), _samples())).backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                _total(head.loss(_feats(), _samples())).backward()
+                for name, param in head.named_parameters():
+                    self.assertGreater(param.grad.abs().sum().item(), 0, name)
+        head = _head(feature_position='last').eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(), _samples(), dict(output_initial=True))
+        np.testing.assert_array_equal(preds[0].keypoints, preds[0].initial_keypoints)
+        with self.assertRaisesRegex(ValueError, 'feature_position'):
+            _head(feature_position='middle')
+
     def test_crowdpose_14_joints(self):
         head = _head(_heatmap_cfg(14), metainfo=CROWDPOSE).train()
         losses = head.loss(_feats(), _samples(num_keypoints=14))

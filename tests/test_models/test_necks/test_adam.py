@@ -115,6 +115,20 @@ class TestADAM(TestCase):
                 self.assertTrue(torch.equal(multi_feats, x))
                 self.assertTrue(torch.equal(target_feats, x))
 
+    def test_fuse_input_as_released(self):
+        """F_t = conv1x1(cat[F_m, attended]): the identity at init, then it mixes F_m in."""
+        x = torch.randn(2, 32, 16, 12)
+        neck = ADAM(in_channels=32, use_spatial_attention=False, fuse_input=True)
+        neck.init_weights()
+        self.assertEqual(tuple(neck.fusion_conv.weight.shape), (32, 64, 1, 1))
+        self.assertTrue(torch.allclose(neck((x,))[1], x, atol=1e-6))
+        neck((x,))[1].sum().backward()
+        for name, param in neck.named_parameters():
+            self.assertGreater(param.grad.abs().sum().item(), 0, name)
+        with torch.no_grad():
+            neck.fusion_conv.weight[:, :32] = torch.eye(32)[:, :, None, None]
+        self.assertTrue(torch.allclose(neck((x,))[1], 2 * x, atol=1e-5))
+
     def test_init_weights_keeps_identity(self):
         neck = ADAM(in_channels=32)
         neck.init_weights()

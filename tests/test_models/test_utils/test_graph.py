@@ -116,6 +116,22 @@ class TestMultiHopModulatedGraphConv(TestCase):
         )
         self.assertTrue(torch.allclose(layer(x), expected, atol=1e-6))
 
+    def test_gated_hops_as_released(self):
+        """Y = C1 + (1 - L1) * C2 with C_k = L_k * (X W0 + A_k X W1): at init (L = 1) the
+        2-hop term is off."""
+        layer = MultiHopModulatedGraphConv(3, 4, self.adj, hop_combination='gated')
+        x = torch.rand(2, 5, 3)
+        w0, w1 = layer.self_weight.weight.T, layer.neighbor_weight.weight.T
+        hop = [x @ w0 + self.adj[k] @ x @ w1 for k in range(2)]
+        self.assertTrue(torch.allclose(layer(x), hop[0] + layer.bias, atol=1e-6))
+        with torch.no_grad():
+            layer.modulation.uniform_(0.2, 0.8)
+        lam = layer.modulation
+        expected = lam[0] * hop[0] + (1 - lam[0]) * lam[1] * hop[1] + layer.bias
+        self.assertTrue(torch.allclose(layer(x), expected, atol=1e-6))
+        with self.assertRaisesRegex(ValueError, 'hop_combination'):
+            MultiHopModulatedGraphConv(3, 4, self.adj, hop_combination='max')
+
     def test_adjacency_not_in_state_dict(self):
         layer = MultiHopModulatedGraphConv(3, 4, self.adj)
         self.assertNotIn('adjacencies', layer.state_dict())
@@ -165,11 +181,50 @@ class TestMultiHopGCN(TestCase):
         self.assertEqual(convs[0].out_channels, 128)
         self.assertEqual(convs[0].modulation.shape[0], 2)  # hops
 
-    def test_output_starts_small(self):
+    def test_output_starts_at_zero(self):
         torch.manual_seed(0)
-        gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
-        gcn.eval()
-        self.assertLess(gcn(torch.rand(4, 5, 5)).abs().max().item(), 0.05)
+        for kwargs in ({}, dict(late_channels=3, non_local='once', hop_combination='gated')):
+            gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, **kwargs).train()
+            late = torch.rand(4, 5, 3) if kwargs else None
+            self.assertFalse(gcn(torch.rand(4, 5, 5), late).any(), kwargs)
+
+    def test_release_layout(self):
+        """One non-local block at the end; late features join before the last block."""
+        gcn = MultiHopGCN(
+            2, 2, CHAIN, num_joints=5, hidden_channels=16, non_local='once', late_channels=3
+        )
+        self.assertEqual(sum(isinstance(m, JointNonLocal) for m in gcn.modules()), 1)
+        self.assertEqual(len(gcn.blocks), 3)  # three residual blocks before the join
+        last, non_local = gcn.late_blocks
+        self.assertIsInstance(last, ResidualGraphBlock)
+        self.assertEqual(last.layer1.conv.in_channels, 19)
+        self.assertEqual(non_local.out_proj.out_features, 19)
+        self.assertEqual(gcn.output_layer.in_channels, 19)
+        with torch.no_grad():
+            gcn.output_layer.self_weight.weight.normal_()
+        x, late = torch.rand(2, 5, 2), torch.rand(2, 5, 3, requires_grad=True)
+        gcn(x, late).sum().backward()
+        self.assertGreater(late.grad.abs().sum().item(), 0)
+        with self.assertRaisesRegex(ValueError, 'late features'):
+            gcn(x)
+        with self.assertRaisesRegex(ValueError, 'late features'):
+            MultiHopGCN(2, 2, CHAIN, num_joints=5, hidden_channels=16)(x, late)
+        self.assertEqual(
+            sum(
+                isinstance(m, JointNonLocal)
+                for m in MultiHopGCN(2, 2, CHAIN, 5, non_local=False).modules()
+            ),
+            0,
+        )
+        with self.assertRaisesRegex(ValueError, 'non_local'):
+            MultiHopGCN(2, 2, CHAIN, num_joints=5, non_local='twice')
+
+    def test_symmetric_adjacency(self):
+        gcn = MultiHopGCN(2, 2, CHAIN, num_joints=5, symmetric_adjacency=True)
+        adj = gcn.output_layer.adjacencies
+        self.assertTrue(torch.allclose(adj, adj.transpose(1, 2)))
+        row = multi_hop_adjacencies(CHAIN, 5, 2)
+        self.assertTrue(torch.allclose(adj, 0.5 * (row + row.transpose(1, 2))))
 
     def test_wrong_joint_count(self):
         gcn = MultiHopGCN(5, 2, CHAIN, num_joints=5, hidden_channels=16, num_blocks=1)
