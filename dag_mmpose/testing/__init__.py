@@ -10,12 +10,13 @@ from .config_batch import (
     two_people_samples,
     type_name,
 )
-from .refinement import randomize_output_layer
+from .refinement import mirror_exact_simcc_cfg, randomize_output_layer
 
 __all__ = [
     'build_pipeline',
     'crop_size',
     'dataset_metainfo',
+    'mirror_exact_simcc_cfg',
     'pack_batch',
     'randomize_output_layer',
     'size_entries',

@@ -1,5 +1,8 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""A refinement that is not the identity, for tests of what the GCN's offsets do."""
+"""Refinement heads for tests: a GCN that is not the identity, and a base head whose pose
+mirrors exactly with its input."""
+
+from typing import Tuple
 
 import torch
 from torch import nn
@@ -25,3 +28,26 @@ def randomize_output_layer(module: nn.Module, seed: int = 0, std: float = 0.1) -
     if not found:
         raise ValueError(f'{type(module).__name__} holds no MultiHopGCN')
     return module
+
+
+def mirror_exact_simcc_cfg(
+    in_channels: int, size: Tuple[int, int], num_keypoints: int = 17
+) -> dict:
+    """A ``SimCCHead`` config whose pose mirrors exactly with its input features.
+
+    One SimCC bin and one feature cell per crop pixel (``input_size`` = feature size =
+    ``size``, ``(w, h)``), so mirrored vectors decode to ``x -> w - 1 - x`` and the features
+    a refinement samples there are the mirrored cells. Heatmap decoders are not exactly
+    mirror-symmetric (mmpose's quarter offset skips ``x = 1`` but not ``x = W - 2``), so
+    flip-test symmetry is tested with this head.
+    """
+    return dict(
+        type='SimCCHead',
+        in_channels=in_channels,
+        out_channels=num_keypoints,
+        input_size=size,
+        in_featuremap_size=size,
+        simcc_split_ratio=1.0,
+        deconv_out_channels=None,
+        decoder=dict(type='SimCCLabel', input_size=size, sigma=(2.0, 2.0), simcc_split_ratio=1.0),
+    )

@@ -32,7 +32,7 @@ from dag_mmpose.engine import (
 )
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
-from dag_mmpose.testing import randomize_output_layer
+from dag_mmpose.testing import mirror_exact_simcc_cfg, randomize_output_layer
 from dag_mmpose.testing.synthetic import generate_all
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -47,18 +47,7 @@ HEATMAP_SIZE = (12, 16)  # (W, H)
 
 def _head(mirror_exact: bool = False) -> FGMHGCNHead:
     if mirror_exact:
-        pose_cfg = dict(
-            type='SimCCHead',
-            in_channels=8,
-            out_channels=17,
-            input_size=HEATMAP_SIZE,
-            in_featuremap_size=HEATMAP_SIZE,
-            simcc_split_ratio=1.0,
-            deconv_out_channels=None,
-            decoder=dict(
-                type='SimCCLabel', input_size=HEATMAP_SIZE, sigma=(2.0, 2.0), simcc_split_ratio=1.0
-            ),
-        )
+        pose_cfg = mirror_exact_simcc_cfg(8, HEATMAP_SIZE)
     else:
         pose_cfg = dict(
             type='HeatmapHead',

@@ -14,7 +14,7 @@ from torch import nn
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.models.heads import FGMHGCNHead
-from dag_mmpose.testing import randomize_output_layer
+from dag_mmpose.testing import mirror_exact_simcc_cfg, randomize_output_layer
 
 INPUT_SIZE = (48, 64)  # (w, h)
 HEATMAP_SIZE = (12, 16)  # (W, H)
@@ -62,23 +62,7 @@ def _simcc_cfg(num_keypoints: int = 17) -> dict:
 
 
 def _mirror_exact_cfg() -> dict:
-    """A SimCC head whose pose mirrors exactly with its input: one bin per crop pixel and one
-    feature cell per pixel (``input_size`` = feature size), so mirrored vectors decode to
-    ``x -> w - 1 - x`` and the features sampled there are the mirrored cells. (Heatmap
-    decoders are not exactly mirror-symmetric: mmpose's quarter offset skips ``x = 1`` but
-    not ``x = W - 2``.)"""
-    return dict(
-        type='SimCCHead',
-        in_channels=C,
-        out_channels=17,
-        input_size=HEATMAP_SIZE,
-        in_featuremap_size=HEATMAP_SIZE,
-        simcc_split_ratio=1.0,
-        deconv_out_channels=None,
-        decoder=dict(
-            type='SimCCLabel', input_size=HEATMAP_SIZE, sigma=(2.0, 2.0), simcc_split_ratio=1.0
-        ),
-    )
+    return mirror_exact_simcc_cfg(C, HEATMAP_SIZE)
 
 
 def _rtmcc_cfg(num_keypoints: int = 17) -> dict:
@@ -162,6 +146,27 @@ def _total(losses: dict) -> torch.Tensor:
     return sum(v for k, v in losses.items() if k.startswith('loss'))
 
 
+def _predict_with_base(head: FGMHGCNHead, test_cfg: dict) -> Tuple[list, list]:
+    """The head's predictions and its base head's own, for the same features and test_cfg
+    (two feature tuples with ``flip_test``)."""
+    flip_test = test_cfg.get('flip_test', False)
+    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+    with torch.no_grad():
+        preds = head.predict(feats, _samples(), test_cfg)
+        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+    return preds, expected
+
+
+def _assert_predicts_as_base(head: FGMHGCNHead, test_cfg: dict) -> None:
+    """Keypoints and scores bit for bit the base head's."""
+    preds, expected = _predict_with_base(head, test_cfg)
+    assert len(preds) == len(expected)
+    for pred, exp in zip(preds, expected):
+        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
+        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+
+
 class _TinyBackbone(nn.Module):
     """Stand-in for backbone + neck (stride 4, or 1): returns (F_m, F_t).
 
@@ -218,16 +223,10 @@ class TestFGMHGCNHead(TestCase):
             for flip_test in (False, True):
                 with self.subTest(name, flip_test=flip_test):
                     head = _head(cfg, **kwargs).eval()
-                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
-                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
-                    test_cfg = dict(flip_test=flip_test, shift_heatmap=True, refine=True)
                     with torch.no_grad():
                         self.assertFalse(head._refine(_feats()).offsets.any())
-                        preds = head.predict(feats, _samples(), test_cfg)
-                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
-                    for pred, exp in zip(preds, expected):
-                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
-                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+                    test_cfg = dict(flip_test=flip_test, shift_heatmap=True, refine=True)
+                    _assert_predicts_as_base(head, test_cfg)
 
     def test_initial_pose_is_the_base_heads_prediction(self):
         """With a trained (here: random) GCN the initial pose and the scores are still the
@@ -235,12 +234,8 @@ class TestFGMHGCNHead(TestCase):
         for flip_test in (False, True):
             with self.subTest(flip_test=flip_test):
                 head = randomize_output_layer(_head()).eval()
-                feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
-                base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
                 test_cfg = dict(flip_test=flip_test, shift_heatmap=True, output_initial=True)
-                with torch.no_grad():
-                    preds = head.predict(feats, _samples(), test_cfg)
-                    expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                preds, expected = _predict_with_base(head, test_cfg)
                 for pred, exp in zip(preds, expected):
                     np.testing.assert_array_equal(pred.initial_keypoints, exp.keypoints)
                     np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
@@ -466,15 +461,7 @@ class TestFGMHGCNHead(TestCase):
             for flip_test in (False, True):
                 with self.subTest(name, flip_test=flip_test):
                     head = _head(cfg).eval()
-                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
-                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
-                    test_cfg = dict(flip_test=flip_test, refine=False)
-                    with torch.no_grad():
-                        preds = head.predict(feats, _samples(), test_cfg)
-                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
-                    for pred, exp in zip(preds, expected):
-                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
-                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+                    _assert_predicts_as_base(head, dict(flip_test=flip_test, refine=False))
 
     def test_output_heatmaps(self):
         for name, cfg in [('heatmap', _heatmap_cfg()), ('simcc', _simcc_cfg())]:
@@ -685,18 +672,11 @@ class TestFGMHGCNHeadSwitches(TestCase):
             for flip_test in (False, True):
                 with self.subTest(name, flip_test=flip_test):
                     head = _head(cfg, use_gcn=False).eval()
-                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
-                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
                     # refine / output_initial have nothing to act on without a GCN
                     test_cfg = dict(flip_test=flip_test, refine=True, output_initial=True)
-                    with torch.no_grad():
-                        preds = head.predict(feats, _samples(), test_cfg)
-                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
-                    self.assertEqual(len(preds), len(expected))
-                    for pred, exp in zip(preds, expected):
-                        self.assertNotIn('initial_keypoints', pred)
-                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
-                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+                    _assert_predicts_as_base(head, test_cfg)
+                    preds, _ = _predict_with_base(head, test_cfg)
+                    self.assertNotIn('initial_keypoints', preds[0])
 
     def test_forward_in_each_mode(self):
         heatmap_shape = (2, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
