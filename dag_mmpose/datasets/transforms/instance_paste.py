@@ -261,17 +261,30 @@ class InstancePaste(BaseTransform):
         low, high = TARGET_SIZE_RANGE
         return float(np.clip(size, low * height, high * height))
 
+    @staticmethod
+    def _shown_keypoints(rgba: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """The pool keypoints (K, 3) with those off the person's alpha unlabelled (v = 0):
+        pasted there they would mark whatever lies under them."""
+        if not len(keypoints):
+            return keypoints
+        keypoints = np.array(keypoints, dtype=np.float32)
+        keypoints[~on_mask(rgba[..., 3], keypoints[:, :2]), 2] = 0
+        return keypoints
+
+    def _mask_box_side(self, rgba: np.ndarray) -> float:
+        """The longer side of the pool person's mask box (its crop without the margin)."""
+        h, w = rgba.shape[:2]
+        margin = self._pool.margin
+        return float(max(h - 2 * margin, w - 2 * margin, 1))
+
     def _pasted_size(self, rgba: np.ndarray, keypoints: np.ndarray) -> float:
-        """The pool person's body size in pool pixels: the extent of its labelled joints on
-        its alpha, else the longer side of its mask box."""
+        """The pool person's body size in pool pixels: the extent of its labelled joints
+        (those of :meth:`_shown_keypoints`), else the longer side of its mask box."""
         if len(keypoints):
-            labelled = (keypoints[:, 2] > 0) & on_mask(rgba[..., 3], keypoints[:, :2])
-            size = keypoint_extent(keypoints[labelled, :2], MIN_SIZE_JOINTS)
+            size = keypoint_extent(keypoints[keypoints[:, 2] > 0, :2], MIN_SIZE_JOINTS)
             if size is not None:
                 return size
-        margin = self._pool.margin
-        h, w = rgba.shape[:2]
-        return float(max(h - 2 * margin, w - 2 * margin, 1))
+        return self._mask_box_side(rgba)
 
     @cache_randomness
     def _get_paste_params(
@@ -324,9 +337,7 @@ class InstancePaste(BaseTransform):
     ) -> float:
         """Crop pixels per pool pixel of a paste drawn at ``scale``."""
         if self.scale_reference == 'crop':
-            margin = self._pool.margin
-            h, w = rgba.shape[:2]
-            return scale * img_height / max(h - 2 * margin, w - 2 * margin, 1)
+            return scale * img_height / self._mask_box_side(rgba)
         return scale * target_size / self._pasted_size(rgba, keypoints)
 
     @staticmethod
@@ -342,6 +353,11 @@ class InstancePaste(BaseTransform):
         matrix[0, 2] += center[0] - (w - 1) / 2
         matrix[1, 2] += center[1] - (h - 1) / 2
         return matrix
+
+    @property
+    def _feather_ksize(self) -> int:
+        """Size of the feathering blur's kernel: +-2 sigma (``edge_softness``)."""
+        return 2 * int(math.ceil(2 * self.edge_softness)) + 1
 
     def _warp(
         self,
@@ -384,8 +400,7 @@ class InstancePaste(BaseTransform):
             return None
         # keep room for the blur around the mask, so its edges are feathered everywhere
         # but where the crop itself cuts the person
-        ksize = 2 * int(math.ceil(2 * self.edge_softness)) + 1
-        pad = ksize // 2
+        pad = self._feather_ksize // 2
         bx0, by0 = max(bx - pad, 0), max(by - pad, 0)
         bx1, by1 = min(bx + bw + pad, x1 - x0), min(by + bh + pad, y1 - y0)
         warped = warped[by0:by1, bx0:bx1]
@@ -398,7 +413,7 @@ class InstancePaste(BaseTransform):
         """Alpha-blend a warped crop (from :meth:`_warp`) into ``img`` (in place), its edges
         feathered inwards; uint8 images are blended without any float conversion."""
         if self.edge_softness > 0:
-            ksize = 2 * int(math.ceil(2 * self.edge_softness)) + 1
+            ksize = self._feather_ksize
             # inward feathering (mask x blurred mask), so no source background shows; the
             # kernel spans +-2 sigma, which halves the cost of cv2's default +-3 sigma
             blurred = cv2.GaussianBlur(
@@ -512,6 +527,7 @@ class InstancePaste(BaseTransform):
         for candidates in params:
             for index, angle, scale, cx, cy in candidates:
                 rgba, keypoints = self._pool[index]
+                keypoints = self._shown_keypoints(rgba, keypoints)
                 factor = self._scale_factor(rgba, keypoints, scale, target_size, img_h)
                 matrix = self._paste_matrix(rgba.shape[:2], angle, factor, (cx, cy))
                 box = self._mask_corners(rgba.shape[:2], matrix)
@@ -542,10 +558,9 @@ class InstancePaste(BaseTransform):
                 if with_keypoints:
                     keypoints = self._map_keypoints(keypoints, num_keypoints)
                     points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
-                    shown = on_mask(rgba[..., 3], keypoints[:, :2])
                     inside = inside_crop(points, (img_w, img_h))
                     new_keypoints.append(points.astype(np.float32))
-                    new_visible.append(((keypoints[:, 2] > 0) & shown & inside).astype(np.float32))
+                    new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
                 break
         results['img'] = img
 

@@ -24,6 +24,7 @@ from ..utils.graph_layers import MultiHopGCN
 from ..utils.joint_sampling import (
     HeadOutputs,
     flip_normalized,
+    normalized_to_pixels,
     pixels_to_normalized,
     sample_joint_features,
 )
@@ -463,7 +464,7 @@ class FGMHGCNHead(BaseHead):
         mirrored_offsets = self._offsets(
             feats[1],
             flipped_outputs,
-            (mirrored + 1.0) * mirrored.new_tensor(self.input_size) / 2.0,
+            normalized_to_pixels(mirrored, self.input_size),
             scores[:, flip_indices],
         )
         mirrored_offsets = mirrored_offsets[:, flip_indices] * offsets.new_tensor([-1.0, 1.0])
