@@ -1,2 +1,2 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-from . import heads, losses, necks, utils  # noqa: F401
+from . import backbones, heads, losses, necks, utils  # noqa: F401

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from ..utils.graph_layers import MultiHopGCN
 from ..utils.joint_sampling import (
     HeadOutputs,
+    RegressedPointSampler,
     flip_normalized,
     normalized_to_pixels,
     pixels_to_normalized,
@@ -43,7 +44,7 @@ BaseOutputs = HeadOutputs
 
 # Submodules of FGMHGCNHead itself, whether or not a switch left them out: checkpoint keys
 # under these names are never moved into the base head (see _map_base_head_keys)
-_OWN_PARTS = ('pose_head', 'multi_head', 'gcn', 'loss_module')
+_OWN_PARTS = ('pose_head', 'multi_head', 'gcn', 'point_sampler', 'loss_module')
 
 
 class _Refinement(NamedTuple):
@@ -127,6 +128,12 @@ class FGMHGCNHead(BaseHead):
             ``'input'`` (with the coordinates and scores, ours) or ``'last'`` (the GCN's
             input is the coordinates and scores alone and the features join before its last
             residual block, as released). Defaults to ``'input'``.
+        joint_features (str): What the GCN's joint features are: ``'sampled'`` (``F_t``
+            sampled at the initial pose, the paper's) or ``'regressed'`` (the release's:
+            the base heatmaps through a 3x3 conv, sampled at points an MLP regresses from
+            them, :class:`~dag_mmpose.models.utils.RegressedPointSampler`; heatmap base
+            heads only, ``sample_heatmaps`` off). Defaults to ``'sampled'``.
+        regressor_channels (int): Width of that MLP. Defaults to 1024 (the release's).
         use_multi_branch (bool): Build the multi-joint branch. Defaults to ``True``.
         use_gcn (bool): Build the GCN refinement. Defaults to ``True``.
         loss (dict, optional): Config of the loss, called like :class:`DAGLoss`. Defaults to
@@ -167,6 +174,8 @@ class FGMHGCNHead(BaseHead):
         loss: OptConfigType = None,
         init_cfg: OptConfigType = None,
         feature_position: str = 'input',
+        joint_features: str = 'sampled',
+        regressor_channels: int = 1024,
     ) -> None:
         if not (use_multi_branch or use_gcn):
             raise ValueError(
@@ -180,6 +189,16 @@ class FGMHGCNHead(BaseHead):
                 f"feature_position must be 'input' or 'last', got {feature_position!r}"
             )
         self.feature_position = feature_position
+        if joint_features not in ('sampled', 'regressed'):
+            raise ValueError(
+                f"joint_features must be 'sampled' or 'regressed', got {joint_features!r}"
+            )
+        if joint_features == 'regressed' and sample_heatmaps:
+            raise ValueError(
+                "FGMHGCNHead(joint_features='regressed') samples the heatmaps already; "
+                'sample_heatmaps=True is for the sampled F_t features'
+            )
+        self.joint_features = joint_features
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
@@ -204,7 +223,8 @@ class FGMHGCNHead(BaseHead):
 
         if feat_channels is None:
             feat_channels = pose_cfg.get('in_channels')
-        needs_channels = use_gcn or (use_multi_branch and multi_cfg is None)
+        samples_target = use_gcn and joint_features == 'sampled'
+        needs_channels = samples_target or (use_multi_branch and multi_cfg is None)
         if needs_channels and not isinstance(feat_channels, int):
             raise ValueError(
                 'FGMHGCNHead samples joint features from one feature map: give '
@@ -228,6 +248,12 @@ class FGMHGCNHead(BaseHead):
                 )
             self.multi_head = MODELS.build(multi_cfg)
 
+        self.point_sampler: Optional[RegressedPointSampler] = None
+        if use_gcn and joint_features == 'regressed':
+            self.point_sampler = RegressedPointSampler(
+                self.num_keypoints, self._heatmap_size(), regressor_channels
+            )
+
         self.gcn: Optional[MultiHopGCN] = None
         if use_gcn:
             self.gcn = self._build_gcn(gcn_cfg)
@@ -237,12 +263,27 @@ class FGMHGCNHead(BaseHead):
         # plain mmpose checkpoints name the base head's weights `head.*`
         self._register_load_state_dict_pre_hook(self._map_base_head_keys)
 
+    def _heatmap_size(self) -> Tuple[int, int]:
+        """(W, H) of the base head's heatmaps, from its codec."""
+        heatmap_size = getattr(getattr(self.pose_head, 'decoder', None), 'heatmap_size', None)
+        if heatmap_size is None:
+            raise ValueError(
+                "FGMHGCNHead(joint_features='regressed') regresses points from the base "
+                'heatmaps, so it needs a heatmap base head whose decoder has a heatmap_size; '
+                f'{type(self.pose_head).__name__} decodes with '
+                f'{type(getattr(self.pose_head, "decoder", None)).__name__}'
+            )
+        return int(heatmap_size[0]), int(heatmap_size[1])
+
     def _build_gcn(self, gcn_cfg: OptConfigType) -> MultiHopGCN:
         """The refinement GCN: joint features in, a 2-D offset per joint out."""
         gcn_args = dict(hidden_channels=128, num_blocks=4, num_hops=2, non_local=True, dropout=0.0)
         gcn_args.update(gcn_cfg or {})
         pose_channels = 2 + int(self.use_scores)
-        feat_channels = self.feat_channels + (self.num_keypoints if self.sample_heatmaps else 0)
+        if self.point_sampler is not None:
+            feat_channels = self.num_keypoints
+        else:
+            feat_channels = self.feat_channels + (self.num_keypoints if self.sample_heatmaps else 0)
         if self.feature_position == 'last':
             gcn_args['late_channels'] = feat_channels
             in_channels = pose_channels
@@ -316,10 +357,19 @@ class FGMHGCNHead(BaseHead):
         (crop pixels, B x K x 2) with ``scores`` (B, K) on the features ``feats``.
 
         Joint features: ``F_t = feats[-1]`` sampled at the joints, with ``sample_heatmaps``
-        also ``base_outputs``, then the joints in [-1, 1] and with ``use_scores`` the scores.
+        also ``base_outputs`` (with ``joint_features='regressed'`` instead the base heatmaps
+        sampled at regressed points), then the joints in [-1, 1] and with ``use_scores``
+        the scores.
         """
-        target_feats = feats[-1]
-        joint_feats = [self._sample_at(target_feats, keypoints)]
+        if self.point_sampler is not None:
+            if not isinstance(base_outputs, Tensor):
+                raise ValueError(
+                    "FGMHGCNHead(joint_features='regressed') needs base heatmaps; the base "
+                    'head outputs SimCC vectors'
+                )
+            joint_feats = [self.point_sampler(base_outputs)[0]]
+        else:
+            joint_feats = [self._sample_at(feats[-1], keypoints)]
         if self.sample_heatmaps:
             if not isinstance(base_outputs, Tensor):
                 raise ValueError(

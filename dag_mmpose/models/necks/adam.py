@@ -122,9 +122,10 @@ class ADAM(BaseModule):
         fuse_input (bool): Return ``F_t = conv1x1(cat[F_m, attended])`` instead of
             the attended map, as the authors' release fuses its backbone output
             with the attended features (``concat_predict``). The 1x1 conv starts
-            as the identity on the attended half and zero on ``F_m`` (our choice:
-            the release initializes it at random), so the module still starts as
-            the identity. Default: ``False``.
+            as the identity on the attended half and zero on ``F_m`` (with
+            ``attention_index``: the identity on ``F_m`` and zero on the attended
+            map; our choice, the release initializes it at random), so the module
+            still starts as the identity ``F_t = F_m``. Default: ``False``.
         init_cfg (:obj:`ConfigDict` or dict or list[:obj:`ConfigDict` or \
             dict], optional): Initialization config dict. ``None`` (the
             default) keeps PyTorch's default init for the Q / K / V convs and
@@ -154,12 +155,15 @@ class ADAM(BaseModule):
         spatial_downsample: int = 1,
         init_cfg: OptMultiConfig = None,
         fuse_input: bool = False,
+        attention_index: Optional[int] = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
         if not isinstance(in_index, int):
             raise TypeError(f'in_index must be an int, got {in_index!r}')
+        if attention_index is not None and not isinstance(attention_index, int):
+            raise TypeError(f'attention_index must be an int or None, got {attention_index!r}')
         if len(center_yx) != 2 or not all(0.0 <= float(c) <= 1.0 for c in center_yx):
             raise ValueError(
                 f'center_yx must be a relative (y, x) pair in [0, 1], got {center_yx!r}'
@@ -175,6 +179,7 @@ class ADAM(BaseModule):
 
         self.in_channels = in_channels
         self.in_index = in_index
+        self.attention_index = attention_index
         self.use_channel_attention = use_channel_attention
         self.use_spatial_attention = use_spatial_attention
         self.center_yx = (float(center_yx[0]), float(center_yx[1]))
@@ -203,7 +208,12 @@ class ADAM(BaseModule):
                 self.fusion_conv.weight.zero_()
                 self.fusion_conv.bias.zero_()
                 eye = torch.eye(in_channels)[:, :, None, None]
-                self.fusion_conv.weight[:, in_channels:] = eye
+                if attention_index is None:
+                    # the attended map is F_m at init: pass it, so the attention learns
+                    self.fusion_conv.weight[:, in_channels:] = eye
+                else:
+                    # the attended map is another one: pass F_m itself
+                    self.fusion_conv.weight[:, :in_channels] = eye
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
         """Select one backbone map and compute the target features.
@@ -217,15 +227,24 @@ class ADAM(BaseModule):
             selected map unchanged (multi-joint features) and the enhanced
             target features.
         """
-        feats = self._select_input(inputs)
+        feats = self._select_input(inputs, self.in_index)
+        attended = feats
+        if self.attention_index is not None:
+            attended = self._select_input(inputs, self.attention_index, 'attention_index')
+            if self.fuse_input and attended.shape[-2:] != feats.shape[-2:]:
+                raise ValueError(
+                    f'ADAM(fuse_input=True) joins backbone outputs {self.in_index} and '
+                    f'{self.attention_index} (attention_index), which must be of one size; got '
+                    f'{tuple(feats.shape)} and {tuple(attended.shape)}'
+                )
         if not (self.use_channel_attention or self.use_spatial_attention or self.fuse_input):
-            return feats, feats
+            return feats, attended
 
         # float16 / bfloat16 are computed in float32, float64 stays float64.
         compute_dtype = torch.promote_types(feats.dtype, torch.float32)
         out_dtype = compute_dtype if _autocast_enabled(feats.device.type) else feats.dtype
         with torch.autocast(device_type=feats.device.type, enabled=False):
-            x = feats.to(compute_dtype)
+            x = attended.to(compute_dtype)
             if self.use_channel_attention:
                 x = self._channel_attention(x)
             if self.use_spatial_attention:
@@ -238,28 +257,29 @@ class ADAM(BaseModule):
                 )
         return feats, x.to(out_dtype)
 
-    def _select_input(self, inputs: Tuple[Tensor, ...]) -> Tensor:
-        """Pick ``inputs[in_index]`` and check its shape against the config."""
+    def _select_input(
+        self, inputs: Tuple[Tensor, ...], index: int, name: str = 'in_index'
+    ) -> Tensor:
+        """Pick ``inputs[index]`` (the argument ``name``) and check its shape."""
         if not isinstance(inputs, (tuple, list)):
             raise TypeError(
                 'ADAM expects the backbone output as a tuple or list of '
                 f'tensors, got {type(inputs).__name__}'
             )
-        if not -len(inputs) <= self.in_index < len(inputs):
+        if not -len(inputs) <= index < len(inputs):
             raise IndexError(
-                f'ADAM in_index={self.in_index} is out of range for {len(inputs)} backbone outputs'
+                f'ADAM {name}={index} is out of range for {len(inputs)} backbone outputs'
             )
-        feats = inputs[self.in_index]
+        feats = inputs[index]
         if not isinstance(feats, Tensor) or feats.dim() != 4:
             shape = tuple(feats.shape) if isinstance(feats, Tensor) else type(feats).__name__
             raise ValueError(
-                f'ADAM expects backbone output {self.in_index} to be a '
-                f'(B, C, H, W) tensor, got {shape}'
+                f'ADAM expects backbone output {index} to be a (B, C, H, W) tensor, got {shape}'
             )
         if feats.size(1) != self.in_channels:
             raise ValueError(
                 f'ADAM expects {self.in_channels} channels (in_channels) but '
-                f'backbone output {self.in_index} has {feats.size(1)} '
+                f'backbone output {index} has {feats.size(1)} '
                 f'channels, shape {tuple(feats.shape)}'
             )
         return feats

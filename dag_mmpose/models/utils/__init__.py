@@ -11,6 +11,7 @@ from .graph_layers import (
 )
 from .joint_sampling import (
     HeadOutputs,
+    RegressedPointSampler,
     flip_normalized,
     normalized_to_pixels,
     pixels_to_normalized,
@@ -38,6 +39,7 @@ __all__ = [
     'JointNonLocal',
     'MultiHopGCN',
     'MultiHopModulatedGraphConv',
+    'RegressedPointSampler',
     'ResidualGraphBlock',
     'base_head_frame',
     'check_skeleton_links',

@@ -17,10 +17,11 @@ from typing import Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from mmpose.models.utils.tta import flip_coordinates
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = [
     'HeadOutputs',
+    'RegressedPointSampler',
     'flip_normalized',
     'normalized_to_pixels',
     'pixels_to_normalized',
@@ -104,3 +105,75 @@ def sample_joint_features(
         align_corners=align_corners,
     )  # (B, C, 1, K)
     return sampled.squeeze(2).transpose(1, 2)
+
+
+class RegressedPointSampler(nn.Module):
+    """Joint features as the authors' DAG release makes them: heatmaps sampled at regressed
+    points.
+
+    ``maps = Conv3x3(heatmaps)`` (K -> K channels); for each joint an MLP
+    ``H*W -> hidden -> hidden -> 2`` (ReLU between) regresses a point in [-1, 1] from that
+    joint's flattened map, and every map is bilinearly sampled at every joint's point
+    (``grid_sample``, ``align_corners=False``, zero padding, as released): K features per
+    joint. The points have no loss of their own; they learn through the GCN's. The layers
+    keep PyTorch's default initialization, as released.
+
+    Args:
+        num_keypoints (int): K, the heatmap channels.
+        heatmap_size (Tuple[int, int]): The heatmaps' (W, H); the MLP's input is W * H.
+        hidden_channels (int): Width of the MLP. Defaults to 1024 (the release's).
+
+    Example:
+        >>> import torch
+        >>> sampler = RegressedPointSampler(17, (12, 16), hidden_channels=32)
+        >>> feats, points = sampler(torch.rand(2, 17, 16, 12))
+        >>> feats.shape, points.shape
+        (torch.Size([2, 17, 17]), torch.Size([2, 17, 2]))
+    """
+
+    def __init__(
+        self, num_keypoints: int, heatmap_size: Tuple[int, int], hidden_channels: int = 1024
+    ) -> None:
+        super().__init__()
+        self.num_keypoints = int(num_keypoints)
+        self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
+        width, height = self.heatmap_size
+        self.level_conv = nn.Conv2d(self.num_keypoints, self.num_keypoints, 3, padding=1)
+        self.point_mlp = nn.Sequential(
+            nn.Linear(width * height, hidden_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden_channels, hidden_channels),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden_channels, 2),
+        )
+
+    def init_weights(self) -> None:
+        """PyTorch's default initialization, whatever the enclosing head's ``init_cfg``
+        did to the conv (mmengine calls this after the parent's ``init_cfg``)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                module.reset_parameters()
+
+    def forward(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
+        """Sample the convolved heatmaps at the regressed points.
+
+        Args:
+            heatmaps (Tensor): (B, K, H, W) with (W, H) = ``heatmap_size``.
+
+        Returns:
+            tuple: features (B, K, K) (joint k's row holds every map at joint k's point)
+            and the points (B, K, 2) in [-1, 1].
+        """
+        expected = (self.num_keypoints, self.heatmap_size[1], self.heatmap_size[0])
+        if heatmaps.ndim != 4 or tuple(heatmaps.shape[1:]) != expected:
+            raise ValueError(
+                f'RegressedPointSampler expects heatmaps of shape (B, {expected[0]}, '
+                f'{expected[1]}, {expected[2]}) (K, H, W of its heatmap_size), got '
+                f'{tuple(heatmaps.shape)}'
+            )
+        maps = self.level_conv(heatmaps)
+        points = self.point_mlp(maps.flatten(2))  # (B, K, 2)
+        sampled = F.grid_sample(
+            maps, points.unsqueeze(1).to(maps.dtype), mode='bilinear', align_corners=False
+        )  # (B, K, 1, K)
+        return sampled.squeeze(2).transpose(1, 2), points

@@ -373,6 +373,73 @@ class TestFGMHGCNHead(TestCase):
         with self.assertRaisesRegex(ValueError, 'feature_position'):
             _head(feature_position='middle')
 
+    def test_regressed_joint_features_as_released(self):
+        """joint_features='regressed': the base heatmaps through a 3x3 conv, sampled at
+        points an MLP regresses from them, are the GCN's joint features (release)."""
+        head = _head(
+            joint_features='regressed',
+            regressor_channels=32,
+            feature_position='last',
+            use_scores=False,
+            gcn_cfg=dict(hidden_channels=16, num_blocks=2, non_local='once'),
+        ).train()
+        sampler = head.point_sampler
+        self.assertEqual(head.gcn.late_channels, 17)
+        self.assertEqual(sampler.point_mlp[0].in_features, HEATMAP_SIZE[0] * HEATMAP_SIZE[1])
+        # the head's init_cfg (Normal std 0.001 for convs) leaves the sampler at torch's init
+        self.assertGreater(sampler.level_conv.weight.std().item(), 0.01)
+
+        # the features are the conv's maps at the regressed points, joint by joint
+        heatmaps = torch.rand(2, 17, HEATMAP_SIZE[1], HEATMAP_SIZE[0])
+        feats, points = sampler(heatmaps)
+        maps = sampler.level_conv(heatmaps)
+        for b, k in ((0, 0), (1, 16)):
+            point = sampler.point_mlp(maps[b, k].flatten())
+            torch.testing.assert_close(points[b, k], point)
+            # grid_sample's align_corners=False: u = -1 is the left edge of cell 0
+            x = (point[0] + 1) * HEATMAP_SIZE[0] / 2 - 0.5
+            y = (point[1] + 1) * HEATMAP_SIZE[1] / 2 - 0.5
+            x0, y0 = int(torch.floor(x)), int(torch.floor(y))
+            ax, ay = x - x0, y - y0
+            expected = (
+                (1 - ax) * (1 - ay) * maps[b, :, y0, x0]
+                + ax * (1 - ay) * maps[b, :, y0, x0 + 1]
+                + (1 - ax) * ay * maps[b, :, y0 + 1, x0]
+                + ax * ay * maps[b, :, y0 + 1, x0 + 1]
+            )
+            torch.testing.assert_close(feats[b, k], expected, rtol=1e-5, atol=1e-6)
+
+        # every parameter learns (the points through the GCN's loss only), and the
+        # heatmaps are not detached: the GCN's loss reaches the base head as released
+        optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
+        _total(head.loss(_feats(), _samples())).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses = head.loss(_feats(), _samples())
+        losses['loss_coord'].backward()
+        self.assertGreater(head.pose_head.final_layer.weight.grad.abs().sum().item(), 0)
+        for name, param in sampler.named_parameters():
+            self.assertGreater(param.grad.abs().sum().item(), 0, name)
+
+        # it starts as the identity and predicts with flip test
+        head = _head(joint_features='regressed', regressor_channels=32).eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(), _samples(), dict(output_initial=True))
+            flipped = head.predict([_feats(), _feats(seed=3)], _samples(), dict(flip_test=True))
+        np.testing.assert_array_equal(preds[0].keypoints, preds[0].initial_keypoints)
+        self.assertEqual(flipped[0].keypoints.shape, (1, 17, 2))
+
+    def test_regressed_joint_features_errors(self):
+        with self.assertRaisesRegex(ValueError, 'heatmap base head.*SimCCHead'):
+            _head(_simcc_cfg(), joint_features='regressed', loss=KL_LOSS)
+        with self.assertRaisesRegex(ValueError, 'sample_heatmaps'):
+            _head(joint_features='regressed', sample_heatmaps=True)
+        with self.assertRaisesRegex(ValueError, "'sampled' or 'regressed'"):
+            _head(joint_features='argmax')
+        head = _head(joint_features='regressed', regressor_channels=32)
+        with self.assertRaisesRegex(ValueError, r'\(B, 17, 16, 12\).*\(2, 17, 8, 6\)'):
+            head.point_sampler(torch.rand(2, 17, 8, 6))
+
     def test_crowdpose_14_joints(self):
         head = _head(_heatmap_cfg(14), metainfo=CROWDPOSE).train()
         losses = head.loss(_feats(), _samples(num_keypoints=14))

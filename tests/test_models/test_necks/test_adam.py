@@ -129,6 +129,48 @@ class TestADAM(TestCase):
             neck.fusion_conv.weight[:, :32] = torch.eye(32)[:, :, None, None]
         self.assertTrue(torch.allclose(neck((x,))[1], 2 * x, atol=1e-5))
 
+    def test_attention_index_attends_another_map(self):
+        """The release: attend the stage-3 map, fuse it with the stage-4 map (F_m)."""
+        stage4, stage3 = torch.randn(2, 32, 16, 12), torch.randn(2, 32, 16, 12)
+        neck = _randomise(
+            ADAM(
+                in_channels=32,
+                in_index=0,
+                attention_index=1,
+                use_spatial_attention=False,
+                fuse_input=True,
+            )
+        )
+        # it starts as the identity on F_m (stage 4), whatever stage 3 holds
+        self.assertTrue(torch.equal(neck((stage4, stage3))[1], stage4))
+        neck((stage4, stage3))[1].sum().backward()
+        self.assertGreater(neck.fusion_conv.weight.grad[:, 32:].abs().sum().item(), 0)
+        with torch.no_grad():
+            neck.fusion_conv.weight.normal_(std=0.1)
+            neck.fusion_conv.bias.normal_(std=0.1)
+        multi_feats, target_feats = neck((stage4, stage3))
+        self.assertIs(multi_feats, stage4)
+        attended = _naive_adam(neck, stage3)
+        expected = neck.fusion_conv(torch.cat([stage4, attended], dim=1))
+        torch.testing.assert_close(target_feats, expected, rtol=1e-5, atol=1e-5)
+        # without fusion F_t is the attended stage-3 map (spatial attention on too)
+        neck = _randomise(ADAM(in_channels=32, in_index=0, attention_index=1))
+        multi_feats, target_feats = neck((stage4, stage3))
+        self.assertIs(multi_feats, stage4)
+        torch.testing.assert_close(target_feats, _naive_adam(neck, stage3), rtol=1e-5, atol=1e-5)
+
+    def test_attention_index_errors_name_the_map(self):
+        stage4 = torch.randn(2, 32, 16, 12)
+        neck = ADAM(in_channels=32, in_index=0, attention_index=1, fuse_input=True)
+        with self.assertRaisesRegex(IndexError, 'attention_index=1'):
+            neck((stage4,))
+        with self.assertRaisesRegex(ValueError, 'backbone output 1 has 64 channels'):
+            neck((stage4, torch.randn(2, 64, 16, 12)))
+        with self.assertRaisesRegex(ValueError, r'must be of one size.*\(2, 32, 8, 6\)'):
+            neck((stage4, torch.randn(2, 32, 8, 6)))
+        with self.assertRaisesRegex(TypeError, 'attention_index'):
+            ADAM(in_channels=32, attention_index='stage3')
+
     def test_init_weights_keeps_identity(self):
         neck = ADAM(in_channels=32)
         neck.init_weights()
