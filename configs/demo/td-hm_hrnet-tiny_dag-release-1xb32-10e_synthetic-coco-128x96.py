@@ -7,8 +7,10 @@ _base_ = ['./td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py']
 codec = _base_.codec
 
 model = dict(
-    neck=dict(use_spatial_attention=False, fuse_input=True),
+    backbone=dict(type='HRNetWithStages', extra_stage_outputs=('stage3',)),
+    neck=dict(in_index=0, attention_index=1, use_spatial_attention=False, fuse_input=True),
     head=dict(
+        joint_features='regressed',
         feature_position='last',
         use_scores=False,
         gcn_cfg=dict(non_local='once', hop_combination='gated', symmetric_adjacency=True),

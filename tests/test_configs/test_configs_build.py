@@ -51,7 +51,7 @@ MAX_INPUT_AREA = 256 * 192  # larger crops are scaled down, see the module docst
 SCALES = (Fraction(2, 3), Fraction(1, 2), Fraction(1, 3), Fraction(1, 4))
 
 # Parameter / buffer name prefixes that only a DAG model has
-DAG_PARTS = ('neck.', 'head.multi_head.', 'head.gcn.')
+DAG_PARTS = ('neck.', 'head.multi_head.', 'head.gcn.', 'head.point_sampler.')
 # (plain mmpose config, DAG config with the same backbone and base head)
 CHECKPOINT_PAIRS = [
     (
@@ -61,6 +61,11 @@ CHECKPOINT_PAIRS = [
     (
         'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
         'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py',
+    ),
+    (
+        # every release switch, HRNetWithStages included (same weights as HRNet)
+        'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-release-8xb64-210e_coco-256x192.py',
     ),
 ]
 

@@ -53,6 +53,9 @@ ROW_NAMES = {
     'td-hm_hrnet-tiny_dag-gcn-1xb32-10e_synthetic-coco-128x96': '+FGMH-GCN',
     'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96': 'DAG (all)',
     'td-hm_hrnet-tiny_dag-release-1xb32-10e_synthetic-coco-128x96': 'DAG (release switches)',
+    'td-hm_hrnet-tiny_dag-release-ip-1xb32-10e_synthetic-coco-128x96': (
+        'DAG (release switches + Instance Paste)'
+    ),
 }
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
 # the figures whose paired difference to the baseline the tables also give
