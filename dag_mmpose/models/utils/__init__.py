@@ -1,21 +1,30 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Building blocks shared by the graph refinement heads: skeleton graphs, graph layers,
-joint-feature sampling and coordinate frames, and helpers for wrapping a base mmpose head."""
+"""Building blocks shared by the graph refinement heads (FGMH-GCN, IGP-GCN): skeleton graphs,
+graph layers, joint-feature sampling and coordinate frames, and helpers for wrapping a base
+mmpose head."""
 
 from .graph_layers import (
     GraphConvBNAct,
     JointNonLocal,
     MultiHopGCN,
     MultiHopModulatedGraphConv,
+    NodeAttention,
+    ProgressiveGCN,
     ResidualGraphBlock,
+    ResidualSemGraphBlock,
+    SemGraphConv,
+    SemGraphConvBNAct,
+    skeleton_mask,
 )
 from .joint_sampling import (
     HeadOutputs,
     RegressedPointSampler,
     flip_normalized,
+    heatmap_to_pixels,
     normalized_to_pixels,
     pixels_to_normalized,
     sample_joint_features,
+    soft_argmax,
 )
 from .skeleton_graph import (
     check_skeleton_links,
@@ -39,12 +48,18 @@ __all__ = [
     'JointNonLocal',
     'MultiHopGCN',
     'MultiHopModulatedGraphConv',
+    'NodeAttention',
+    'ProgressiveGCN',
     'RegressedPointSampler',
     'ResidualGraphBlock',
+    'ResidualSemGraphBlock',
+    'SemGraphConv',
+    'SemGraphConvBNAct',
     'base_head_frame',
     'check_skeleton_links',
     'flip_average_outputs',
     'flip_normalized',
+    'heatmap_to_pixels',
     'hop_distances',
     'k_hop_adjacency',
     'move_base_head_keys',
@@ -56,4 +71,6 @@ __all__ = [
     'sample_joint_features',
     'simcc_split_ratio',
     'skeleton_adjacency',
+    'skeleton_mask',
+    'soft_argmax',
 ]

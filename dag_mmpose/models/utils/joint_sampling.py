@@ -15,6 +15,7 @@ Heatmap index ``i`` sits where mmpose's encoders place it: ``x = i * w / W`` (MS
 
 from typing import Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from mmpose.models.utils.tta import flip_coordinates
 from torch import Tensor, nn
@@ -23,9 +24,11 @@ __all__ = [
     'HeadOutputs',
     'RegressedPointSampler',
     'flip_normalized',
+    'heatmap_to_pixels',
     'normalized_to_pixels',
     'pixels_to_normalized',
     'sample_joint_features',
+    'soft_argmax',
 ]
 
 # A top-down head's output: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
@@ -65,6 +68,50 @@ def flip_normalized(
     unit = (coords + 1.0) * 0.5
     flipped = flip_coordinates(unit, list(flip_indices), shift, input_size)
     return 2.0 * flipped - 1.0
+
+
+def soft_argmax(heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
+    """The expected location under a softmax over all pixels of each map (integral pose
+    regression; OPEC-Net's joint sampling points).
+
+    Args:
+        heatmaps (Tensor): Logits in shape (B, K, H, W).
+
+    Returns:
+        tuple: ``(locations, peaks)``: (B, K, 2) in heatmap index units ``(i, j)`` (column,
+        row; a peak at index 3 gives 3.0), float32, and (B, K) the largest softmax
+        probability of each map.
+
+    Example:
+        >>> maps = torch.full((1, 1, 4, 5), -1e4)
+        >>> maps[0, 0, 2, 3] = 0.0
+        >>> soft_argmax(maps)[0]
+        tensor([[[3., 2.]]])
+    """
+    if heatmaps.ndim != 4:
+        raise ValueError(f'soft_argmax expects (B, K, H, W) heatmaps, got {tuple(heatmaps.shape)}')
+    batch, num_maps, height, width = heatmaps.shape
+    probs = torch.softmax(heatmaps.float().flatten(2), dim=-1).view(batch, num_maps, height, width)
+    cols = torch.arange(width, device=heatmaps.device, dtype=probs.dtype)
+    rows = torch.arange(height, device=heatmaps.device, dtype=probs.dtype)
+    x = (probs.sum(dim=2) * cols).sum(dim=-1)
+    y = (probs.sum(dim=3) * rows).sum(dim=-1)
+    return torch.stack([x, y], dim=-1), probs.flatten(2).amax(dim=-1)
+
+
+def heatmap_to_pixels(
+    locations: Tensor,
+    input_size: Tuple[int, int],
+    heatmap_size: Tuple[int, int],
+    use_udp: bool = False,
+) -> Tensor:
+    """Heatmap index units (..., 2) -> crop pixels, as the codecs place an index:
+    ``x = i * w / W`` (MSRA), ``x = i * (w - 1) / (W - 1)`` (UDP)."""
+    size_in = locations.new_tensor(input_size)
+    size_map = locations.new_tensor(heatmap_size)
+    if use_udp:
+        return locations * (size_in - 1.0) / (size_map - 1.0)
+    return locations * size_in / size_map
 
 
 def sample_joint_features(

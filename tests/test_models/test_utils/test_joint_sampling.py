@@ -7,9 +7,11 @@ import torch
 
 from dag_mmpose.models.utils import (
     flip_normalized,
+    heatmap_to_pixels,
     normalized_to_pixels,
     pixels_to_normalized,
     sample_joint_features,
+    soft_argmax,
 )
 
 SIZE = (48, 64)  # (w, h)
@@ -45,3 +47,36 @@ class TestSampling(TestCase):
         for use_udp, keypoint in ((False, [7 * 4.0, 5 * 4.0]), (True, [7 * 47 / 11, 5 * 63 / 15])):
             sampled = sample_joint_features(maps, torch.tensor([[keypoint]]), SIZE, use_udp)
             self.assertAlmostEqual(sampled.item(), 5 * 12 + 7, places=4, msg=str(use_udp))
+
+
+class TestSoftArgmax(TestCase):
+    def test_recovers_a_known_peak(self):
+        """A sharp peak gives its index; a symmetric blob gives its sub-pixel centre."""
+        maps = torch.full((2, 3, 16, 12), -1e4)
+        maps[0, 0, 5, 7] = 0.0
+        maps[1, 2, 0, 11] = 0.0
+        # a Gaussian blob centred between pixels (x = 3.5, y = 9.25)
+        ys, xs = torch.meshgrid(torch.arange(16.0), torch.arange(12.0), indexing='ij')
+        maps[0, 1] = -((xs - 3.5) ** 2 + (ys - 9.25) ** 2) / 2.0
+        locations, peaks = soft_argmax(maps)
+        torch.testing.assert_close(locations[0, 0], torch.tensor([7.0, 5.0]))
+        torch.testing.assert_close(locations[1, 2], torch.tensor([11.0, 0.0]))
+        torch.testing.assert_close(locations[0, 1], torch.tensor([3.5, 9.25]), atol=1e-3, rtol=0)
+        torch.testing.assert_close(peaks[0, 0], torch.tensor(1.0))
+        # a flat map: the centre of the grid, probability 1 / (H W)
+        torch.testing.assert_close(locations[0, 2], torch.tensor([5.5, 7.5]))
+        torch.testing.assert_close(peaks[0, 2], torch.tensor(1 / 192))
+
+    def test_gradient_and_bad_shape(self):
+        maps = torch.randn(1, 2, 8, 6, requires_grad=True)
+        soft_argmax(maps)[0].sum().backward()
+        self.assertGreater(maps.grad.abs().sum().item(), 0)
+        with self.assertRaisesRegex(ValueError, r'\(B, K, H, W\).*\(8, 6\)'):
+            soft_argmax(torch.rand(8, 6))
+
+    def test_heatmap_index_to_pixels_as_the_codecs(self):
+        index = torch.tensor([[[0.0, 0.0], [11.0, 15.0], [2.5, 4.0]]])
+        msra = heatmap_to_pixels(index, SIZE, (12, 16))
+        torch.testing.assert_close(msra, index * 4.0)
+        udp = heatmap_to_pixels(index, SIZE, (12, 16), use_udp=True)
+        torch.testing.assert_close(udp[0, 1], torch.tensor([47.0, 63.0]))
