@@ -3,7 +3,6 @@
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
@@ -32,6 +31,7 @@ from ..utils.joint_sampling import (
 from ..utils.skeleton_graph import resolve_skeleton_links
 from ..utils.wrapped_head import (
     base_head_frame,
+    decode_base_pose,
     flip_average_outputs,
     move_base_head_keys,
     outputs_to_pred_fields,
@@ -76,19 +76,6 @@ class _Refinement(NamedTuple):
         are added in pixels, so zero offsets give the initial pose bit for bit."""
         half_size = self.keypoints.new_tensor(input_size) / 2.0
         return self.keypoints + self.offsets.to(self.keypoints.dtype) * half_size
-
-
-def _numpy_friendly(outputs: BaseOutputs) -> BaseOutputs:
-    """Detached outputs numpy can hold: bfloat16 becomes float32 (numpy has no bfloat16;
-    float16 stays as the base head's own ``predict`` decodes it)."""
-
-    def convert(tensor: Tensor) -> Tensor:
-        tensor = tensor.detach()
-        return tensor.float() if tensor.dtype == torch.bfloat16 else tensor
-
-    if isinstance(outputs, Tensor):
-        return convert(outputs)
-    return tuple(convert(t) for t in outputs)
 
 
 @MODELS.register_module()
@@ -308,36 +295,9 @@ class FGMHGCNHead(BaseHead):
     # ----------------------------------------------------------------- forward parts
 
     def _initial_pose(self, outputs: BaseOutputs) -> Tuple[Tensor, Tensor]:
-        """The base head's own decoding of ``outputs``, without gradient.
-
-        ``pose_head.decode`` runs the configured codec (MSRA's quarter offset, DARK, UDP,
-        SimCC ...), so the initial pose is at the codec's sub-pixel precision and is exactly
-        what the base head alone predicts from the same outputs.
-
-        Returns:
-            tuple: keypoints in crop pixels (B, K, 2) and scores (B, K), as the decoder gives
-            them (numpy dtype kept), on the device of ``outputs``.
-        """
-        if isinstance(outputs, Tensor):
-            if outputs.ndim != 4 or outputs.shape[1] != self.num_keypoints:
-                raise ValueError(
-                    f'FGMHGCNHead expects base heatmaps in shape (B, {self.num_keypoints}, '
-                    f'H, W), got {tuple(outputs.shape)}'
-                )
-            device = outputs.device
-        else:
-            device = outputs[0].device
-        with torch.no_grad():
-            preds = self.pose_head.decode(_numpy_friendly(outputs))
-        keypoints = np.concatenate([pred.keypoints for pred in preds])
-        scores = np.concatenate([pred.keypoint_scores for pred in preds])
-        if keypoints.shape[:2] != (len(preds), self.num_keypoints):
-            raise ValueError(
-                f'FGMHGCNHead: the base head decoder gave keypoints of shape '
-                f'{keypoints.shape} for {len(preds)} samples; a top-down decoder gives one '
-                f'instance of {self.num_keypoints} keypoints per sample'
-            )
-        return torch.from_numpy(keypoints).to(device), torch.from_numpy(scores).to(device)
+        """The base head's own decoding of ``outputs`` (crop pixels (B, K, 2), scores
+        (B, K)), without gradient: :func:`~dag_mmpose.models.utils.decode_base_pose`."""
+        return decode_base_pose(self.pose_head, outputs, self.num_keypoints, 'FGMHGCNHead')
 
     def _split_ratio(self) -> float:
         return simcc_split_ratio(self.pose_head, 'FGMHGCNHead')

@@ -36,6 +36,7 @@ from .skeleton_graph import (
 )
 from .wrapped_head import (
     base_head_frame,
+    decode_base_pose,
     flip_average_outputs,
     move_base_head_keys,
     outputs_to_pred_fields,
@@ -57,6 +58,7 @@ __all__ = [
     'SemGraphConvBNAct',
     'base_head_frame',
     'check_skeleton_links',
+    'decode_base_pose',
     'flip_average_outputs',
     'flip_normalized',
     'heatmap_to_pixels',

@@ -5,6 +5,7 @@ loading a plain mmpose checkpoint of the base head into the wrapper."""
 
 from typing import Collection, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.structures import PixelData
 from mmpose.codecs import UDPHeatmap
@@ -18,6 +19,7 @@ from .joint_sampling import HeadOutputs
 
 __all__ = [
     'base_head_frame',
+    'decode_base_pose',
     'flip_average_outputs',
     'move_base_head_keys',
     'outputs_to_pred_fields',
@@ -40,6 +42,60 @@ def base_head_frame(base_head: nn.Module, owner: str) -> Tuple[Tuple[int, int], 
     input_size = (int(decoder.input_size[0]), int(decoder.input_size[1]))
     use_udp = isinstance(decoder, UDPHeatmap) or bool(getattr(decoder, 'use_udp', False))
     return input_size, use_udp
+
+
+def _numpy_friendly(outputs: HeadOutputs) -> HeadOutputs:
+    """Detached outputs numpy can hold: bfloat16 becomes float32 (numpy has no bfloat16;
+    float16 stays as the base head's own ``predict`` decodes it)."""
+
+    def convert(tensor: Tensor) -> Tensor:
+        tensor = tensor.detach()
+        return tensor.float() if tensor.dtype == torch.bfloat16 else tensor
+
+    if isinstance(outputs, Tensor):
+        return convert(outputs)
+    return tuple(convert(t) for t in outputs)
+
+
+def decode_base_pose(
+    base_head: nn.Module, outputs: HeadOutputs, num_keypoints: int, owner: str
+) -> Tuple[Tensor, Tensor]:
+    """The base head's own decoding of ``outputs``, without gradient.
+
+    ``base_head.decode`` runs the configured codec (MSRA's quarter offset, DARK, UDP, SimCC
+    ...), so the pose is at the codec's sub-pixel precision and is exactly what the base head
+    alone predicts from the same outputs.
+
+    Args:
+        base_head (nn.Module): A top-down mmpose head with ``decode``.
+        outputs (Tensor | Tuple[Tensor, Tensor]): Its heatmaps (B, K, H, W) or SimCC vectors.
+        num_keypoints (int): K.
+        owner (str): The wrapping head's name, for the errors.
+
+    Returns:
+        tuple: keypoints in crop pixels (B, K, 2) and scores (B, K), as the decoder gives
+        them (numpy dtype kept), on the device of ``outputs``.
+    """
+    if isinstance(outputs, Tensor):
+        if outputs.ndim != 4 or outputs.shape[1] != num_keypoints:
+            raise ValueError(
+                f'{owner} expects base heatmaps in shape (B, {num_keypoints}, H, W), got '
+                f'{tuple(outputs.shape)}'
+            )
+        device = outputs.device
+    else:
+        device = outputs[0].device
+    with torch.no_grad():
+        preds = base_head.decode(_numpy_friendly(outputs))
+    keypoints = np.concatenate([pred.keypoints for pred in preds])
+    scores = np.concatenate([pred.keypoint_scores for pred in preds])
+    if keypoints.shape[:2] != (len(preds), num_keypoints):
+        raise ValueError(
+            f'{owner}: the base head decoder gave keypoints of shape {keypoints.shape} for '
+            f'{len(preds)} samples; a top-down decoder gives one instance of '
+            f'{num_keypoints} keypoints per sample'
+        )
+    return torch.from_numpy(keypoints).to(device), torch.from_numpy(scores).to(device)
 
 
 def simcc_split_ratio(base_head: nn.Module, owner: str) -> float:
