@@ -1,18 +1,23 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Keypoint helpers shared by the occlusion transforms: mmpose's visibility layouts and the
-labelled joints that lie inside the crop."""
+"""Keypoint helpers shared by the occlusion transforms: mmpose's visibility layouts, the
+labelled joints that lie inside the crop, and ``TopdownAffine``'s warp repeated (and checked)
+for other points of the sample."""
 
 from typing import Optional, Tuple
 
 import numpy as np
+from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
 
 __all__ = [
+    'apply_warp',
+    'check_topdown_warp',
     'crop_keypoints',
     'keypoint_extent',
     'on_mask',
     'inside_crop',
     'labelled_inside_crop',
     'other_people',
+    'topdown_warp_matrix',
     'visibility_flags',
 ]
 
@@ -137,3 +142,66 @@ def keypoint_extent(points: np.ndarray, min_points: int = 4) -> Optional[float]:
         return None
     extent = float(np.max(points.max(axis=0) - points.min(axis=0)))
     return extent if extent > 0 else None
+
+
+def apply_warp(points: np.ndarray, warp_mat: np.ndarray) -> np.ndarray:
+    """(..., 2) points through a 2x3 affine matrix, in float64."""
+    return np.asarray(points, dtype=np.float64) @ warp_mat[:, :2].T + warp_mat[:, 2]
+
+
+def topdown_warp_matrix(
+    results: dict, input_size: Tuple[int, int], use_udp: bool = False
+) -> np.ndarray:
+    """The 2x3 matrix ``TopdownAffine(input_size, use_udp)`` used for this sample (from its
+    ``bbox_center``, ``bbox_scale`` and ``bbox_rotation``)."""
+    center = results['bbox_center'][0]
+    scale = results['bbox_scale'][0]
+    rot = float(results['bbox_rotation'][0]) if 'bbox_rotation' in results else 0.0
+    if use_udp:
+        return get_udp_warp_matrix(center, scale, rot, output_size=input_size)
+    return get_warp_matrix(center, scale, rot, output_size=input_size)
+
+
+def check_topdown_warp(
+    results: dict,
+    warp_mat: np.ndarray,
+    owner: str,
+    input_size: Tuple[int, int],
+    use_udp: bool,
+) -> None:
+    """Raise unless ``warp_mat`` takes the target's keypoints exactly where
+    ``TopdownAffine`` put them (``transformed_keypoints``).
+
+    Points of other sources can only be placed right in the crop if the warp is the
+    target's: a ``use_udp`` or ``input_size`` that differs from ``TopdownAffine``'s, a
+    place before it or after a transform that moves the crop again would misplace them
+    silently. Samples without target keypoints (inference) are not checked.
+
+    Args:
+        results (dict): The sample, after ``TopdownAffine``.
+        warp_mat (np.ndarray): The 2x3 matrix to check.
+        owner (str): The transform, for the error.
+        input_size (Tuple[int, int]): Its ``input_size``, for the error.
+        use_udp (bool): Its ``use_udp``, for the error.
+    """
+    keypoints = results.get('keypoints', None)
+    if keypoints is None or np.ndim(keypoints) != 3:
+        return
+    transformed = results.get('transformed_keypoints', None)
+    if transformed is None or np.shape(transformed)[:2] != np.shape(keypoints)[:2]:
+        raise ValueError(
+            f'{owner} found no `transformed_keypoints` of the target (shape '
+            f'{np.shape(transformed)}, keypoints {np.shape(keypoints)}): place it right after '
+            'TopdownAffine'
+        )
+    expected = apply_warp(np.asarray(keypoints)[..., :2], warp_mat)
+    actual = np.asarray(transformed, dtype=np.float64)[..., :2]
+    error = np.abs(expected - actual)
+    # TopdownAffine warps in float32 (cv2.transform): allow its rounding, not more
+    if not np.all(error <= 1e-2 + 1e-5 * np.abs(expected)):
+        raise ValueError(
+            f'{owner}(input_size={tuple(input_size)}, use_udp={use_udp}) does not reproduce '
+            "the target's warp (transformed_keypoints are off by up to "
+            f'{float(error.max()):.2f} px): give it the same use_udp and input_size as '
+            'TopdownAffine and place it right after TopdownAffine'
+        )

@@ -10,10 +10,15 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmpose.datasets.dataset_wrappers import CombinedDataset
 from mmpose.registry import TRANSFORMS
-from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
 from mmpose.structures.keypoint import flip_keypoints
 
-from .keypoint_utils import inside_crop, visibility_flags
+from .keypoint_utils import (
+    apply_warp,
+    check_topdown_warp,
+    inside_crop,
+    topdown_warp_matrix,
+    visibility_flags,
+)
 
 # attribute under which the img_id -> sample indices index is cached on the dataset object
 _INDEX_ATTR = '_dag_img_id_index'
@@ -62,11 +67,6 @@ def get_img_id_index(dataset: Any) -> Dict[Any, List[int]]:
     index = dict(index)
     setattr(dataset, _INDEX_ATTR, (len(dataset), index))
     return index
-
-
-def _apply_warp(points: np.ndarray, warp_mat: np.ndarray) -> np.ndarray:
-    """(..., 2) points through a 2x3 affine matrix, in float64."""
-    return np.asarray(points, dtype=np.float64) @ warp_mat[:, :2].T + warp_mat[:, 2]
 
 
 @TRANSFORMS.register_module()
@@ -184,46 +184,6 @@ class GetOtherInstances(BaseTransform):
             np.concatenate(visible, axis=0).reshape(-1, num_keypoints),
         )
 
-    def _warp_matrix(self, results: dict) -> np.ndarray:
-        """The 2x3 matrix ``TopdownAffine`` used for this sample."""
-        center = results['bbox_center'][0]
-        scale = results['bbox_scale'][0]
-        rot = float(results['bbox_rotation'][0]) if 'bbox_rotation' in results else 0.0
-        if self.use_udp:
-            return get_udp_warp_matrix(center, scale, rot, output_size=self.input_size)
-        return get_warp_matrix(center, scale, rot, output_size=self.input_size)
-
-    def _check_warp(self, results: dict, warp_mat: np.ndarray) -> None:
-        """Raise unless ``warp_mat`` takes the target's keypoints exactly where
-        ``TopdownAffine`` put them (``transformed_keypoints``).
-
-        The other people can only be placed right if this transform repeats the target's
-        warp: a ``use_udp`` or ``input_size`` that differs from ``TopdownAffine``'s, a place
-        before it or after a transform that moves the crop again would misplace everyone
-        silently. Samples without target keypoints (inference) are not checked.
-        """
-        keypoints = results.get('keypoints', None)
-        if keypoints is None or np.ndim(keypoints) != 3:
-            return
-        transformed = results.get('transformed_keypoints', None)
-        if transformed is None or np.shape(transformed)[:2] != np.shape(keypoints)[:2]:
-            raise ValueError(
-                'GetOtherInstances found no `transformed_keypoints` of the target '
-                f'(shape {np.shape(transformed)}, keypoints {np.shape(keypoints)}): place '
-                'it right after TopdownAffine'
-            )
-        expected = _apply_warp(np.asarray(keypoints)[..., :2], warp_mat)
-        actual = np.asarray(transformed, dtype=np.float64)[..., :2]
-        error = np.abs(expected - actual)
-        # TopdownAffine warps in float32 (cv2.transform): allow its rounding, not more
-        if not np.all(error <= 1e-2 + 1e-5 * np.abs(expected)):
-            raise ValueError(
-                f'GetOtherInstances(input_size={self.input_size}, use_udp={self.use_udp}) '
-                "does not reproduce the target's warp (transformed_keypoints are off by up to "
-                f'{float(error.max()):.2f} px): give it the same use_udp and input_size as '
-                'TopdownAffine and place it right after TopdownAffine'
-            )
-
     def transform(self, results: Dict) -> Optional[dict]:
         """Add ``other_keypoints`` and ``other_keypoints_visible``.
 
@@ -258,9 +218,9 @@ class GetOtherInstances(BaseTransform):
                 direction=results['flip_direction'],
             )
 
-        warp_mat = self._warp_matrix(results)
-        self._check_warp(results, warp_mat)
-        keypoints = _apply_warp(keypoints, warp_mat).astype(np.float32)
+        warp_mat = topdown_warp_matrix(results, self.input_size, self.use_udp)
+        check_topdown_warp(results, warp_mat, 'GetOtherInstances', self.input_size, self.use_udp)
+        keypoints = apply_warp(keypoints, warp_mat).astype(np.float32)
 
         inside = inside_crop(keypoints, self.input_size)
         visible = (visible * inside).astype(np.float32)

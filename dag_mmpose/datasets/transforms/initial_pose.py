@@ -1,0 +1,196 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Put another model's prediction of the sample's person into the crop, for a refiner."""
+
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.fileio import get_local_path
+from mmpose.registry import TRANSFORMS
+from mmpose.structures.bbox import bbox_overlaps
+from mmpose.structures.keypoint import flip_keypoints
+
+from .keypoint_utils import apply_warp, check_topdown_warp, topdown_warp_matrix
+
+_ON_MISSING = ('zeros', 'raise')
+
+
+def load_keypoint_results(pred_file: str) -> Dict[int, List[Tuple[np.ndarray, np.ndarray]]]:
+    """Read a COCO keypoint results file into ``{image_id: [(keypoints (K, 3), box), ...]}``.
+
+    The file is what mmpose's ``CocoMetric(outfile_prefix=...)`` writes
+    (``<prefix>.keypoints.json``) and COCO's result format: a list of
+    ``{"image_id": int, "keypoints": [x1, y1, s1, ...], "score": float}`` with an optional
+    ``"bbox": [x, y, w, h]``. ``box`` is that bbox as x1y1x2y2, else the extent of the
+    keypoints.
+
+    Raises:
+        ValueError: Naming the file and the entry that does not have this layout.
+    """
+    with get_local_path(pred_file) as local_path:
+        with open(local_path) as f:
+            entries = json.load(f)
+    if not isinstance(entries, list):
+        raise ValueError(
+            f'{pred_file}: expected a COCO keypoint results list (mmpose CocoMetric '
+            f'outfile_prefix .keypoints.json), got a {type(entries).__name__}'
+        )
+    by_image = defaultdict(list)
+    num_keypoints = None
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or 'image_id' not in entry or 'keypoints' not in entry:
+            raise ValueError(
+                f'{pred_file}: entry {index} has no "image_id" / "keypoints" (a COCO keypoint '
+                f'result is {{"image_id", "keypoints": [x, y, s, ...], "score"}}): {entry!r:.200}'
+            )
+        keypoints = np.asarray(entry['keypoints'], dtype=np.float32)
+        if keypoints.ndim != 1 or keypoints.size % 3:
+            raise ValueError(
+                f'{pred_file}: entry {index} (image {entry["image_id"]}) has '
+                f'{keypoints.size} keypoint values, not 3 per joint'
+            )
+        keypoints = keypoints.reshape(-1, 3)
+        if num_keypoints is None:
+            num_keypoints = len(keypoints)
+        elif len(keypoints) != num_keypoints:
+            raise ValueError(
+                f'{pred_file}: entry {index} has {len(keypoints)} joints, the first entry '
+                f'{num_keypoints}'
+            )
+        if 'bbox' in entry:
+            x, y, w, h = (float(v) for v in entry['bbox'])
+            box = np.array([x, y, x + w, y + h], dtype=np.float32)
+        else:
+            box = np.concatenate([keypoints[:, :2].min(0), keypoints[:, :2].max(0)])
+        by_image[entry['image_id']].append((keypoints, box))
+    return dict(by_image)
+
+
+@TRANSFORMS.register_module()
+class LoadInitialPose(BaseTransform):
+    """Load another model's prediction of the sample's person and warp it into the crop.
+
+    For :class:`~dag_mmpose.models.heads.IGPGCNHead` in refiner mode: the poses to correct
+    come from a COCO keypoint results file (what mmpose's ``CocoMetric`` writes with
+    ``outfile_prefix``, see :func:`load_keypoint_results`). A sample's prediction is the one
+    of its image whose box (its ``bbox`` or else its keypoints' extent) overlaps the sample's
+    ``bbox`` most, at IoU >= ``min_iou``. It is flipped as ``RandomFlip`` flipped the image
+    and warped with ``TopdownAffine``'s matrix, which is checked against the target's
+    ``transformed_keypoints`` (place the transform right after ``TopdownAffine`` and give it
+    the same ``input_size`` and ``use_udp``).
+
+    A sample without a matching prediction (e.g. a person the other model's detector
+    missed) gets zero keypoints and scores with ``on_missing='zeros'`` (the default: a
+    refiner with OPEC-Net's low-score rule then predicts every joint itself) or raises a
+    ``KeyError`` with ``on_missing='raise'``; ``initial_pose_matched`` says which.
+
+    Required Keys:
+
+        - img_id, bbox (x1y1x2y2, (1, 4)), bbox_center, bbox_scale, bbox_rotation
+          (optional), img_shape, flip, flip_direction, flip_indices (with a flip),
+          keypoints / transformed_keypoints (optional: check the warp)
+
+    Added Keys:
+
+        - initial_keypoints (np.ndarray): (1, K, 2) float32, crop pixels
+        - initial_keypoint_scores (np.ndarray): (1, K) float32
+        - initial_pose_matched (bool)
+
+    Pack them with ``PackPoseInputs(meta_keys=(... , 'initial_keypoints',
+    'initial_keypoint_scores'))``.
+
+    Args:
+        pred_file (str): The COCO keypoint results file.
+        input_size (Tuple[int, int]): ``TopdownAffine``'s input size (w, h).
+        use_udp (bool): ``TopdownAffine``'s ``use_udp``. Defaults to ``False``.
+        min_iou (float): Smallest box IoU of a match. Defaults to 0.3 (a keypoint extent
+            is smaller than the person box).
+        on_missing (str): ``'zeros'`` or ``'raise'``. Defaults to ``'zeros'``.
+    """
+
+    def __init__(
+        self,
+        pred_file: str,
+        input_size: Tuple[int, int],
+        use_udp: bool = False,
+        min_iou: float = 0.3,
+        on_missing: str = 'zeros',
+    ) -> None:
+        super().__init__()
+        if on_missing not in _ON_MISSING:
+            raise ValueError(f'on_missing must be one of {_ON_MISSING}, got {on_missing!r}')
+        if not 0.0 <= min_iou <= 1.0:
+            raise ValueError(f'min_iou must lie in [0, 1], got {min_iou}')
+        self.pred_file = pred_file
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.use_udp = bool(use_udp)
+        self.min_iou = float(min_iou)
+        self.on_missing = on_missing
+        self._predictions: Optional[Dict[int, list]] = None
+
+    def _lookup(self, results: dict) -> Optional[np.ndarray]:
+        """The best-overlapping prediction (K, 3) of the sample's image, or ``None``."""
+        if self._predictions is None:
+            if not osp.isfile(self.pred_file) and '://' not in self.pred_file:
+                raise FileNotFoundError(f'LoadInitialPose: no predictions file {self.pred_file}')
+            self._predictions = load_keypoint_results(self.pred_file)
+        candidates = self._predictions.get(results['img_id'], [])
+        if not candidates:
+            return None
+        boxes = torch.from_numpy(np.stack([box for _, box in candidates]).astype(np.float32))
+        target = torch.from_numpy(np.asarray(results['bbox'], dtype=np.float32).reshape(1, 4))
+        ious = bbox_overlaps(target, boxes)[0]
+        best = int(torch.argmax(ious))
+        if float(ious[best]) < self.min_iou:
+            return None
+        return candidates[best][0]
+
+    def transform(self, results: Dict) -> Optional[dict]:
+        """Add ``initial_keypoints``, ``initial_keypoint_scores``, ``initial_pose_matched``."""
+        num_keypoints = len(results['flip_indices'])
+        prediction = self._lookup(results)
+        if prediction is None:
+            if self.on_missing == 'raise':
+                raise KeyError(
+                    f'LoadInitialPose: {self.pred_file} has no prediction for image '
+                    f'{results["img_id"]} overlapping bbox {np.round(results["bbox"], 1)} '
+                    f'at IoU >= {self.min_iou}'
+                )
+            results['initial_keypoints'] = np.zeros((1, num_keypoints, 2), dtype=np.float32)
+            results['initial_keypoint_scores'] = np.zeros((1, num_keypoints), dtype=np.float32)
+            results['initial_pose_matched'] = False
+            return results
+        if len(prediction) != num_keypoints:
+            raise ValueError(
+                f'LoadInitialPose: {self.pred_file} has {len(prediction)} joints per pose, '
+                f'the dataset {num_keypoints}'
+            )
+
+        keypoints = prediction[None, :, :2]
+        scores = prediction[None, :, 2]
+        if results.get('flip', False):
+            img_h, img_w = results['img_shape'][:2]
+            keypoints, scores = flip_keypoints(
+                keypoints,
+                scores,
+                image_size=(img_w, img_h),
+                flip_indices=results['flip_indices'],
+                direction=results['flip_direction'],
+            )
+        warp_mat = topdown_warp_matrix(results, self.input_size, self.use_udp)
+        check_topdown_warp(results, warp_mat, 'LoadInitialPose', self.input_size, self.use_udp)
+        results['initial_keypoints'] = apply_warp(keypoints, warp_mat).astype(np.float32)
+        results['initial_keypoint_scores'] = np.asarray(scores, dtype=np.float32)
+        results['initial_pose_matched'] = True
+        return results
+
+    def __repr__(self) -> str:
+        return (
+            f'{self.__class__.__name__}(pred_file={self.pred_file!r}, '
+            f'input_size={self.input_size}, use_udp={self.use_udp}, min_iou={self.min_iou}, '
+            f'on_missing={self.on_missing!r})'
+        )

@@ -1,0 +1,117 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+import json
+import os.path as osp
+import tempfile
+from unittest import TestCase
+
+import numpy as np
+from mmcv.transforms import Compose
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import TRANSFORMS
+
+import dag_mmpose  # noqa: F401
+from dag_mmpose.datasets.transforms import LoadInitialPose, load_keypoint_results
+
+INPUT_SIZE = (48, 64)
+COCO = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+
+
+def _sample(img_id: int = 7) -> dict:
+    rng = np.random.RandomState(0)
+    keypoints = np.stack([rng.uniform(40, 80, 17), rng.uniform(30, 110, 17)], -1)[None]
+    return dict(
+        img=np.zeros((160, 120, 3), dtype=np.uint8),
+        img_shape=(160, 120),
+        img_id=img_id,
+        bbox=np.array([[35.0, 25.0, 85.0, 115.0]], dtype=np.float32),
+        bbox_score=np.ones(1, dtype=np.float32),
+        keypoints=keypoints.astype(np.float32),
+        keypoints_visible=np.ones((1, 17), dtype=np.float32),
+        flip_indices=COCO['flip_indices'],
+    )
+
+
+def _compose(steps: list) -> Compose:
+    return Compose([TRANSFORMS.build(step) for step in steps])
+
+
+def _pipeline(pred_file: str, flip: bool, **kwargs) -> Compose:
+    return _compose(
+        [
+            dict(type='GetBBoxCenterScale'),
+            dict(type='RandomFlip', prob=1.0 if flip else 0.0, direction='horizontal'),
+            dict(type='RandomBBoxTransform', rotate_factor=40.0, rotate_prob=1.0),
+            dict(type='TopdownAffine', input_size=INPUT_SIZE),
+            dict(type='LoadInitialPose', pred_file=pred_file, input_size=INPUT_SIZE, **kwargs),
+        ]
+    )
+
+
+class TestLoadInitialPose(TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        sample = _sample()
+        keypoints = sample['keypoints'][0]
+        self.scores = np.linspace(0.1, 0.9, 17).astype(np.float32)
+        pose = np.concatenate([keypoints, self.scores[:, None]], axis=1)
+        entries = [
+            # the sample's person (its keypoints as the "prediction")
+            dict(image_id=7, category_id=1, keypoints=pose.ravel().tolist(), score=0.9),
+            # someone else in the same image, far away
+            dict(image_id=7, category_id=1, keypoints=(pose + [200, 0, 0]).ravel().tolist()),
+            dict(image_id=8, category_id=1, keypoints=pose.ravel().tolist()),
+        ]
+        self.pred_file = osp.join(self.tmp.name, 'preds.keypoints.json')
+        with open(self.pred_file, 'w') as f:
+            json.dump(entries, f)
+
+    def test_puts_the_prediction_where_the_target_is_in_the_crop(self):
+        """With the ground truth as the prediction, the initial pose is the target's
+        transformed keypoints, flipped and rotated crops included."""
+        for flip in (False, True):
+            with self.subTest(flip=flip):
+                np.random.seed(1)
+                results = _pipeline(self.pred_file, flip)(_sample())
+                self.assertTrue(results['initial_pose_matched'])
+                self.assertNotEqual(float(results['bbox_rotation'][0]), 0.0)
+                np.testing.assert_allclose(
+                    results['initial_keypoints'], results['transformed_keypoints'], atol=1e-3
+                )
+                scores = self.scores[COCO['flip_indices']] if flip else self.scores
+                np.testing.assert_allclose(results['initial_keypoint_scores'][0], scores)
+                self.assertEqual(results['initial_keypoints'].dtype, np.float32)
+
+    def test_missing_prediction(self):
+        results = _pipeline(self.pred_file, False)(_sample(img_id=9))
+        self.assertFalse(results['initial_pose_matched'])
+        self.assertFalse(results['initial_keypoints'].any())
+        self.assertFalse(results['initial_keypoint_scores'].any())
+        with self.assertRaisesRegex(KeyError, 'no prediction for image 9'):
+            _pipeline(self.pred_file, False, on_missing='raise')(_sample(img_id=9))
+
+    def test_a_wrong_warp_is_an_error(self):
+        pipeline = _compose(
+            [
+                dict(type='GetBBoxCenterScale'),
+                dict(type='TopdownAffine', input_size=INPUT_SIZE),
+                dict(type='LoadInitialPose', pred_file=self.pred_file, input_size=(96, 128)),
+            ]
+        )
+        with self.assertRaisesRegex(ValueError, 'does not reproduce'):
+            pipeline(_sample())
+
+    def test_bad_files_name_the_problem(self):
+        bad = osp.join(self.tmp.name, 'bad.json')
+        with open(bad, 'w') as f:
+            json.dump([dict(image_id=1, keypoints=[1, 2])], f)
+        with self.assertRaisesRegex(ValueError, 'bad.json: entry 0 .* 2 keypoint values'):
+            load_keypoint_results(bad)
+        with open(bad, 'w') as f:
+            json.dump(dict(annotations=[]), f)
+        with self.assertRaisesRegex(ValueError, 'results list'):
+            load_keypoint_results(bad)
+        with self.assertRaisesRegex(FileNotFoundError, 'no predictions file'):
+            _pipeline(osp.join(self.tmp.name, 'none.json'), False)(_sample())
+        with self.assertRaisesRegex(ValueError, 'on_missing'):
+            LoadInitialPose(self.pred_file, INPUT_SIZE, on_missing='skip')
