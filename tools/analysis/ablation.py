@@ -53,6 +53,7 @@ ROW_NAMES = {
     'td-hm_hrnet-tiny_dag-gcn-1xb32-10e_synthetic-coco-128x96': '+FGMH-GCN',
     'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96': 'DAG (all)',
     'td-hm_hrnet-tiny_dag-release-1xb32-10e_synthetic-coco-128x96': 'DAG (release switches)',
+    'td-hm_hrnet-tiny_opec-1xb32-10e_synthetic-coco-128x96': 'OPEC-Net',
     'td-hm_hrnet-tiny_dag-release-ip-1xb32-10e_synthetic-coco-128x96': (
         'DAG (release switches + Instance Paste)'
     ),

@@ -66,9 +66,11 @@ class IGPGCNHead(BaseHead):
     ``sum_l w_l L1(P_l) + w_H L1(soft-argmax(H))`` with ``stage_weights`` ``(0.3, 0.5, 1.0)``
     and ``soft_argmax_weight`` 1.0 (OPEC-Net eq. 3), logged as ``loss_p1 ... loss_pL`` and
     ``loss_soft_argmax``; end to end and not frozen, also the base head's own loss
-    (``loss_kpt``) and ``acc_pose``. The target coordinates are ``keypoint_labels`` of
-    mmpose's ``RegressionLabel`` codec (combine it with the base head's codec in
-    ``GenerateTarget(encoder=[...])``) or ``keypoint_coords`` of ``DAGHeatmap``.
+    (``loss_kpt``) and ``acc_pose``. The target coordinates are ``keypoint_coords`` of
+    ``DAGHeatmap`` (end to end: its target heatmaps and decoding are ``MSRAHeatmap``'s /
+    ``UDPHeatmap``'s bit for bit) or ``keypoint_labels`` of mmpose's ``RegressionLabel``
+    alone (refiner mode: no heatmaps are needed; two encoders cannot both emit
+    ``keypoint_weights``).
 
     Test (``test_cfg``): ``refine`` (default ``True``; ``False`` returns the initial pose),
     ``refine_joints``: ``'low_score'`` (OPEC-Net's rule: ``P_L`` replaces only joints whose
@@ -437,9 +439,9 @@ class IGPGCNHead(BaseHead):
             coords = gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_labels')
             return 2.0 * torch.cat(coords).float() - 1.0
         raise KeyError(
-            'IGPGCNHead needs the target joints as gt_instance_labels.keypoint_labels (add '
-            "dict(type='RegressionLabel', input_size=...) to GenerateTarget(encoder=[...])) "
-            'or keypoint_coords (DAGHeatmap)'
+            'IGPGCNHead needs the target joints as gt_instance_labels.keypoint_coords (the '
+            "DAGHeatmap codec) or keypoint_labels (dict(type='RegressionLabel', ...) as the "
+            'only encoder, refiner mode)'
         )
 
     # ---------------------------------------------------------------- checkpoints

@@ -78,7 +78,7 @@ def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: i
     for index, value in enumerate(values):
         if value.numel() != num_keypoints:
             raise ValueError(
-                f'FGMHGCNHead expects `gt_instance_labels.{key}` to hold one weight per '
+                f'The refinement head expects `gt_instance_labels.{key}` to hold one weight per '
                 f'keypoint, (1, {num_keypoints}), in every data sample; sample {index} has '
                 f'{tuple(value.shape)}. With GenerateTarget(encoder=[...]) only one encoder '
                 'may emit keypoint_weights (use DAGHeatmap(with_target_heatmaps=False) '

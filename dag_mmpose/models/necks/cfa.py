@@ -62,6 +62,11 @@ class CFANeck(BaseModule):
         num_keypoints (int): K, the heatmap channels. Defaults to 17.
         base_index (int): Index of the backbone output passed on for the base head.
             Defaults to -1.
+        detach_inputs (bool): Stop the gradient of everything CFA feeds (the IGP-GCN's
+            losses) at the backbone: the backbone and base head then learn from the base
+            head's loss alone, exactly as the plain model, while CFA and the GCN learn on
+            their features, as OPEC-Net trains them on a frozen base model but in one run.
+            ``base`` is passed on undetached. Defaults to ``False``.
         init_cfg (dict | list[dict], optional): Initialization config.
 
     Example:
@@ -80,6 +85,7 @@ class CFANeck(BaseModule):
         out_channels: Sequence[int] = (256, 128, 128),
         num_keypoints: int = 17,
         base_index: int = -1,
+        detach_inputs: bool = False,
         init_cfg: OptMultiConfig = None,
     ) -> None:
         if init_cfg is None:
@@ -100,6 +106,7 @@ class CFANeck(BaseModule):
         self.out_channels = out_channels
         self.num_keypoints = num_keypoints
         self.base_index = base_index
+        self.detach_inputs = bool(detach_inputs)
 
         self.level_convs = nn.ModuleList([nn.Conv2d(in_channels[0], out_channels[0], 3, padding=1)])
         self.upsamples = nn.ModuleList()
@@ -146,6 +153,8 @@ class CFANeck(BaseModule):
             Tuple[Tensor, ...]: ``(r_0, ..., r_L, H, inputs[base_index])``.
         """
         levels = self._levels(inputs)
+        if self.detach_inputs:
+            levels = [level.detach() for level in levels]
         adapted = [F.relu(self.level_convs[0](levels[0]))]
         for level in range(1, len(levels)):
             upsampled = F.relu(self.upsamples[level - 1](adapted[-1]))

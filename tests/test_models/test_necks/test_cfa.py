@@ -63,6 +63,25 @@ class TestCFANeck(TestCase):
         for name, param in neck.named_parameters():
             self.assertGreater(param.grad.abs().sum().item(), 0, name)
 
+    def test_detach_inputs_stops_the_gradient_at_the_backbone(self):
+        inputs = tuple(x.requires_grad_() for x in _hrnet_like())
+        for detach in (False, True):
+            with self.subTest(detach_inputs=detach):
+                neck = CFANeck(
+                    in_channels=(128, 64, 32),
+                    in_indices=(2, 1, 0),
+                    base_index=0,
+                    detach_inputs=detach,
+                )
+                for x in inputs:
+                    x.grad = None
+                outputs = neck(inputs)
+                sum(o.pow(2).mean() for o in outputs[:-1]).backward()
+                for x in inputs[:3]:
+                    self.assertEqual(x.grad is None, detach)
+                self.assertIs(outputs[-1], inputs[0])
+                self.assertGreater(neck.heatmap_conv.weight.grad.abs().sum().item(), 0)
+
     def test_bad_inputs_name_the_problem(self):
         neck = CFANeck(in_channels=(128, 64, 32), in_indices=(2, 1, 0))
         with self.assertRaisesRegex(IndexError, 'multiscale_output=True'):
