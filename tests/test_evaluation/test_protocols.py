@@ -122,3 +122,52 @@ def test_occluded_metric_beside_coco_metric(protocol, synthetic_root, tmp_path):
     assert {f'{prefix}/{key}' for key in expected} <= set(metrics)
     for key in ('occ/PCK@0.1', 'vis/PCK@0.1', 'all/OKS', 'occ/AP', 'occ/PCK@0.1-torso'):
         assert 0.0 <= metrics[key] <= 1.0, key
+
+
+# OPEC-Net's 12 joints: CrowdPose 0-11, COCO 5-16 (mmpose KeypointConverter mappings)
+TWELVE_JOINTS = {14: [(i, i) for i in range(12)], 17: [(i + 5, i) for i in range(12)]}
+
+
+@pytest.mark.parametrize('protocol', ['crowdpose', 'ochuman-val'])
+def test_opec_twelve_joint_protocol(protocol, synthetic_root, tmp_path):
+    """A 14- or 17-joint model scored on OPEC-Net's 12 joints, with AP .8 / AP .9; the extra
+    APs are COCOeval's own at the thresholds it reports too."""
+    cfg, gt_file, metric, prefix = _protocol_cfg(protocol, synthetic_root)
+    joints = PROTOCOLS[protocol][5]
+    converter = dict(num_keypoints=12, mapping=TWELVE_JOINTS[joints])
+    metric = dict(metric, use_area=False)
+    cfg.test_evaluator = dict(
+        type='OPECCocoMetric',
+        ann_file=gt_file,
+        gt_converter=converter,
+        pred_converter=converter,
+        extra_iou_thrs=(0.75, 0.8, 0.9),
+        **metric,
+    )
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    evaluator = runner.test_evaluator.metrics[0]
+    stats = []
+    run = evaluator._do_python_keypoint_eval
+
+    def keep(outfile_prefix):
+        stats.extend(run(outfile_prefix))
+        return stats
+
+    evaluator._do_python_keypoint_eval = keep
+    metrics = runner.test()
+
+    assert evaluator.dataset_meta['num_keypoints'] == 12
+    assert len(evaluator.dataset_meta['sigmas']) == 12
+    for key in ('AP', 'AP .8', 'AP .9'):
+        assert 0.0 <= metrics[f'{prefix}/{key}'] <= 1.0 or metrics[f'{prefix}/{key}'] == -1.0
+    # 'AP .75' twice: COCOeval's summary, then ours from its precision table
+    values = [value for name, value in stats if name == 'AP .75']
+    assert len(values) == 2 and values[0] == pytest.approx(values[1], abs=1e-12)
+
+
+def test_opec_metric_rejects_thresholds_cocoeval_has_not():
+    from dag_mmpose.evaluation import OPECCocoMetric
+
+    with pytest.raises(ValueError, match='0.82 is not one of'):
+        OPECCocoMetric(extra_iou_thrs=(0.82,))
