@@ -34,7 +34,7 @@ DEMO_CONFIG = osp.join(
 
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
-    """A folder holding ``data/synthetic_{coco,crowdpose,ochuman}`` as the configs expect
+    """A folder holding ``data/synthetic_{coco,crowdpose,ochuman,ocpose}`` as the configs expect
     (relative paths in the demo configs resolve when it is the working directory)."""
     root = tmp_path_factory.mktemp('synthetic')
     data = root / 'data'
@@ -42,6 +42,7 @@ def synthetic_root(tmp_path_factory) -> str:
     generate_demo_data(str(data / 'synthetic_coco'), num_images=[12, 6, 6], seed=0)
     generate_all(str(data / 'synthetic_crowdpose'), 'crowdpose', num_images=[6, 6], seed=1)
     generate_all(str(data / 'synthetic_ochuman'), 'ochuman', num_images=[4, 4], seed=2)
+    generate_all(str(data / 'synthetic_ocpose'), 'ocpose', num_images=[4, 4], seed=3)
     return str(root)
 
 

@@ -2,3 +2,4 @@
 from . import transforms  # noqa: F401
 from .instance_pool import InstancePool, InstancePoolWriter  # noqa: F401
 from .instance_pool_builder import build_instance_pool, format_summary  # noqa: F401
+from .ocpose import OCPoseDataset, convert_ocpose  # noqa: F401

@@ -43,6 +43,8 @@ from .layout import (
     CROWDPOSE_SKELETON,
     FIGURE_POINT_NAMES,
     LAYOUTS,
+    OCPOSE_KEYPOINT_NAMES,
+    OCPOSE_SKELETON,
     LayoutSpec,
     SplitSummary,
     SyntheticPerson,
@@ -54,6 +56,7 @@ from .write import (
     generate_coco_style,
     mask_to_rle,
     summarize_annotations,
+    write_ocpose_raw,
 )
 
 __all__ = [
@@ -65,6 +68,8 @@ __all__ = [
     'FIGURE_POINT_NAMES',
     'LAYOUTS',
     'LayoutSpec',
+    'OCPOSE_KEYPOINT_NAMES',
+    'OCPOSE_SKELETON',
     'SplitSummary',
     'SyntheticPerson',
     'VARIETIES',
@@ -75,4 +80,5 @@ __all__ = [
     'mask_to_rle',
     'render_scene',
     'summarize_annotations',
+    'write_ocpose_raw',
 ]

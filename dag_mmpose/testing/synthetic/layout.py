@@ -87,6 +87,24 @@ CROWDPOSE_SKELETON: Tuple[Tuple[int, int], ...] = (
     (1, 14),
 )
 
+# OPEC-Net's 12 joints (OCPose): COCO's without the head.
+OCPOSE_KEYPOINT_NAMES: Tuple[str, ...] = COCO_KEYPOINT_NAMES[5:]
+# 1-based, the links of dag_mmpose/datasets/metainfo/ocpose.py.
+OCPOSE_SKELETON: Tuple[Tuple[int, int], ...] = (
+    (1, 2),
+    (1, 3),
+    (3, 5),
+    (2, 4),
+    (4, 6),
+    (1, 7),
+    (2, 8),
+    (7, 8),
+    (7, 9),
+    (9, 11),
+    (8, 10),
+    (10, 12),
+)
+
 # Every point a figure has: the COCO joints, then the two extra CrowdPose joints.
 FIGURE_POINT_NAMES: Tuple[str, ...] = COCO_KEYPOINT_NAMES + ('top_head', 'neck')
 POINT_INDEX = {name: i for i, name in enumerate(FIGURE_POINT_NAMES)}
@@ -104,7 +122,7 @@ class LayoutSpec:
     """How one dataset flavour is laid out on disk and what it annotates.
 
     Args:
-        name (str): ``'coco'``, ``'crowdpose'`` or ``'ochuman'``.
+        name (str): ``'coco'``, ``'crowdpose'``, ``'ochuman'`` or ``'ocpose'``.
         dataset_type (str): The mmpose dataset class that reads it.
         code (int): A small number that makes the layout part of the random streams.
         keypoint_names (tuple[str]): Annotated joints, in order.
@@ -193,6 +211,23 @@ LAYOUTS: Dict[str, LayoutSpec] = {
         detection_splits=(),
         default_num_images=(100, 100),
         default_people=(2, 4),
+        default_occlusion=0.6,
+        pairs=True,
+    ),
+    # OCPose: two intertwined people per image, 12 joints; the COCO json is what
+    # convert_ocpose makes of the raw file written beside it (raw/ocpose_{split}.json)
+    'ocpose': LayoutSpec(
+        name='ocpose',
+        dataset_type='OCPoseDataset',
+        code=4,
+        keypoint_names=OCPOSE_KEYPOINT_NAMES,
+        skeleton=OCPOSE_SKELETON,
+        splits=('train', 'test'),
+        ann_file='annotations/ocpose_{split}.json',
+        img_dir='images',
+        detection_splits=(),
+        default_num_images=(100, 50),
+        default_people=(2, 2),
         default_occlusion=0.6,
         pairs=True,
     ),

@@ -238,7 +238,9 @@ def generate_coco_style(
             2, rounded up to even, in overlapping pairs). Defaults to the layout's default.
         occlusion (float, optional): In [0, 1]; how often people overlap and how many and
             how large object occluders are. Defaults to the layout's default.
-        layout (str): ``'coco'``, ``'crowdpose'`` or ``'ochuman'``.
+        layout (str): ``'coco'``, ``'crowdpose'``, ``'ochuman'`` or ``'ocpose'`` (two
+            intertwined people per image, 12 joints; also writes the raw OCPose layout,
+            see :func:`write_ocpose_raw`).
         detections (bool, optional): Also write
             ``person_detection_results/{split}_detections.json`` (mmpose ``bbox_file``
             format). Defaults to the layout's detection splits (COCO val / test, CrowdPose
@@ -318,9 +320,47 @@ def generate_coco_style(
     }
     ann_path = spec.ann_path(out_dir, split)
     _write_json(ann_path, data)
+    if spec.name == 'ocpose':
+        write_ocpose_raw(data, out_dir, split)
     if detections:
         _write_json(spec.detection_path(out_dir, split), dets)
     return ann_path
+
+
+def write_ocpose_raw(coco: dict, out_dir: str, split: str) -> Tuple[str, str]:
+    """Write a generated OCPose split in the raw layout that ``convert_ocpose`` reads
+    (``raw/ocpose_{split}.json``) and its list of image names (``raw/{split}.txt``), so the
+    converter runs on generated data as on the real file.
+
+    Returns:
+        tuple: The paths of the raw annotation file and of the list.
+    """
+    persons = {img['id']: [] for img in coco['images']}
+    for ann in coco['annotations']:
+        keypoints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
+        persons[ann['image_id']].append(
+            {
+                'bbox': ann['bbox'],
+                'keypoints': [[float(x), float(y), int(v)] for x, y, v in keypoints],
+            }
+        )
+    raw = {
+        'images': [
+            {
+                'file_name': img['file_name'],
+                'width': img['width'],
+                'height': img['height'],
+                'persons': persons[img['id']],
+            }
+            for img in coco['images']
+        ]
+    }
+    raw_path = osp.join(out_dir, 'raw', f'ocpose_{split}.json')
+    _write_json(raw_path, raw)
+    list_path = osp.join(out_dir, 'raw', f'{split}.txt')
+    with open(list_path, 'w', encoding='utf-8') as f:
+        f.writelines(f'{img["file_name"]}\n' for img in coco['images'])
+    return raw_path, list_path
 
 
 def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False) -> SplitSummary:

@@ -1,0 +1,222 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""OCPose (OPEC-Net, ECCV 2020): the dataset class and a converter from the documented raw
+layout into COCO format.
+
+OCPose's own annotation file cannot be obtained (its download link is dead) and its schema
+was never published, so dag_mmpose defines the raw layout below (from the paper: images of
+two intertwined people, 12 joints with a visibility flag, a box per person) and converts it
+into the COCO keypoint format that :class:`OCPoseDataset` reads. ``docs/opec_net.md``
+describes both.
+
+Raw layout (one JSON file)::
+
+    {"images": [
+        {"file_name": "000001.jpg", "width": 640, "height": 480,
+         "persons": [
+            {"bbox": [x, y, w, h],
+             "keypoints": [[x, y, v], ... 12 joints in OCPose order]},
+            ...]},
+        ...]}
+
+``v``: 0 unlabelled, 1 labelled but occluded, 2 visible (COCO's flags). The joint order is
+:data:`OCPOSE_KEYPOINTS`. A split is an optional text file of ``file_name`` lines (the OPEC-Net
+repository ships 7,200 train / 1,801 test names).
+"""
+
+import json
+import os.path as osp
+from typing import List, Optional, Sequence
+
+from mmengine.fileio import get_local_path
+from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+from mmpose.registry import DATASETS
+
+from .metainfo import metainfo_file
+
+__all__ = ['OCPOSE_KEYPOINTS', 'OCPOSE_SKELETON', 'OCPoseDataset', 'convert_ocpose']
+
+OCPOSE_KEYPOINTS = (
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
+# 0-based links (the COCO json's categories get them 1-based)
+OCPOSE_SKELETON = (
+    (0, 1),
+    (0, 2),
+    (2, 4),
+    (1, 3),
+    (3, 5),
+    (0, 6),
+    (1, 7),
+    (6, 7),
+    (6, 8),
+    (8, 10),
+    (7, 9),
+    (9, 11),
+)
+
+
+@DATASETS.register_module()
+class OCPoseDataset(BaseCocoStyleDataset):
+    """OCPose in COCO format (what :func:`convert_ocpose` writes): two closely intertwined
+    people per image, OPEC-Net's 12 joints (``dag_mmpose/datasets/metainfo/ocpose.py``).
+
+    Evaluate with ``CocoMetric`` / ``OPECCocoMetric`` and ``use_area=False`` (the boxes
+    carry no segmentation).
+    """
+
+    METAINFO: dict = dict(from_file=metainfo_file('ocpose'))
+
+
+def _fail(raw_file: str, where: str, problem: str) -> None:
+    raise ValueError(
+        f'{raw_file}: {where}: {problem}. The OCPose raw layout is {{"images": [{{"file_name", '
+        '"width", "height", "persons": [{"bbox": [x, y, w, h], "keypoints": [[x, y, v] x 12]}]'
+        '}]} (docs/opec_net.md)'
+    )
+
+
+def _read_split(split_file: str) -> List[str]:
+    with get_local_path(split_file) as local_path:
+        with open(local_path, encoding='utf-8') as f:
+            return [line.strip() for line in f if line.strip()]
+
+
+def convert_ocpose(
+    raw_file: str,
+    out_file: Optional[str] = None,
+    split_file: Optional[str] = None,
+    num_keypoints: int = len(OCPOSE_KEYPOINTS),
+) -> dict:
+    """Convert an OCPose annotation file in the raw layout (module docstring) to COCO format.
+
+    Image ids count from 1 in file order, annotation ids from 1; ``area`` is the box area
+    (no masks), ``num_keypoints`` the labelled joints, ``iscrowd`` 0.
+
+    Args:
+        raw_file (str): The raw annotation JSON.
+        out_file (str, optional): Where to write the COCO JSON.
+        split_file (str, optional): Keep only the images named in this list file.
+        num_keypoints (int): Joints per person. Defaults to 12.
+
+    Returns:
+        dict: The COCO-format annotations.
+
+    Raises:
+        ValueError: Naming the file, the image and the person where the file does not match
+            the layout, or a split name that is not in the file.
+    """
+    with get_local_path(raw_file) as local_path:
+        with open(local_path, encoding='utf-8') as f:
+            raw = json.load(f)
+    if not isinstance(raw, dict) or not isinstance(raw.get('images'), list):
+        _fail(raw_file, 'top level', 'expected an object with an "images" list')
+
+    keep: Optional[set] = None
+    if split_file is not None:
+        names = _read_split(split_file)
+        known = {img.get('file_name') for img in raw['images'] if isinstance(img, dict)}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(
+                f'{split_file}: {len(unknown)} image names are not in {raw_file}, e.g. '
+                f'{unknown[:3]}'
+            )
+        keep = set(names)
+
+    images, annotations = [], []
+    for index, img in enumerate(raw['images']):
+        where = f'images[{index}]'
+        if not isinstance(img, dict):
+            _fail(raw_file, where, 'an image entry must be an object')
+        for key in ('file_name', 'width', 'height', 'persons'):
+            if key not in img:
+                _fail(raw_file, where, f'no "{key}"')
+        if keep is not None and img['file_name'] not in keep:
+            continue
+        image_id = len(images) + 1
+        images.append(
+            dict(
+                id=image_id,
+                file_name=img['file_name'],
+                width=int(img['width']),
+                height=int(img['height']),
+            )
+        )
+        for number, person in enumerate(img['persons']):
+            spot = f'{where} ({img["file_name"]}) persons[{number}]'
+            annotations.append(_annotation(raw_file, spot, person, num_keypoints, image_id))
+            annotations[-1]['id'] = len(annotations)
+
+    coco = dict(
+        info=dict(description=f'OCPose converted by dag_mmpose from {osp.basename(raw_file)}'),
+        licenses=[],
+        images=images,
+        annotations=annotations,
+        categories=[
+            dict(
+                supercategory='person',
+                id=1,
+                name='person',
+                keypoints=list(OCPOSE_KEYPOINTS),
+                skeleton=[[i + 1, j + 1] for i, j in OCPOSE_SKELETON],
+            )
+        ],
+    )
+    if out_file is not None:
+        with open(out_file, 'w', encoding='utf-8') as f:
+            json.dump(coco, f, separators=(',', ':'))
+    return coco
+
+
+def _annotation(raw_file: str, spot: str, person: dict, num_keypoints: int, image_id: int) -> dict:
+    """One COCO annotation of a raw person entry, checked."""
+    if not isinstance(person, dict) or 'bbox' not in person or 'keypoints' not in person:
+        _fail(raw_file, spot, 'a person needs "bbox" and "keypoints"')
+    bbox = person['bbox']
+    if not _numbers(bbox, 4) or bbox[2] < 0 or bbox[3] < 0:
+        _fail(raw_file, spot, f'"bbox" must be [x, y, w, h] with w, h >= 0, got {bbox!r}')
+    keypoints = person['keypoints']
+    if not isinstance(keypoints, list) or len(keypoints) != num_keypoints:
+        count = len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__
+        _fail(raw_file, spot, f'"keypoints" must hold {num_keypoints} joints, got {count}')
+    flat = []
+    for joint, point in enumerate(keypoints):
+        if not _numbers(point, 3) or point[2] not in (0, 1, 2):
+            _fail(
+                raw_file,
+                f'{spot} keypoints[{joint}] ({OCPOSE_KEYPOINTS[joint]})'
+                if joint < len(OCPOSE_KEYPOINTS)
+                else f'{spot} keypoints[{joint}]',
+                f'a joint is [x, y, v] with v in {{0, 1, 2}}, got {point!r}',
+            )
+        x, y, v = point
+        flat += [0.0, 0.0, 0] if v == 0 else [float(x), float(y), int(v)]
+    return dict(
+        id=0,
+        image_id=image_id,
+        category_id=1,
+        bbox=[float(v) for v in bbox],
+        area=float(bbox[2]) * float(bbox[3]),
+        iscrowd=0,
+        num_keypoints=sum(1 for point in keypoints if point[2] > 0),
+        keypoints=flat,
+    )
+
+
+def _numbers(values: Sequence, length: int) -> bool:
+    return (
+        isinstance(values, (list, tuple))
+        and len(values) == length
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    )
