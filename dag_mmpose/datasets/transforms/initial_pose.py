@@ -100,8 +100,17 @@ class LoadInitialPose(BaseTransform):
         - initial_keypoint_scores (np.ndarray): (1, K) float32
         - initial_pose_matched (bool)
 
+        - with ``with_partner``: partner_keypoints (1, K, 2), partner_keypoint_scores
+          (1, K), partner_matched (bool)
+
     Pack them with ``PackPoseInputs(meta_keys=(... , 'initial_keypoints',
-    'initial_keypoint_scores'))``.
+    'initial_keypoint_scores'))`` (and the partner's keys).
+
+    With ``with_partner=True`` (OPEC-Net's CoupleGraph) the sample also gets the pose of its
+    interacting partner: the other prediction of the image whose box overlaps the matched
+    prediction's most, at IoU >= ``pair_iou`` (how pairs are formed is our choice: the paper
+    does not say), flipped and warped into the same crop; without one, zeros
+    (``partner_matched`` False).
 
     Args:
         pred_file (str): The COCO keypoint results file.
@@ -110,6 +119,8 @@ class LoadInitialPose(BaseTransform):
         min_iou (float): Smallest box IoU of a match. Defaults to 0.3 (a keypoint extent
             is smaller than the person box).
         on_missing (str): ``'zeros'`` or ``'raise'``. Defaults to ``'zeros'``.
+        with_partner (bool): Also load the partner's pose. Defaults to ``False``.
+        pair_iou (float): Smallest box IoU of a partner. Defaults to 0.1.
     """
 
     def __init__(
@@ -119,6 +130,8 @@ class LoadInitialPose(BaseTransform):
         use_udp: bool = False,
         min_iou: float = 0.3,
         on_missing: str = 'zeros',
+        with_partner: bool = False,
+        pair_iou: float = 0.1,
     ) -> None:
         super().__init__()
         if on_missing not in _ON_MISSING:
@@ -130,48 +143,41 @@ class LoadInitialPose(BaseTransform):
         self.use_udp = bool(use_udp)
         self.min_iou = float(min_iou)
         self.on_missing = on_missing
+        self.with_partner = bool(with_partner)
+        if not 0.0 <= pair_iou <= 1.0:
+            raise ValueError(f'pair_iou must lie in [0, 1], got {pair_iou}')
+        self.pair_iou = float(pair_iou)
         self._predictions: Optional[Dict[int, list]] = None
 
-    def _lookup(self, results: dict) -> Optional[np.ndarray]:
-        """The best-overlapping prediction (K, 3) of the sample's image, or ``None``."""
+    def _lookup(self, results: dict) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """The best-overlapping prediction (K, 3) of the sample's image and, with
+        ``with_partner``, its partner's; ``None`` where there is none."""
         if self._predictions is None:
             if not osp.isfile(self.pred_file) and '://' not in self.pred_file:
                 raise FileNotFoundError(f'LoadInitialPose: no predictions file {self.pred_file}')
             self._predictions = load_keypoint_results(self.pred_file)
         candidates = self._predictions.get(results['img_id'], [])
         if not candidates:
-            return None
+            return None, None
         boxes = torch.from_numpy(np.stack([box for _, box in candidates]).astype(np.float32))
         target = torch.from_numpy(np.asarray(results['bbox'], dtype=np.float32).reshape(1, 4))
         ious = bbox_overlaps(target, boxes)[0]
         best = int(torch.argmax(ious))
         if float(ious[best]) < self.min_iou:
-            return None
-        return candidates[best][0]
+            return None, None
+        partner = None
+        if self.with_partner and len(candidates) > 1:
+            pair_ious = bbox_overlaps(boxes[best : best + 1], boxes)[0]
+            pair_ious[best] = -1.0
+            other = int(torch.argmax(pair_ious))
+            if float(pair_ious[other]) >= self.pair_iou:
+                partner = candidates[other][0]
+        return candidates[best][0], partner
 
-    def transform(self, results: Dict) -> Optional[dict]:
-        """Add ``initial_keypoints``, ``initial_keypoint_scores``, ``initial_pose_matched``."""
-        num_keypoints = len(results['flip_indices'])
-        prediction = self._lookup(results)
-        if prediction is None:
-            if self.on_missing == 'raise':
-                raise KeyError(
-                    f'LoadInitialPose: {self.pred_file} has no prediction for image '
-                    f'{results["img_id"]} overlapping bbox {np.round(results["bbox"], 1)} '
-                    f'at IoU >= {self.min_iou}'
-                )
-            results['initial_keypoints'] = np.zeros((1, num_keypoints, 2), dtype=np.float32)
-            results['initial_keypoint_scores'] = np.zeros((1, num_keypoints), dtype=np.float32)
-            results['initial_pose_matched'] = False
-            return results
-        if len(prediction) != num_keypoints:
-            raise ValueError(
-                f'LoadInitialPose: {self.pred_file} has {len(prediction)} joints per pose, '
-                f'the dataset {num_keypoints}'
-            )
-
-        keypoints = prediction[None, :, :2]
-        scores = prediction[None, :, 2]
+    def _into_crop(self, results: dict, pose: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """A (K, 3) image-space pose flipped and warped as the sample: (1, K, 2), (1, K)."""
+        keypoints = pose[None, :, :2]
+        scores = pose[None, :, 2]
         if results.get('flip', False):
             img_h, img_w = results['img_shape'][:2]
             keypoints, scores = flip_keypoints(
@@ -183,14 +189,46 @@ class LoadInitialPose(BaseTransform):
             )
         warp_mat = topdown_warp_matrix(results, self.input_size, self.use_udp)
         check_topdown_warp(results, warp_mat, 'LoadInitialPose', self.input_size, self.use_udp)
-        results['initial_keypoints'] = apply_warp(keypoints, warp_mat).astype(np.float32)
-        results['initial_keypoint_scores'] = np.asarray(scores, dtype=np.float32)
-        results['initial_pose_matched'] = True
+        keypoints = apply_warp(keypoints, warp_mat).astype(np.float32)
+        return keypoints, np.asarray(scores, dtype=np.float32)
+
+    def transform(self, results: Dict) -> Optional[dict]:
+        """Add ``initial_keypoints``, ``initial_keypoint_scores``, ``initial_pose_matched``
+        (and the partner's keys)."""
+        num_keypoints = len(results['flip_indices'])
+        prediction, partner = self._lookup(results)
+        for pose in (prediction, partner):
+            if pose is not None and len(pose) != num_keypoints:
+                raise ValueError(
+                    f'LoadInitialPose: {self.pred_file} has {len(pose)} joints per pose, '
+                    f'the dataset {num_keypoints}'
+                )
+        if prediction is None and self.on_missing == 'raise':
+            raise KeyError(
+                f'LoadInitialPose: {self.pred_file} has no prediction for image '
+                f'{results["img_id"]} overlapping bbox {np.round(results["bbox"], 1)} '
+                f'at IoU >= {self.min_iou}'
+            )
+        keys = [('initial', prediction)]
+        if self.with_partner:
+            keys.append(('partner', partner))
+        for name, pose in keys:
+            if pose is None:
+                keypoints = np.zeros((1, num_keypoints, 2), dtype=np.float32)
+                scores = np.zeros((1, num_keypoints), dtype=np.float32)
+            else:
+                keypoints, scores = self._into_crop(results, pose)
+            results[f'{name}_keypoints'] = keypoints
+            results[f'{name}_keypoint_scores'] = scores
+        results['initial_pose_matched'] = prediction is not None
+        if self.with_partner:
+            results['partner_matched'] = partner is not None
         return results
 
     def __repr__(self) -> str:
         return (
             f'{self.__class__.__name__}(pred_file={self.pred_file!r}, '
             f'input_size={self.input_size}, use_udp={self.use_udp}, min_iou={self.min_iou}, '
-            f'on_missing={self.on_missing!r})'
+            f'on_missing={self.on_missing!r}, with_partner={self.with_partner}, '
+            f'pair_iou={self.pair_iou})'
         )

@@ -22,7 +22,7 @@ from ..utils.joint_sampling import (
     sample_joint_features,
     soft_argmax,
 )
-from ..utils.skeleton_graph import resolve_skeleton_links
+from ..utils.skeleton_graph import couple_links, resolve_skeleton_links
 from ..utils.wrapped_head import (
     base_head_frame,
     decode_base_pose,
@@ -35,6 +35,9 @@ from .labels import base_head_accuracy, base_head_labels, gather_labels, gather_
 
 _OWN_PARTS = ('pose_head', 'gcn', 'coord_loss')
 _REFINE_JOINTS = ('low_score', 'all')
+
+# the partner's pose (crop pixels (B, K, 2), scores (B, K)) of CoupleGraph, or None
+Partner = Optional[Tuple[Tensor, Tensor]]
 
 
 class _Pass(NamedTuple):
@@ -80,6 +83,14 @@ class IGPGCNHead(BaseHead):
     ``output_initial``; ``output_heatmaps`` (the base head's). Details:
     ``docs/opec_net.md``.
 
+    *CoupleGraph* (``couple_graph=True``, refiner mode, OPEC-Net sec. 3.2): the sample also
+    carries the pose of the person it interacts with (``LoadInitialPose(with_partner=True)``:
+    ``partner_keypoints`` / ``partner_keypoint_scores``); the GCN runs on a 2K-node graph,
+    both skeletons plus a link between the same joint of the two
+    (:func:`~dag_mmpose.models.utils.couple_links`), the partner's joint features sampled at
+    its given pose; the target's K nodes are the output and the loss. A sample without a
+    partner has zero partner nodes.
+
     Args:
         pose_cfg (dict, optional): The wrapped base head (end-to-end mode), with a
             ``decoder`` whose ``input_size`` is the crop size. ``None``: refiner mode.
@@ -99,6 +110,8 @@ class IGPGCNHead(BaseHead):
         soft_argmax_weight (float): ``w_H``. Defaults to 1.0.
         coord_loss (dict, optional): The L1 term. Defaults to mmpose's
             ``dict(type='L1Loss', use_target_weight=True)``.
+        couple_graph (bool): Refine the target together with its partner (CoupleGraph).
+            Defaults to ``False``.
         init_cfg (dict, optional): Initialization config (the GCN keeps its own init).
 
     Example:
@@ -134,6 +147,7 @@ class IGPGCNHead(BaseHead):
         soft_argmax_weight: float = 1.0,
         coord_loss: OptConfigType = None,
         init_cfg: OptConfigType = None,
+        couple_graph: bool = False,
     ) -> None:
         super().__init__(init_cfg)
         self.level_channels = tuple(int(c) for c in level_channels)
@@ -171,12 +185,22 @@ class IGPGCNHead(BaseHead):
         self.skeleton_links = resolve_skeleton_links(
             metainfo, skeleton_links, self.num_keypoints, 'IGPGCNHead'
         )
+        self.couple_graph = bool(couple_graph)
+        if self.couple_graph and self.pose_head is not None:
+            raise ValueError(
+                'IGPGCNHead(couple_graph=True) refines two given poses: use the refiner mode '
+                '(pose_cfg=None) with LoadInitialPose(with_partner=True)'
+            )
+        graph_links, graph_nodes = self.skeleton_links, self.num_keypoints
+        if self.couple_graph:
+            graph_links = couple_links(self.skeleton_links, self.num_keypoints)
+            graph_nodes = 2 * self.num_keypoints
 
         self.gcn = ProgressiveGCN(
             3,
             2,
-            self.skeleton_links,
-            self.num_keypoints,
+            graph_links,
+            graph_nodes,
             level_channels=self.level_channels,
             hidden_channels=hidden_channels,
             dropout=dropout,
@@ -226,56 +250,96 @@ class IGPGCNHead(BaseHead):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_base):
             return self.pose_head.forward(tuple(feats[-1:]))
 
-    def _given_initial_pose(self, batch_data_samples: OptSampleList) -> Tuple[Tensor, Tensor]:
+    def _given_initial_pose(
+        self, batch_data_samples: OptSampleList
+    ) -> Tuple[Tensor, Tensor, Partner]:
         """Refiner mode: the ``initial_keypoints`` / ``initial_keypoint_scores`` that
-        ``LoadInitialPose`` put in each sample, (B, K, 2) crop pixels and (B, K)."""
+        ``LoadInitialPose`` put in each sample, (B, K, 2) crop pixels and (B, K); with
+        ``couple_graph`` also the partner's."""
+        keypoints, scores = self._gather_pose(batch_data_samples, 'initial')
+        partner = None
+        if self.couple_graph:
+            partner = self._gather_pose(batch_data_samples, 'partner')
+        return keypoints, scores, partner
+
+    def _gather_pose(self, batch_data_samples: OptSampleList, name: str) -> Tuple[Tensor, Tensor]:
+        """``<name>_keypoints`` (B, K, 2) and ``<name>_keypoint_scores`` (B, K) of the
+        samples' metainfo."""
         keypoints, scores = [], []
         for sample in batch_data_samples:
-            if 'initial_keypoints' not in sample.metainfo:
+            if f'{name}_keypoints' not in sample.metainfo:
+                extra = ' with_partner=True' if name == 'partner' else ''
                 raise KeyError(
-                    'IGPGCNHead in refiner mode reads `initial_keypoints` from each data '
-                    "sample's metainfo: add LoadInitialPose after TopdownAffine and "
-                    "'initial_keypoints', 'initial_keypoint_scores' to PackPoseInputs' meta_keys"
+                    f'IGPGCNHead in refiner mode reads `{name}_keypoints` from each data '
+                    f"sample's metainfo: add LoadInitialPose({extra.strip()}) after "
+                    f"TopdownAffine and '{name}_keypoints', '{name}_keypoint_scores' to "
+                    "PackPoseInputs' meta_keys"
                 )
-            keypoints.append(torch.as_tensor(sample.metainfo['initial_keypoints']).reshape(-1, 2))
-            scores.append(torch.as_tensor(sample.metainfo['initial_keypoint_scores']).reshape(-1))
+            keypoints.append(torch.as_tensor(sample.metainfo[f'{name}_keypoints']).reshape(-1, 2))
+            scores.append(torch.as_tensor(sample.metainfo[f'{name}_keypoint_scores']).reshape(-1))
         keypoints, scores = torch.stack(keypoints).float(), torch.stack(scores).float()
         if keypoints.shape[1] != self.num_keypoints:
             raise ValueError(
-                f'IGPGCNHead: the initial poses have {keypoints.shape[1]} keypoints, the head '
+                f'IGPGCNHead: the {name} poses have {keypoints.shape[1]} keypoints, the head '
                 f'{self.num_keypoints}'
             )
         return keypoints, scores
 
-    def _run_gcn(self, feats: Sequence[Tensor], keypoints: Tensor, scores: Tensor) -> _Pass:
-        """The GCN on one pass: ``keypoints`` (B, K, 2) crop pixels, ``scores`` (B, K)."""
+    def _run_gcn(
+        self,
+        feats: Sequence[Tensor],
+        keypoints: Tensor,
+        scores: Tensor,
+        partner: Partner = None,
+    ) -> _Pass:
+        """The GCN on one pass: ``keypoints`` (B, K, 2) crop pixels, ``scores`` (B, K);
+        with CoupleGraph also the partner's pose."""
         levels, heatmaps, _ = self._split(feats)
         locations, _ = soft_argmax(heatmaps)
         heatmap_size = (heatmaps.shape[-1], heatmaps.shape[-2])
         points = heatmap_to_pixels(locations, self.input_size, heatmap_size, self.use_udp)
+        device = points.device
+        poses = [(keypoints, scores)]
+        sample_at = points
+        if self.couple_graph:
+            # the partner's features at its own given joints: the CFA heatmap is the target's
+            poses.append(partner)
+            sample_at = torch.cat([points, partner[0].float().to(device)], dim=1)
         joint_feats = [
-            sample_joint_features(level, points, self.input_size, use_udp=self.use_udp)
+            sample_joint_features(level, sample_at, self.input_size, use_udp=self.use_udp)
             for level in levels
         ]
         dtype = joint_feats[0].dtype
-        device = joint_feats[0].device
-        initial = pixels_to_normalized(keypoints.float().to(device), self.input_size)
-        pose = torch.cat([initial, scores.float().to(device).unsqueeze(-1)], dim=-1).detach()
-        poses = [p.float() for p in self.gcn(pose.to(dtype), joint_feats)]
-        return _Pass(poses, pixels_to_normalized(points, self.input_size))
+        pose = torch.cat(
+            [
+                torch.cat(
+                    [
+                        pixels_to_normalized(kpts.float().to(device), self.input_size),
+                        kpt_scores.float().to(device).unsqueeze(-1),
+                    ],
+                    dim=-1,
+                )
+                for kpts, kpt_scores in poses
+            ],
+            dim=1,
+        ).detach()
+        outputs = self.gcn(pose.to(dtype), joint_feats)
+        outputs = [out[:, : self.num_keypoints].float() for out in outputs]
+        return _Pass(outputs, pixels_to_normalized(points, self.input_size))
 
     def _initial_pose(
         self, feats: Sequence[Tensor], batch_data_samples: OptSampleList
-    ) -> Tuple[Optional[HeadOutputs], Tensor, Tensor]:
-        """Base outputs (``None`` in refiner mode), initial keypoints and scores."""
+    ) -> Tuple[Optional[HeadOutputs], Tensor, Tensor, Partner]:
+        """Base outputs (``None`` in refiner mode), initial keypoints and scores, and the
+        partner's pose (CoupleGraph; else ``None``)."""
         if self.pose_head is None:
-            keypoints, scores = self._given_initial_pose(batch_data_samples)
-            return None, keypoints, scores
+            keypoints, scores, partner = self._given_initial_pose(batch_data_samples)
+            return None, keypoints, scores, partner
         base_outputs = self._forward_base(feats)
         keypoints, scores = decode_base_pose(
             self.pose_head, base_outputs, self.num_keypoints, 'IGPGCNHead'
         )
-        return base_outputs, keypoints, scores
+        return base_outputs, keypoints, scores, None
 
     def forward(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList = None
@@ -290,8 +354,8 @@ class IGPGCNHead(BaseHead):
         Returns:
             tuple | list: ``(base_outputs, poses)`` end to end, ``poses`` in refiner mode.
         """
-        base_outputs, keypoints, scores = self._initial_pose(feats, batch_data_samples)
-        poses = self._run_gcn(feats, keypoints, scores).poses
+        base_outputs, keypoints, scores, partner = self._initial_pose(feats, batch_data_samples)
+        poses = self._run_gcn(feats, keypoints, scores, partner).poses
         return poses if base_outputs is None else (base_outputs, poses)
 
     # ----------------------------------------------------------------------- predict
@@ -329,10 +393,10 @@ class IGPGCNHead(BaseHead):
                 feats, batch_data_samples, test_cfg
             )
         else:
-            base_outputs, keypoints, scores = self._initial_pose(feats, batch_data_samples)
+            base_outputs, keypoints, scores, partner = self._initial_pose(feats, batch_data_samples)
             refined = None
             if test_cfg.get('refine', True):
-                refined = self._run_gcn(feats, keypoints, scores).poses[-1]
+                refined = self._run_gcn(feats, keypoints, scores, partner).poses[-1]
 
         initial = keypoints.float()
         final = initial
@@ -369,9 +433,10 @@ class IGPGCNHead(BaseHead):
             ``refine``).
         """
         flip_indices = list(batch_data_samples[0].metainfo['flip_indices'])
+        partner = None
         if self.pose_head is None:
             base_outputs = None
-            keypoints, scores = self._given_initial_pose(batch_data_samples)
+            keypoints, scores, partner = self._given_initial_pose(batch_data_samples)
         else:
             outputs = self._forward_base(feats[0])
             flipped = self._forward_base(feats[1])
@@ -383,16 +448,17 @@ class IGPGCNHead(BaseHead):
             return base_outputs, keypoints, scores, None
 
         shift = test_cfg.get('shift_coords', True)
-        refined = self._run_gcn(feats[0], keypoints, scores).poses[-1]
-        mirrored = flip_normalized(
-            pixels_to_normalized(keypoints.float(), self.input_size),
-            flip_indices,
-            self.input_size,
-            shift,
-        )
-        mirrored_pose = self._run_gcn(
-            feats[1], normalized_to_pixels(mirrored, self.input_size), scores[:, flip_indices]
-        ).poses[-1]
+        refined = self._run_gcn(feats[0], keypoints, scores, partner).poses[-1]
+
+        def mirror(kpts: Tensor, kpt_scores: Tensor) -> Tuple[Tensor, Tensor]:
+            normalized = pixels_to_normalized(kpts.float(), self.input_size)
+            flipped = flip_normalized(normalized, flip_indices, self.input_size, shift)
+            return normalized_to_pixels(flipped, self.input_size), kpt_scores[:, flip_indices]
+
+        mirrored_partner = None if partner is None else mirror(*partner)
+        mirrored_pose = self._run_gcn(feats[1], *mirror(keypoints, scores), mirrored_partner).poses[
+            -1
+        ]
         back = flip_normalized(mirrored_pose, flip_indices, self.input_size, shift)
         return base_outputs, keypoints, scores, 0.5 * (refined + back)
 
@@ -407,8 +473,8 @@ class IGPGCNHead(BaseHead):
         """``loss_p1 ... loss_pL``, ``loss_soft_argmax``; end to end and not frozen also
         ``loss_kpt`` and ``acc_pose`` of the base head."""
         train_cfg = {} if train_cfg is None else train_cfg
-        base_outputs, keypoints, scores = self._initial_pose(feats, batch_data_samples)
-        result = self._run_gcn(feats, keypoints, scores)
+        base_outputs, keypoints, scores, partner = self._initial_pose(feats, batch_data_samples)
+        result = self._run_gcn(feats, keypoints, scores, partner)
 
         weights = gather_weights(batch_data_samples, 'keypoint_weights', self.num_keypoints)
         target = self._target_coords(batch_data_samples).to(weights.device)

@@ -28,6 +28,7 @@ from .joint_sampling import (
 )
 from .skeleton_graph import (
     check_skeleton_links,
+    couple_links,
     hop_distances,
     k_hop_adjacency,
     multi_hop_adjacencies,
@@ -58,6 +59,7 @@ __all__ = [
     'SemGraphConvBNAct',
     'base_head_frame',
     'check_skeleton_links',
+    'couple_links',
     'decode_base_pose',
     'flip_average_outputs',
     'flip_normalized',

@@ -13,6 +13,7 @@ Joint features are laid out as (B, J, C) by the layers that use these matrices
   division by zero): it then receives nothing through that hop.
 """
 
+import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -24,6 +25,7 @@ from torch import Tensor
 __all__ = [
     'SkeletonLinks',
     'check_skeleton_links',
+    'couple_links',
     'hop_distances',
     'k_hop_adjacency',
     'multi_hop_adjacencies',
@@ -197,7 +199,14 @@ def resolve_skeleton_links(
             "dict(from_file='configs/_base_/datasets/coco.py')) and `skeleton_links`"
         )
     if metainfo is not None:
-        meta = parse_pose_metainfo(dict(metainfo))
+        metainfo = dict(metainfo)
+        from_file = metainfo.get('from_file')
+        if isinstance(from_file, str) and from_file.startswith('dag_mmpose/'):
+            # dag_mmpose's own metainfo files, also when running outside the repository
+            if not osp.isfile(from_file):
+                package_root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
+                metainfo['from_file'] = osp.join(package_root, from_file)
+        meta = parse_pose_metainfo(metainfo)
         if meta['num_keypoints'] != num_keypoints:
             raise ValueError(
                 f'the metainfo of {meta.get("dataset_name")!r} has '
@@ -209,3 +218,18 @@ def resolve_skeleton_links(
     if not links:
         raise ValueError(f'{owner} needs a skeleton with at least one link')
     return links
+
+
+def couple_links(skeleton_links: SkeletonLinks, num_joints: int) -> List[Tuple[int, int]]:
+    """The graph of two people (OPEC-Net's CoupleGraph): joints ``0 .. K-1`` are the first
+    person, ``K .. 2K-1`` the second; both skeletons plus a link between the same joint of
+    the two (``i`` -- ``i + K``).
+
+    Example:
+        >>> couple_links([(0, 1)], 2)
+        [(0, 1), (2, 3), (0, 2), (1, 3)]
+    """
+    links = check_skeleton_links(skeleton_links, num_joints)
+    second = [(i + num_joints, j + num_joints) for i, j in links]
+    between = [(i, i + num_joints) for i in range(num_joints)]
+    return links + second + between

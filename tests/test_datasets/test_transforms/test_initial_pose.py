@@ -115,3 +115,30 @@ class TestLoadInitialPose(TestCase):
             _pipeline(osp.join(self.tmp.name, 'none.json'), False)(_sample())
         with self.assertRaisesRegex(ValueError, 'on_missing'):
             LoadInitialPose(self.pred_file, INPUT_SIZE, on_missing='skip')
+
+    def test_partner_is_the_overlapping_other_prediction(self):
+        """CoupleGraph's partner: the other prediction overlapping the matched one, in the
+        same crop (here the person shifted by 12 px: a constant offset in the crop)."""
+        entries = json.load(open(self.pred_file))
+        shifted = np.asarray(entries[0]['keypoints']).reshape(-1, 3) + [12, 0, 0]
+        entries.append(dict(image_id=7, category_id=1, keypoints=shifted.ravel().tolist()))
+        pred_file = osp.join(self.tmp.name, 'pairs.keypoints.json')
+        with open(pred_file, 'w') as f:
+            json.dump(entries, f)
+        for flip in (False, True):
+            with self.subTest(flip=flip):
+                np.random.seed(2)
+                results = _pipeline(pred_file, flip, with_partner=True)(_sample())
+                self.assertTrue(results['partner_matched'])
+                offset = results['partner_keypoints'] - results['initial_keypoints']
+                np.testing.assert_allclose(offset, np.broadcast_to(offset[:, :1], offset.shape),
+                                           atol=1e-3)  # fmt: skip
+                scale = INPUT_SIZE[0] / results['bbox_scale'][0, 0]
+                self.assertAlmostEqual(float(np.linalg.norm(offset[0, 0])), 12 * scale, places=3)
+                np.testing.assert_allclose(
+                    results['partner_keypoint_scores'], results['initial_keypoint_scores']
+                )
+        # the far person of setUp is no partner: zeros
+        results = _pipeline(self.pred_file, False, with_partner=True)(_sample())
+        self.assertFalse(results['partner_matched'])
+        self.assertFalse(results['partner_keypoints'].any())

@@ -107,7 +107,7 @@ class TestIGPGCNHead(TestCase):
         torch.manual_seed(0)
         with torch.no_grad():
             base_outputs = head.pose_head.forward(_feats()[-1:])
-            keypoints, scores = head._initial_pose(_feats(), _samples())[1:]
+            keypoints, scores = head._initial_pose(_feats(), _samples())[1:3]
             result = head._run_gcn(_feats(), keypoints, scores)
         ones = torch.ones(2, 17)
         for index, weight in ((0, 0.5), (1, 1.0)):
@@ -120,7 +120,7 @@ class TestIGPGCNHead(TestCase):
     def test_loss_is_zero_at_the_ground_truth_and_ignores_unlabelled_joints(self):
         head = _head().train()
         with torch.no_grad():
-            keypoints, scores = head._initial_pose(_feats(), _samples())[1:]
+            keypoints, scores = head._initial_pose(_feats(), _samples())[1:3]
             result = head._run_gcn(_feats(), keypoints, scores)
         # targets equal to the predictions, except on joints that are not labelled
         weights = np.ones((2, 17))
@@ -292,3 +292,106 @@ class TestIGPGCNHead(TestCase):
             )
         )
         self.assertIsInstance(head, IGPGCNHead)
+
+
+class TestCoupleGraph(TestCase):
+    def _poses(self, seed: int = 0):
+        rng = np.random.RandomState(seed)
+        keypoints = rng.uniform(0, 40, (2, 17, 2)).astype(np.float32)
+        scores = rng.uniform(0, 1, (2, 17)).astype(np.float32)
+        return keypoints, scores
+
+    def _samples(self):
+        initial, partner = self._poses(0), self._poses(1)
+        samples = _samples(initial=initial)
+        for index, sample in enumerate(samples):
+            sample.set_metainfo(
+                dict(
+                    partner_keypoints=partner[0][index : index + 1],
+                    partner_keypoint_scores=partner[1][index : index + 1],
+                )
+            )
+        return samples, initial, partner
+
+    def _head(self, **kwargs):
+        return _head(
+            pose_cfg=None, num_keypoints=17, input_size=INPUT_SIZE, couple_graph=True, **kwargs
+        )
+
+    def test_two_skeletons_and_a_link_between_the_same_joints(self):
+        head = self._head()
+        mask = head.gcn.input_layer.conv.mask
+        self.assertEqual(tuple(mask.shape), (34, 34))
+        for i, j in head.skeleton_links:
+            self.assertTrue(mask[i, j] and mask[i + 17, j + 17])
+        for i in range(17):
+            self.assertTrue(mask[i, i + 17] and mask[i + 17, i])
+        self.assertFalse(mask[0, 18])  # nose of one, left eye of the other: no link
+
+    def test_the_gcn_sees_both_people_and_predicts_the_target(self):
+        head = self._head().train()
+        samples, initial, partner = self._samples()
+        seen = {}
+        head.gcn.input_layer.register_forward_hook(lambda m, args, out: seen.update(x=args[0]))
+        losses = head.loss(_feats(), samples)
+        self.assertEqual(set(losses), {'loss_p1', 'loss_p2', 'loss_soft_argmax'})
+        _total(losses).backward()
+        for name, param in head.gcn.named_parameters():
+            self.assertIsNotNone(param.grad, name)
+        self.assertEqual(tuple(seen['x'].shape), (2, 34, 3))
+        for offset, (kpts, scores) in ((0, initial), (17, partner)):
+            nodes = seen['x'][:, offset : offset + 17]
+            normalized = 2 * kpts / np.array(INPUT_SIZE) - 1
+            np.testing.assert_allclose(nodes[..., :2].detach().numpy(), normalized, atol=1e-6)
+            np.testing.assert_allclose(nodes[..., 2].detach().numpy(), scores)
+        head.eval()
+        with torch.no_grad():
+            preds = head.predict(_feats(), samples, dict(refine_joints='all'))
+        self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
+
+    def test_the_partner_changes_the_target(self):
+        head = self._head().eval()
+        samples, _, _ = self._samples()
+        others, _, _ = self._samples()
+        for sample in others:
+            sample.set_metainfo(dict(partner_keypoints=sample.partner_keypoints + 5.0))
+        with torch.no_grad():
+            one = head.predict(_feats(), samples, dict(refine_joints='all'))
+            two = head.predict(_feats(), others, dict(refine_joints='all'))
+        self.assertGreater(np.abs(one[0].keypoints - two[0].keypoints).max(), 1e-4)
+
+    def test_flip_test_gives_mirrored_result(self):
+        head = self._head().eval()
+        flip_indices = parse_pose_metainfo(COCO)['flip_indices']
+        width = INPUT_SIZE[0]
+        samples, initial, partner = self._samples()
+
+        def mirrored(poses):
+            kpts = poses[0][:, flip_indices].copy()
+            kpts[..., 0] = width - 1 - kpts[..., 0]
+            return kpts, poses[1][:, flip_indices].copy()
+
+        mirror_samples = _samples(initial=mirrored(initial))
+        partner_m = mirrored(partner)
+        for index, sample in enumerate(mirror_samples):
+            sample.set_metainfo(
+                dict(
+                    partner_keypoints=partner_m[0][index : index + 1],
+                    partner_keypoint_scores=partner_m[1][index : index + 1],
+                )
+            )
+        feats, feats_mirror = _feats(seed=1), _feats(seed=2)
+        test_cfg = dict(flip_test=True, refine_joints='all')
+        with torch.no_grad():
+            pred = head.predict([feats, feats_mirror], samples, test_cfg)
+            pred_mirror = head.predict([feats_mirror, feats], mirror_samples, test_cfg)
+        for one, mirror in zip(pred, pred_mirror):
+            expected = mirror.keypoints[:, flip_indices].copy()
+            expected[..., 0] = width - 1 - expected[..., 0]
+            np.testing.assert_allclose(one.keypoints, expected, atol=1e-4)
+
+    def test_needs_the_refiner_mode_and_the_partner(self):
+        with self.assertRaisesRegex(ValueError, 'couple_graph=True.*refiner mode'):
+            _head(couple_graph=True)
+        with self.assertRaisesRegex(KeyError, 'with_partner=True'):
+            self._head().predict(_feats(), _samples(initial=self._poses()))
