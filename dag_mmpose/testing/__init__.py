@@ -9,6 +9,7 @@ from .config_batch import (
     size_entries,
     two_people_samples,
     type_name,
+    write_keypoint_results,
 )
 from .refinement import mirror_exact_simcc_cfg, randomize_output_layer
 
@@ -22,4 +23,5 @@ __all__ = [
     'size_entries',
     'two_people_samples',
     'type_name',
+    'write_keypoint_results',
 ]

@@ -8,6 +8,7 @@ a two-person stand-in for the dataset so that ``GetOtherInstances`` finds the ot
 """
 
 import copy
+import json
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -151,8 +152,41 @@ def two_people_samples(cfg: Config, seed: int = 0) -> List[Dict[str, Any]]:
     return samples
 
 
+def write_keypoint_results(
+    samples: List[Dict[str, Any]], path: str, noise: float = 2.0, seed: int = 0
+) -> str:
+    """Write the samples' keypoints, moved by Gaussian noise of ``noise`` pixels, as a COCO
+    keypoint results file (what ``LoadInitialPose`` reads), scores uniform in [0, 1].
+
+    Returns:
+        str: ``path``.
+    """
+    rng = np.random.RandomState(seed)
+    entries = []
+    for sample in samples:
+        keypoints = np.asarray(sample['keypoints'], dtype=np.float64)[0]
+        keypoints = keypoints + rng.normal(0.0, noise, keypoints.shape)
+        scores = rng.uniform(0.0, 1.0, (len(keypoints), 1))
+        pose = np.concatenate([keypoints, scores], axis=1)
+        entries.append(
+            dict(
+                image_id=sample['img_id'],
+                category_id=1,
+                keypoints=pose.ravel().round(3).tolist(),
+                score=1.0,
+            )
+        )
+    with open(path, 'w') as f:
+        json.dump(entries, f)
+    return path
+
+
 def build_pipeline(
-    cfg: Config, split: str, skip: Iterable[str] = (), pool: Optional[str] = None
+    cfg: Config,
+    split: str,
+    skip: Iterable[str] = (),
+    pool: Optional[str] = None,
+    pred_file: Optional[str] = None,
 ) -> List[Any]:
     """The config's ``split`` pipeline as transforms, without ``LoadImage``.
 
@@ -163,6 +197,8 @@ def build_pipeline(
             values only) is left out too when its optional dependency is missing.
         pool (str, optional): Instance pool that ``InstancePaste`` steps use instead of the
             config's (built from the real dataset).
+        pred_file (str, optional): Predictions that ``LoadInitialPose`` steps read instead of
+            the config's (e.g. from :func:`write_keypoint_results`).
 
     Returns:
         list: The built transforms.
@@ -176,6 +212,8 @@ def build_pipeline(
     for step in steps:
         if type_name(step) == 'InstancePaste' and pool is not None:
             step['pool'] = pool
+        if type_name(step) == 'LoadInitialPose' and pred_file is not None:
+            step['pred_file'] = pred_file
     return [TRANSFORMS.build(step) for step in steps if type_name(step) not in skip]
 
 

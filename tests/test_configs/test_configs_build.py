@@ -40,6 +40,7 @@ from dag_mmpose.testing import (
     size_entries,
     two_people_samples,
     type_name,
+    write_keypoint_results,
 )
 from dag_mmpose.utils.config import drop_pretrained, loader_dataset_cfg
 
@@ -137,7 +138,7 @@ def test_instance_paste_knows_the_dataset_keypoints(path):
     if not steps:
         pytest.skip('no InstancePaste')
     head = cfg.model.head
-    num_keypoints = head.get('pose_cfg', head)['out_channels']
+    num_keypoints = (head.get('pose_cfg') or head).get('out_channels', head.get('num_keypoints'))
     for step in steps:
         assert step.get('num_keypoints') == num_keypoints
 
@@ -171,7 +172,7 @@ def test_dag_pipeline_wiring(path):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
-def test_config_trains_and_predicts(path, synthetic_root):
+def test_config_trains_and_predicts(path, synthetic_root, tmp_path):
     pool = osp.join(synthetic_root, 'data', 'synthetic_coco', 'instance_pool')
     cfg = _load_config(path)
     _reduce_input_size(cfg)
@@ -180,10 +181,12 @@ def test_config_trains_and_predicts(path, synthetic_root):
     model = _build_model(cfg)
     samples = two_people_samples(cfg)[:BATCH_SIZE]
     num_keypoints = len(samples[0]['flip_indices'])
+    # refiner configs read another model's predictions: the samples' poses, moved a little
+    pred_file = write_keypoint_results(samples, str(tmp_path / 'preds.keypoints.json'))
 
     # one training step: forward, loss, backward, optimizer update
     model.train()
-    data = pack_batch(build_pipeline(cfg, 'train', pool=pool), samples)
+    data = pack_batch(build_pipeline(cfg, 'train', pool=pool, pred_file=pred_file), samples)
     optim_wrapper = _optim_wrapper(cfg, model)
     head_before = [p.detach().clone() for p in model.head.parameters()]
     log_vars = model.train_step(data, optim_wrapper)
@@ -206,7 +209,7 @@ def test_config_trains_and_predicts(path, synthetic_root):
     # one prediction step with flip test, in image pixels
     model.test_cfg['flip_test'] = True
     model.eval()
-    data = pack_batch(build_pipeline(cfg, 'val'), samples, with_dataset=False)
+    data = pack_batch(build_pipeline(cfg, 'val', pred_file=pred_file), samples, with_dataset=False)
     with torch.no_grad():
         results = model.test_step(data)
     assert len(results) == len(samples)

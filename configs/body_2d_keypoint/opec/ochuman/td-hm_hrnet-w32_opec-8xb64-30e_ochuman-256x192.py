@@ -1,0 +1,115 @@
+# OPEC-Net on HRNet-W32 256x192 for OCHuman, which has no train split: CFA and the IGP-GCN are
+# trained on COCO train2017 on top of the frozen COCO HRNet-W32 (mmpose's, 74.4 AP on COCO val),
+# then validated on OCHuman val and tested on OCHuman test with ground-truth boxes, on COCO's
+# 17 joints and on OPEC-Net's 12 (COCO joints 5-16, AP .8 / .9). The schedule is that of
+# ../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py. Same-recipe baseline: the
+# base model, ../../dag/ochuman/td-hm_hrnet-w32_8xb64-210e_ochuman-256x192.py with its checkpoint.
+_base_ = ['../../dag/ochuman/td-hm_hrnet-w32_8xb64-210e_ochuman-256x192.py']
+
+custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
+
+load_from = (
+    'https://download.openmmlab.com/mmpose/top_down/hrnet/'
+    'hrnet_w32_coco_256x192-c78dce93_20200708.pth'
+)
+
+train_cfg = dict(max_epochs=30, val_interval=5)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3), clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        begin=0,
+        end=1,
+        start_factor=0.001,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    ),
+    dict(
+        type='CosineAnnealingLR',
+        begin=1,
+        end=30,
+        T_max=29,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    ),
+]
+auto_scale_lr = dict(base_batch_size=512)
+default_hooks = dict(checkpoint=dict(save_best='ochuman12/AP', rule='greater'))
+
+codec = dict(type='DAGHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+
+model = dict(
+    backbone=dict(type='HRNetWithStages', extra_stage_outputs=('stage3',), frozen_stages=4),
+    neck=dict(
+        type='CFANeck',
+        in_channels=(128, 64, 32),
+        in_indices=(3, 2, 1),
+        out_channels=(256, 128, 128),
+        num_keypoints=17,
+        base_index=0,
+    ),
+    head=dict(
+        _delete_=True,
+        type='IGPGCNHead',
+        pose_cfg=dict(
+            type='HeatmapHead',
+            in_channels=32,
+            out_channels=17,
+            deconv_out_channels=None,
+            loss=dict(type='KeypointMSELoss', use_target_weight=True, loss_weight=0.5),
+            decoder=codec,
+        ),
+        metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
+        level_channels=(256, 128, 128),
+        hidden_channels=128,
+        freeze_base=True,
+    ),
+    test_cfg=dict(
+        flip_test=True,
+        flip_mode='heatmap',
+        shift_heatmap=True,
+        refine_joints='low_score',
+        score_thr=0.2,
+    ),
+)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+data_root = 'data/ochuman/'
+val_ann_file = 'annotations/ochuman_coco_format_val_range_0.00_1.00.json'
+test_ann_file = 'annotations/ochuman_coco_format_test_range_0.00_1.00.json'
+twelve_joints = dict(num_keypoints=12, mapping=[(i + 5, i) for i in range(12)])
+val_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + val_ann_file),
+    dict(
+        type='OPECCocoMetric',
+        ann_file=data_root + val_ann_file,
+        use_area=False,
+        gt_converter=twelve_joints,
+        pred_converter=twelve_joints,
+        prefix='ochuman12',
+    ),
+    dict(type='OccludedKeypointMetric', ann_file=data_root + val_ann_file),
+]
+test_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + test_ann_file),
+    dict(
+        type='OPECCocoMetric',
+        ann_file=data_root + test_ann_file,
+        use_area=False,
+        gt_converter=twelve_joints,
+        pred_converter=twelve_joints,
+        prefix='ochuman12',
+    ),
+    dict(type='OccludedKeypointMetric', ann_file=data_root + test_ann_file),
+]
