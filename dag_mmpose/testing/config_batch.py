@@ -17,7 +17,7 @@ from mmengine.dataset import pseudo_collate
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS, TRANSFORMS
 
-from ..utils.config import loader_dataset_cfg
+from ..utils.config import POOL_TRANSFORMS, loader_dataset_cfg, pipeline_steps
 
 # (w, h) sizes that must scale together when a config's crop size changes
 SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
@@ -193,10 +193,11 @@ def build_pipeline(
     Args:
         cfg (Config): The config.
         split (str): ``'train'``, ``'val'`` or ``'test'``.
-        skip (Iterable[str]): Further step types to leave out. ``Albumentation`` (pixel
-            values only) is left out too when its optional dependency is missing.
-        pool (str, optional): Instance pool that ``InstancePaste`` steps use instead of the
-            config's (built from the real dataset).
+        skip (Iterable[str]): Further step types to leave out, at any depth (e.g. the
+            occlusion transforms inside ``OccludedTwin``). ``Albumentation`` (pixel values
+            only) is left out too when its optional dependency is missing.
+        pool (str, optional): Instance pool that ``InstancePaste`` / ``PartPaste`` steps (at
+            any depth) use instead of the config's (built from the real dataset).
         pred_file (str, optional): Predictions that ``LoadInitialPose`` steps read instead of
             the config's (e.g. from :func:`write_keypoint_results`).
 
@@ -208,13 +209,23 @@ def build_pipeline(
         import albumentations  # noqa: F401
     except ImportError:
         skip.add('Albumentation')
-    steps = copy.deepcopy(loader_dataset_cfg(cfg, split)['pipeline'])
-    for step in steps:
-        if type_name(step) == 'InstancePaste' and pool is not None:
+    steps = _without(copy.deepcopy(loader_dataset_cfg(cfg, split)['pipeline']), skip)
+    for step in pipeline_steps(steps):
+        if type_name(step) in POOL_TRANSFORMS and pool is not None:
             step['pool'] = pool
         if type_name(step) == 'LoadInitialPose' and pred_file is not None:
             step['pred_file'] = pred_file
-    return [TRANSFORMS.build(step) for step in steps if type_name(step) not in skip]
+    return [TRANSFORMS.build(step) for step in steps]
+
+
+def _without(steps: List[Any], skip: Iterable[str]) -> List[Any]:
+    """``steps`` without those of the ``skip`` types, also in nested ``transforms`` lists
+    (in place for the nested lists)."""
+    kept = [step for step in steps if not isinstance(step, dict) or type_name(step) not in skip]
+    for step in kept:
+        if isinstance(step, dict) and isinstance(step.get('transforms', None), (list, tuple)):
+            step['transforms'] = _without(step['transforms'], skip)
+    return kept
 
 
 def pack_batch(

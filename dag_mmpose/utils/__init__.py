@@ -1,12 +1,21 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-from .config import drop_pretrained, loader_dataset_cfg, synthetic_dataset_cfg, use_demo_data
+from .config import (
+    POOL_TRANSFORMS,
+    drop_pretrained,
+    loader_dataset_cfg,
+    pipeline_steps,
+    synthetic_dataset_cfg,
+    use_demo_data,
+)
 from .version_check import check_openmmlab_versions, check_version
 
 __all__ = [
+    'POOL_TRANSFORMS',
     'check_openmmlab_versions',
     'check_version',
     'drop_pretrained',
     'loader_dataset_cfg',
+    'pipeline_steps',
     'synthetic_dataset_cfg',
     'use_demo_data',
 ]

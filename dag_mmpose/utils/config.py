@@ -2,7 +2,10 @@
 """Config helpers: build shipped configs offline, and point configs at generated data."""
 
 import os.path as osp
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, List
+
+# the pipeline steps that paste from an instance pool (``pool=...``)
+POOL_TRANSFORMS = ('InstancePaste', 'PartPaste')
 
 
 def drop_pretrained(node: Any) -> Any:
@@ -37,6 +40,18 @@ def loader_dataset_cfg(cfg: Any, split: str) -> Dict[str, Any]:
     while 'pipeline' not in dataset and 'dataset' in dataset:
         dataset = dataset['dataset']
     return dataset
+
+
+def pipeline_steps(pipeline: List[Any]) -> Iterator[Dict[str, Any]]:
+    """Every step config of a pipeline, depth first, including the steps nested in a step's
+    ``transforms`` (``OccludedTwin``, mmcv's ``RandomApply`` / ``RandomChoice``)."""
+    for step in pipeline:
+        if not isinstance(step, dict):
+            continue
+        yield step
+        nested = step.get('transforms', None)
+        if isinstance(nested, (list, tuple)):
+            yield from pipeline_steps(nested)
 
 
 def synthetic_dataset_cfg(
@@ -87,7 +102,7 @@ def synthetic_dataset_cfg(
 
 def use_demo_data(cfg: Any, root: str, pool_dir: str = 'instance_pool') -> None:
     """Point a COCO-layout config at the demo data (in place): the three dataloaders, the
-    val / test evaluators and the ``InstancePaste`` pool.
+    val / test evaluators and the pool of ``InstancePaste`` / ``PartPaste`` (at any depth).
 
     The data is what :func:`dag_mmpose.testing.synthetic.generate_demo_data` writes.
 
@@ -105,6 +120,6 @@ def use_demo_data(cfg: Any, root: str, pool_dir: str = 'instance_pool') -> None:
         evaluators = cfg[f'{split}_evaluator']
         for evaluator in evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]:
             evaluator['ann_file'] = LAYOUTS['coco'].ann_path(root, split)
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step['type'] == 'InstancePaste':
+    for step in pipeline_steps(cfg.train_dataloader.dataset.pipeline):
+        if step['type'] in POOL_TRANSFORMS:
             step['pool'] = osp.join(root, pool_dir, '')
