@@ -7,8 +7,9 @@ the same format (``CocoDataset`` -> the ``'coco'`` layout, ``CrowdPoseDataset`` 
 ``'crowdpose'``, ``OCHumanDataset`` -> ``'ochuman'``; the split is read from the config's
 annotation file name). Only ``data_root``, ``ann_file``, ``data_prefix`` and ``bbox_file`` are
 rewritten: a config with detection boxes gets the generated detections, one with ground-truth
-boxes keeps them. The dataset must load with the config's own pipeline and give samples of the
-crop size.
+boxes keeps them; a refiner's ``LoadInitialPose`` reads the split's ground truth written as a
+COCO keypoint results file. The dataset must load with the config's own pipeline and give
+samples of the crop size.
 
 Then the config's evaluator (only its ``ann_file`` rewritten) scores the ground truth given as
 predictions, through the data samples the pipeline packs: the metric keys must be exactly the
@@ -20,6 +21,7 @@ and the value range are checked. Configs whose datasets are none of the three ar
 import copy
 import functools
 import glob
+import json
 import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -32,7 +34,7 @@ from mmengine.structures import InstanceData
 from mmpose.registry import DATASETS
 
 from dag_mmpose.testing.synthetic import LAYOUTS
-from dag_mmpose.utils import loader_dataset_cfg, synthetic_dataset_cfg
+from dag_mmpose.utils import loader_dataset_cfg, pipeline_steps, synthetic_dataset_cfg
 
 from ..conftest import COCO_KEYS, CROWDPOSE_KEYS
 
@@ -43,12 +45,24 @@ SPLITS = ('val', 'test')
 
 # dataset type -> generator layout (``conftest.synthetic_root`` holds data/synthetic_{layout})
 LAYOUT_OF = {spec.dataset_type: name for name, spec in LAYOUTS.items()}
+# OPECCocoMetric's keys beyond CocoMetric's
+OPEC_KEYS = ('AP .8', 'AP .9')
 # layout -> the metric keys of its protocol
 PROTOCOL_KEYS = {
     'coco': sorted(f'coco/{key}' for key in COCO_KEYS),
     'crowdpose': sorted(f'crowdpose/{key}' for key in CROWDPOSE_KEYS),
     'ochuman': sorted(f'coco/{key}' for key in COCO_KEYS),
+    'ocpose': sorted(f'ocpose/{key}' for key in COCO_KEYS + OPEC_KEYS),
 }
+COCO_METRICS = ('CocoMetric', 'OPECCocoMetric')
+
+
+def _coco_metric_keys(metric: Dict[str, Any]) -> List[str]:
+    """The keys a ``CocoMetric`` / ``OPECCocoMetric`` config reports."""
+    keys = CROWDPOSE_KEYS if metric.get('iou_type') == 'keypoints_crowd' else COCO_KEYS
+    if metric['type'] == 'OPECCocoMetric':
+        keys = keys + OPEC_KEYS
+    return [f'{metric.get("prefix", "coco")}/{key}' for key in keys]
 
 
 def _config_id(path: str) -> str:
@@ -82,6 +96,31 @@ def _generated_split(layout: str, ann_file: str) -> str:
         if split in name:
             return split
     return splits[-1]
+
+
+@functools.cache
+def _ground_truth_results(ann_file: str) -> str:
+    """The annotations of a generated split as a COCO keypoint results file (what a refiner's
+    ``LoadInitialPose`` reads), written once beside it."""
+    with open(ann_file) as f:
+        annotations = json.load(f)['annotations']
+    entries = []
+    for ann in annotations:
+        keypoints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
+        keypoints[:, 2] = keypoints[:, 2] > 0  # visibility flags as scores
+        entries.append(
+            dict(
+                image_id=ann['image_id'],
+                category_id=1,
+                keypoints=keypoints.ravel().tolist(),
+                score=1.0,
+                bbox=ann['bbox'],
+            )
+        )
+    path = ann_file.replace('.json', '.gt_results.keypoints.json')
+    with open(path, 'w') as f:
+        json.dump(entries, f)
+    return path
 
 
 def _input_size(dataset: Dict[str, Any]) -> Optional[Tuple[int, int]]:
@@ -118,7 +157,11 @@ def _rewrite(cfg: Config, split: str, synthetic_root: str) -> Tuple[dict, str, b
     dataset.update(synthetic_dataset_cfg(root, layout, generated, detections=detections))
     if not detections:
         dataset.pop('bbox_file', None)
-    return dataset, layout, detections, spec.ann_path(root, generated)
+    ann_file = spec.ann_path(root, generated)
+    for step in pipeline_steps(dataset['pipeline']):
+        if step['type'] == 'LoadInitialPose':
+            step['pred_file'] = _ground_truth_results(ann_file)
+    return dataset, layout, detections, ann_file
 
 
 @pytest.mark.parametrize('split', SPLITS)
@@ -172,14 +215,24 @@ def test_dataset_and_evaluator_follow_protocol(path, split, synthetic_root):
 
     prefix = PROTOCOL_KEYS[layout][0].split('/')[0]
     assert sorted(k for k in metrics if k.startswith(f'{prefix}/')) == PROTOCOL_KEYS[layout]
-    # any other key comes from the occlusion metric, and only where the config has one
-    others = [k for k in metrics if not k.startswith(f'{prefix}/')]
+    # further COCO-style metrics (OPEC-Net's 12-joint protocol: crowdpose12/..., with AP .8 /
+    # AP .9) report their own keys; any other key comes from the occlusion metric, and only
+    # where the config has one
+    coco_keys = [
+        key for m in metric_cfgs if m['type'] in COCO_METRICS for key in _coco_metric_keys(m)
+    ]
+    assert set(PROTOCOL_KEYS[layout]) <= set(coco_keys)
+    assert set(coco_keys) <= set(metrics), sorted(set(coco_keys) - set(metrics))
+    others = [k for k in metrics if k not in coco_keys]
     has_occ = any(m['type'] == 'OccludedKeypointMetric' for m in metric_cfgs)
     assert bool(others) == has_occ, others
     for key, value in metrics.items():
         assert 0.0 <= value <= 1.0 or value == -1.0, (key, value)
     if not detections:
-        assert metrics[f'{prefix}/AP'] == pytest.approx(1.0)
-        assert metrics[f'{prefix}/AR'] == pytest.approx(1.0)
+        for metric in metric_cfgs:
+            if metric['type'] in COCO_METRICS:
+                name = metric.get('prefix', 'coco')
+                assert metrics[f'{name}/AP'] == pytest.approx(1.0), name
+                assert metrics[f'{name}/AR'] == pytest.approx(1.0), name
         if has_occ:
             assert metrics['all/PCK@0.05'] == metrics['occ/PCK@0.05'] == 1.0

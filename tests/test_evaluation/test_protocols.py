@@ -171,3 +171,28 @@ def test_opec_metric_rejects_thresholds_cocoeval_has_not():
 
     with pytest.raises(ValueError, match='0.82 is not one of'):
         OPECCocoMetric(extra_iou_thrs=(0.82,))
+
+
+def test_opec_metric_leaves_the_other_metrics_their_joints(synthetic_root, tmp_path):
+    """In one evaluator with a CocoMetric on all 14 joints (as the OPEC-Net configs have
+    them), the 12-joint metric converts its own copy of the metainfo."""
+    cfg, gt_file, metric, prefix = _protocol_cfg('crowdpose', synthetic_root)
+    converter = dict(num_keypoints=12, mapping=TWELVE_JOINTS[14])
+    cfg.test_evaluator = [
+        dict(type='CocoMetric', ann_file=gt_file, **metric),
+        dict(
+            type='OPECCocoMetric',
+            ann_file=gt_file,
+            gt_converter=converter,
+            pred_converter=converter,
+            **dict(metric, prefix='crowdpose12'),
+        ),
+    ]
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    all_joints, twelve = runner.test_evaluator.metrics
+    assert len(all_joints.dataset_meta['sigmas']) == 14
+    assert len(twelve.dataset_meta['sigmas']) == 12
+    for key in ('crowdpose/AP', 'crowdpose12/AP', 'crowdpose12/AP .9'):
+        assert 0.0 <= metrics[key] <= 1.0 or metrics[key] == -1.0, key

@@ -1,5 +1,5 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Write a synthetic occluded-pose dataset in COCO, CrowdPose or OCHuman layout.
+"""Write a synthetic occluded-pose dataset in COCO, CrowdPose, OCHuman or OCPose layout.
 
 Examples::
 
@@ -9,6 +9,8 @@ Examples::
         --format crowdpose --num-images 300 100
     python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_ochuman \\
         --format ochuman --num-images 100 100
+    python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_ocpose \\
+        --format ocpose --num-images 100 50
 
 Splits whose annotation file already exists are kept unless ``--force`` is given.
 See :mod:`dag_mmpose.testing.synthetic` for what is drawn and written.

@@ -1,5 +1,5 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from mmpose.evaluation.metrics import CocoMetric
@@ -16,6 +16,9 @@ class OPECCocoMetric(CocoMetric):
     (mmpose's ``KeypointConverter`` mappings) a 14- or 17-joint model is scored on a subset
     of joints, e.g. OPEC-Net's 12 (CrowdPose joints 0-11, COCO joints 5-16) with the
     sigmas converted alike; OPEC-Net scores CrowdPose and OCPose with ``use_area=False``.
+    Unlike ``CocoMetric`` (mmpose 1.3), it converts a copy of the dataset's metainfo: an
+    evaluator hands one metainfo dict to all its metrics, and converting it in place gave a
+    ``CocoMetric`` on all joints beside this one the 12 sigmas.
     Configs: ``configs/body_2d_keypoint/opec/``; the protocol: ``docs/opec_net.md``.
 
     Args:
@@ -34,6 +37,16 @@ class OPECCocoMetric(CocoMetric):
                     f'thresholds {np.round(thresholds, 2).tolist()}'
                 )
         self.extra_iou_thrs = tuple(float(t) for t in extra_iou_thrs)
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The dataset's metainfo, with the converted sigmas and joint count."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        # CocoMetric's setter reassigns 'sigmas' / 'num_keypoints' of the dict it is given
+        CocoMetric.dataset_meta.fset(self, dict(dataset_meta))
 
     def _do_python_keypoint_eval(self, outfile_prefix: str) -> list:
         """CocoMetric's statistics, then ``AP .8`` ... at ``extra_iou_thrs``."""

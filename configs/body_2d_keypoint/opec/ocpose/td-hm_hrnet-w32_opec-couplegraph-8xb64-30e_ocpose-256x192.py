@@ -1,12 +1,13 @@
-# OPEC-Net's CoupleGraph on OCPose (OPEC-Net reports 33.6 mAP with it, 32.8 without): every
-# person refined together with its partner on the 2K-node graph, from the predictions of the
-# OCPose baseline td-hm_hrnet-w32_8xb64-210e_ocpose-256x192.py (its frozen backbone also gives
-# the features; load_from its best checkpoint). Write its predictions on train and test with
+# OPEC-Net's CoupleGraph on OCPose (OPEC-Net reports 33.6 mAP with it, 32.8 without): as in the
+# paper it runs after OPEC-Net, refining the predictions of td-hm_hrnet-w32_opec-8xb64-30e_
+# ocpose-256x192.py, every person together with its partner on the 2K-node graph; the frozen
+# backbone of the OCPose baseline td-hm_hrnet-w32_8xb64-210e_ocpose-256x192.py gives the
+# features (load_from its best checkpoint). Write the OPEC-Net predictions on train and test with
 # tools/test.py and test_evaluator.outfile_prefix, as the CrowdPose CoupleGraph config shows.
 _base_ = ['../crowdpose/td-hm_hrnet-w32_opec-couplegraph-8xb64-30e_crowdpose-256x192.py']
 
 load_from = 'work_dirs/td-hm_hrnet-w32_8xb64-210e_ocpose-256x192/best_ocpose_AP.pth'
-predictions = 'work_dirs/ocpose_w32_predictions/'
+predictions = 'work_dirs/ocpose_w32_opec_predictions/'
 codec = dict(type='DAGHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 
 default_hooks = dict(checkpoint=dict(save_best='ocpose/AP', rule='greater'))
