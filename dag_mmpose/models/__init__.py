@@ -1,2 +1,2 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-from . import backbones, heads, losses, necks, utils  # noqa: F401
+from . import backbones, data_preprocessors, distillers, heads, losses, necks, utils  # noqa: F401
