@@ -1,18 +1,37 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """What ``import dag_mmpose`` puts into mmpose's registries, and that the tests add nothing."""
 
-from mmpose.registry import HOOKS, KEYPOINT_CODECS, METRICS, MODELS, TRANSFORMS
+from mmpose.registry import DATASETS, HOOKS, KEYPOINT_CODECS, METRICS, MODELS, TRANSFORMS
 
 import dag_mmpose  # noqa: F401
 
 EXPECTED = {
-    'MODELS': {'ADAM', 'DAGLoss', 'FGMHGCNHead'},
-    'TRANSFORMS': {'GetOtherInstances', 'InstancePaste', 'MaskJoints'},
+    'MODELS': {
+        'ADAM',
+        'CFANeck',
+        'DAGLoss',
+        'DualSampleDataPreprocessor',
+        'DualSampleEstimator',
+        'FGMHGCNHead',
+        'HRNetWithStages',
+        'IGPGCNHead',
+    },
+    'TRANSFORMS': {
+        'GetOtherInstances',
+        'InstancePaste',
+        'LoadInitialPose',
+        'MaskJoints',
+        'OccludedTwin',
+        'PackDualPoseInputs',
+        'PartPaste',
+    },
     'KEYPOINT_CODECS': {'DAGHeatmap'},
     'HOOKS': {'RefinementVisualizationHook'},
-    'METRICS': {'OccludedKeypointMetric'},
+    'METRICS': {'OccludedKeypointMetric', 'OPECCocoMetric'},
+    'DATASETS': {'OCPoseDataset'},
 }
 REGISTRIES = {
+    'DATASETS': DATASETS,
     'MODELS': MODELS,
     'TRANSFORMS': TRANSFORMS,
     'KEYPOINT_CODECS': KEYPOINT_CODECS,

@@ -42,7 +42,12 @@ from dag_mmpose.testing import (
     type_name,
     write_keypoint_results,
 )
-from dag_mmpose.utils.config import drop_pretrained, loader_dataset_cfg
+from dag_mmpose.utils.config import (
+    POOL_TRANSFORMS,
+    drop_pretrained,
+    loader_dataset_cfg,
+    pipeline_steps,
+)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
@@ -110,6 +115,12 @@ def _build_model(cfg: Config, seed: int = 0, init: bool = True) -> nn.Module:
     return model
 
 
+def _estimator_cfg(cfg: Config) -> dict:
+    """The pose estimator of a config: ``model``, or the network a wrapper such as
+    ``DualSampleEstimator`` evaluates (``model.enet``)."""
+    return cfg.model.get('enet', cfg.model)
+
+
 def _optim_wrapper(cfg: Config, model: nn.Module):
     """The config's optimizer wrapper; mixed precision only where CUDA exists."""
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
@@ -130,14 +141,17 @@ def test_configs_are_discovered():
 @pytest.mark.parametrize('path', CONFIGS, ids=_config_id)
 def test_instance_paste_knows_the_dataset_keypoints(path):
     """With ``num_keypoints`` a pool of other joints fails when the pipeline is built (in the
-    main process), not at the first paste in a dataloader worker."""
+    main process), not at the first paste in a dataloader worker (``InstancePaste`` and
+    ``PartPaste``, also inside ``OccludedTwin``)."""
     cfg = _load_config(path)
     steps = [
-        t for t in loader_dataset_cfg(cfg, 'train')['pipeline'] if type_name(t) == 'InstancePaste'
+        t
+        for t in pipeline_steps(loader_dataset_cfg(cfg, 'train')['pipeline'])
+        if type_name(t) in POOL_TRANSFORMS
     ]
     if not steps:
-        pytest.skip('no InstancePaste')
-    head = cfg.model.head
+        pytest.skip('no InstancePaste / PartPaste')
+    head = _estimator_cfg(cfg).head
     num_keypoints = (head.get('pose_cfg') or head).get('out_channels', head.get('num_keypoints'))
     for step in steps:
         assert step.get('num_keypoints') == num_keypoints
@@ -148,10 +162,11 @@ def test_dag_pipeline_wiring(path):
     """A DAG head needs the other people in the crop before the targets are made, warped
     with the crop's own input size."""
     cfg = _load_config(path)
-    if cfg.model.get('head', {}).get('type') != 'FGMHGCNHead':
+    head_cfg = _estimator_cfg(cfg).get('head', {})
+    if head_cfg.get('type') != 'FGMHGCNHead':
         pytest.skip('not a DAG config')
     names = [type_name(t) for t in loader_dataset_cfg(cfg, 'train')['pipeline']]
-    if not cfg.model.head.get('use_multi_branch', True):
+    if not head_cfg.get('use_multi_branch', True):
         assert 'GetOtherInstances' not in names, 'other people feed only the multi branch'
         return
     assert 'GetOtherInstances' in names, 'a DAG config needs GetOtherInstances'
@@ -188,22 +203,32 @@ def test_config_trains_and_predicts(path, synthetic_root, tmp_path):
     model.train()
     data = pack_batch(build_pipeline(cfg, 'train', pool=pool, pred_file=pred_file), samples)
     optim_wrapper = _optim_wrapper(cfg, model)
-    head_before = [p.detach().clone() for p in model.head.parameters()]
+    # the network that predicts (ENet of a DualSampleEstimator)
+    estimator = getattr(model, 'enet', model)
+    head_before = [p.detach().clone() for p in estimator.head.parameters()]
     log_vars = model.train_step(data, optim_wrapper)
-    losses = {k: float(v.detach()) for k, v in log_vars.items() if k.startswith('loss')}
+    losses = {k: float(v.detach()) for k, v in log_vars.items() if 'loss' in k}
     assert 'loss' in losses and len(losses) > 1, log_vars
     assert all(np.isfinite(v) for v in losses.values()), losses
-    if cfg.model.head.type == 'FGMHGCNHead':
+    # a DualSampleEstimator logs each network's terms with its prefix, and the mimic terms
+    prefix = 'enet_' if estimator is not model else ''
+    if estimator is not model:
+        mimic = {
+            f'{net}_loss_mimic_{name}' for net in ('enet', 'gnet') for name in model.mimic_modules
+        }
+        assert mimic <= set(losses), losses
+    head_cfg = _estimator_cfg(cfg).head
+    if head_cfg.type == 'FGMHGCNHead':
         # one term per DAG part the head builds (its ablation switches)
-        head_cfg = cfg.model.head
         expected = {'loss_target'}
         if head_cfg.get('use_multi_branch', True):
             expected.add('loss_multi')
         if head_cfg.get('use_gcn', True):
             expected.add('loss_coord')
-        assert set(losses) == expected | {'loss'}, losses
+        own = {k[len(prefix) :] for k in losses if k.startswith(prefix) and 'mimic' not in k}
+        assert own == expected | ({'loss'} if not prefix else set()), losses
     assert any(
-        not torch.equal(before, p) for before, p in zip(head_before, model.head.parameters())
+        not torch.equal(before, p) for before, p in zip(head_before, estimator.head.parameters())
     ), 'no head update'
 
     # one prediction step with flip test, in image pixels
