@@ -1,21 +1,28 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Draw what DAG's augmentations and targets do to a config's training samples: one PNG.
+"""Draw what DAG's and D-Slope's augmentations and targets do to a config's training
+samples: one PNG.
 
 Builds the config's dataset, runs its pipeline up to and including ``GenerateTarget``
-(which must hold a ``DAGHeatmap`` codec) on ``--num-samples`` random samples and writes one
-grid image, a row per sample:
+(which must hold a ``DAGHeatmap`` codec, or follow an ``OccludedTwin``) on
+``--num-samples`` random samples and writes one grid image, a row per sample:
 
 (a) the augmented crop with the boxes painted by ``MaskJoints`` outlined in red
     (``masked_boxes``), the people pasted by ``InstancePaste`` outlined in cyan
     (``pasted_instances``; skipped when absent), the target's labelled joints and
     skeleton, and the other people's labelled joints as small yellow dots;
+(twin) with an ``OccludedTwin`` (D-Slope): the occluded twin beside the clean crop, what
+    its occluders painted outlined in magenta (``twin_boxes``), the same joints (the twin
+    shares the crop's labels); with ``twin_key='img'`` the crop is the twin and (a) shows
+    the outlines;
 (b) the target-joint heatmaps (maximum over the K joints) over the crop;
-(c) the multi-joint heatmaps (every person in the crop, others at a lower peak).
+(c) with a ``DAGHeatmap``: the multi-joint heatmaps (every person in the crop, others at
+    a lower peak).
 
 Panels are ``--panel-height`` pixels high and as wide as the crop's aspect ratio gives
 (``panel_w = round(input_w * panel_height / input_h)``); with a 4-pixel gap, a 28-pixel
-header and a 40-pixel legend the grid is ``3 * panel_w + 16`` pixels wide and
-``28 + N * (panel_height + 4) + 40`` pixels high.
+header and a 40-pixel legend the grid is ``C * panel_w + 4 * (C + 1)`` pixels wide for C
+columns (3 for DAG, 3 for D-Slope, 4 for both) and ``28 + N * (panel_height + 4) + 40``
+pixels high.
 
 Example::
 
@@ -40,18 +47,22 @@ from mmpose.datasets.transforms import GenerateTarget
 from mmpose.registry import DATASETS
 
 from dag_mmpose.codecs import DAGHeatmap
+from dag_mmpose.datasets.transforms import OccludedTwin
 
 GAP = 4
 HEADER = 28
 LEGEND = 40
-COLUMNS = ('augmented crop', 'target heatmaps', 'multi-joint heatmaps')
-LEGEND_LINES = (
-    'red: MaskJoints boxes   cyan: InstancePaste people',
-    'dots + skeleton: target joints   small yellow dots: other people',
+CROP, TWIN, TARGET, MULTI = (
+    'augmented crop',
+    'occluded twin',
+    'target heatmaps',
+    'multi-joint heatmaps',
 )
+COLUMNS = (CROP, TARGET, MULTI)
 MASK_COLOUR = (0, 0, 255)  # BGR
 PASTE_COLOUR = (255, 255, 0)
 OTHER_COLOUR = (0, 255, 255)  # yellow
+TWIN_COLOUR = (255, 0, 255)  # magenta
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -89,25 +100,44 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def find_dag_target(transforms: List[Any]) -> Tuple[int, DAGHeatmap]:
-    """Index of the ``GenerateTarget`` that holds a ``DAGHeatmap`` and that codec.
+def find_target(transforms: List[Any]) -> Tuple[int, Any, Tuple[str, ...]]:
+    """Index of the ``GenerateTarget`` to stop after, its codec (the ``DAGHeatmap`` when it
+    holds one) and the grid's columns.
 
     Raises:
-        ValueError: No such transform in the pipeline.
+        ValueError: The pipeline has neither a ``GenerateTarget`` with a ``DAGHeatmap``
+            nor an ``OccludedTwin`` before its ``GenerateTarget``.
     """
     for i, transform in enumerate(transforms):
         if not isinstance(transform, GenerateTarget):
             continue
         encoders = transform.encoder if isinstance(transform.encoder, list) else [transform.encoder]
-        for encoder in encoders:
-            if isinstance(encoder, DAGHeatmap):
-                return i, encoder
+        dag = [e for e in encoders if isinstance(e, DAGHeatmap)]
+        twins = [t for t in transforms[:i] if isinstance(t, OccludedTwin)]
+        if not dag and not twins:
+            continue
+        columns = [CROP]
+        if any(t.twin_key != 'img' for t in twins):
+            columns.append(TWIN)
+        columns.append(TARGET)
+        if dag:
+            columns.append(MULTI)
+        return i, (dag or encoders)[0], tuple(columns)
     names = [type(t).__name__ for t in transforms]
     raise ValueError(
-        'the pipeline has no GenerateTarget with a DAGHeatmap encoder, so there are no '
-        f'multi-joint targets to show (pipeline: {names}). Use a DAG config, e.g. '
+        'the pipeline has no GenerateTarget with a DAGHeatmap encoder and no OccludedTwin, '
+        f'so there are no multi-joint targets or twins to show (pipeline: {names}). Use a '
+        'DAG or D-Slope config, e.g. '
         'configs/demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py.'
     )
+
+
+def legend(with_twin: bool = False) -> Tuple[str, str]:
+    """The two lines under the grid."""
+    boxes = 'red: MaskJoints boxes   cyan: InstancePaste people'
+    if with_twin:
+        boxes = 'red / cyan: MaskJoints / InstancePaste   magenta: twin occluders'
+    return boxes, 'dots + skeleton: target joints   small yellow dots: other people'
 
 
 def _unwrap(dataset: Any) -> Any:
@@ -170,14 +200,16 @@ def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray, metainfo: di
         x, y = (np.asarray(p, dtype=np.float64) + 0.5) * scale - 0.5
         return int(round(x)), int(round(y))
 
-    for x1, y1, x2, y2 in np.asarray(results.get('masked_boxes', np.zeros((0, 4)))):
-        cv2.rectangle(
-            panel,
-            (int(round(x1 * scale[0])), int(round(y1 * scale[1]))),
-            (int(round(x2 * scale[0])) - 1, int(round(y2 * scale[1])) - 1),
-            MASK_COLOUR,
-            thickness,
-        )
+    for key, colour in (('masked_boxes', MASK_COLOUR), ('twin_boxes', TWIN_COLOUR)):
+        boxes = results.get(key, None)
+        for x1, y1, x2, y2 in np.zeros((0, 4)) if boxes is None else np.asarray(boxes):
+            cv2.rectangle(
+                panel,
+                (int(round(x1 * scale[0])), int(round(y1 * scale[1]))),
+                (int(round(x2 * scale[0])) - 1, int(round(y2 * scale[1])) - 1),
+                colour,
+                thickness,
+            )
 
     for pasted in results.get('pasted_instances', None) or []:
         corners = pasted.get('corners', None) if isinstance(pasted, dict) else None
@@ -235,31 +267,58 @@ def _crop_panel(results: dict, crop: np.ndarray, scale: np.ndarray, metainfo: di
 
 
 def draw_row(
-    results: dict, panel_size: Tuple[int, int], metainfo: dict, label: str
+    results: dict,
+    panel_size: Tuple[int, int],
+    metainfo: dict,
+    label: str,
+    columns: Sequence[str] = COLUMNS,
+    twin_key: str = 'img_twin',
 ) -> List[np.ndarray]:
-    """The three panels of one sample, each ``panel_size`` (w, h)."""
-    crop = _to_bgr_uint8(results['img'])
-    img_h, img_w = crop.shape[:2]
-    scale = np.array([panel_size[0] / img_w, panel_size[1] / img_h])
-    crop = cv2.resize(crop, panel_size, interpolation=cv2.INTER_LINEAR)
+    """The panels of one sample (one per column), each ``panel_size`` (w, h)."""
 
-    panel_a = _crop_panel(results, crop, scale, metainfo)
-    _text(panel_a, label, (4, 14), scale=0.4, background=True)
-    panel_b = _overlay(crop, results.get('heatmaps', None))
-    panel_c = _overlay(crop, results.get('multi_heatmaps', None))
-    visible = results.get('other_keypoints_visible', None)
-    num_others = 0 if visible is None else int((np.asarray(visible) > 0).any(axis=1).sum())
-    _text(panel_c, f'{num_others} other people', (4, 14), scale=0.4, background=True)
-    return [panel_a, panel_b, panel_c]
+    def resized(key: str) -> Tuple[np.ndarray, np.ndarray]:
+        img = _to_bgr_uint8(results[key])
+        img_h, img_w = img.shape[:2]
+        scale = np.array([panel_size[0] / img_w, panel_size[1] / img_h])
+        return cv2.resize(img, panel_size, interpolation=cv2.INTER_LINEAR), scale
+
+    crop, scale = resized('img')
+    panels = []
+    for column in columns:
+        if column == CROP:
+            # the twin's occluders are drawn on the twin when it has a panel of its own
+            shown = dict(results, twin_boxes=None) if TWIN in columns else results
+            panel = _crop_panel(shown, crop, scale, metainfo)
+            _text(panel, label, (4, 14), scale=0.4, background=True)
+        elif column == TWIN:
+            twin, twin_scale = resized(twin_key)
+            shown = dict(results, masked_boxes=None, pasted_instances=None)
+            panel = _crop_panel(shown, twin, twin_scale, metainfo)
+            state = 'occluded' if results.get('twin_occluded', True) else 'left clean'
+            _text(panel, f'twin {state}', (4, 14), scale=0.4, background=True)
+        elif column == TARGET:
+            panel = _overlay(crop, results.get('heatmaps', None))
+        else:
+            panel = _overlay(crop, results.get('multi_heatmaps', None))
+            visible = results.get('other_keypoints_visible', None)
+            num_others = 0 if visible is None else int((np.asarray(visible) > 0).any(axis=1).sum())
+            _text(panel, f'{num_others} other people', (4, 14), scale=0.4, background=True)
+        panels.append(panel)
+    return panels
 
 
-def compose_grid(rows: List[List[np.ndarray]], panel_size: Tuple[int, int]) -> np.ndarray:
-    """Rows of three panels under column headers, with a legend below."""
+def compose_grid(
+    rows: List[List[np.ndarray]],
+    panel_size: Tuple[int, int],
+    columns: Sequence[str] = COLUMNS,
+    legend_lines: Sequence[str] = legend(),
+) -> np.ndarray:
+    """Rows of panels under column headers, with a legend below."""
     panel_w, panel_h = panel_size
-    width = 3 * panel_w + 4 * GAP
+    width = len(columns) * panel_w + (len(columns) + 1) * GAP
     height = HEADER + len(rows) * (panel_h + GAP) + LEGEND
     grid = np.full((height, width, 3), 32, dtype=np.uint8)
-    for c, name in enumerate(COLUMNS):
+    for c, name in enumerate(columns):
         x = GAP + c * (panel_w + GAP)
         (text_w, _), _ = cv2.getTextSize(name, FONT, 0.5, 1)
         _text(grid, name, (x + max((panel_w - text_w) // 2, 0), HEADER - 9), scale=0.5)
@@ -269,7 +328,7 @@ def compose_grid(rows: List[List[np.ndarray]], panel_size: Tuple[int, int]) -> n
             x = GAP + c * (panel_w + GAP)
             grid[y : y + panel_h, x : x + panel_w] = panel
     y = height - LEGEND + 15
-    for line in LEGEND_LINES:
+    for line in legend_lines:
         _text(grid, line, (GAP + 2, y), scale=0.4, color=(220, 220, 220))
         y += 16
     return grid
@@ -288,9 +347,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     dataset = build_from_cfg(cfg[f'{args.phase}_dataloader'].dataset, DATASETS)
     try:
         runner = _unwrap(dataset)
-        target_idx, codec = find_dag_target(runner.pipeline.transforms)
+        target_idx, codec, columns = find_target(runner.pipeline.transforms)
     except ValueError as e:
         sys.exit(f'browse_dag_augmentation: {args.config}: {e}')
+    twin_keys = [t.twin_key for t in runner.pipeline.transforms if isinstance(t, OccludedTwin)]
     # stop after GenerateTarget: PackPoseInputs would drop the keys drawn here
     runner.pipeline.transforms = runner.pipeline.transforms[: target_idx + 1]
 
@@ -309,9 +369,11 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         results = dataset[int(idx)]
         flip = ' flip' if results.get('flip', False) else ''
         label = f'#{int(idx)} img {results.get("img_id", "?")}{flip}'
-        rows.append(draw_row(results, panel_size, metainfo, label))
+        rows.append(
+            draw_row(results, panel_size, metainfo, label, columns, (twin_keys or ['img'])[-1])
+        )
 
-    grid = compose_grid(rows, panel_size)
+    grid = compose_grid(rows, panel_size, columns, legend(bool(twin_keys)))
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     if not cv2.imwrite(args.out, grid, [cv2.IMWRITE_PNG_COMPRESSION, 9]):

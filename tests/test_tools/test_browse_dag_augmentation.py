@@ -176,3 +176,58 @@ def test_draw_row_outlines_boxes_and_pastes(tool):
         results.pop(key)
     panels = tool.draw_row(results, (PANEL_W, PANEL_H), metainfo, 'label')
     assert _count(panels[0], MASK_RED) == 0 and _count(panels[0], PASTE_CYAN) == 0
+
+
+DSLOPE_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dslope-1xb32-10e_synthetic-coco-128x96.py'
+)
+OCC_AUG_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_occ-aug-1xb32-10e_synthetic-coco-128x96.py'
+)
+TWIN_MAGENTA = (255, 0, 255)
+
+
+def test_dslope_config_shows_crop_and_twin_side_by_side(tool, data_root, tmp_path, monkeypatch):
+    # the demo configs name the pool relative to the folder holding data/
+    monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(data_root))))
+    out = tmp_path / 'twin.png'
+    tool.main(
+        [
+            DSLOPE_CONFIG,
+            '--num-samples',
+            '3',
+            '--out',
+            str(out),
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={data_root}',
+            'train_dataloader.dataset.pipeline.5.clean_prob=0.0',
+        ]
+    )
+    grid = cv2.imread(str(out))
+    assert grid.shape == _grid_shape(3)  # crop, twin, target heatmaps
+    crop = _crop_column(grid)
+    twin = grid[28:-40, 8 + PANEL_W : 8 + 2 * PANEL_W]
+    # the occluders are outlined on the twin only, and the twin differs from the crop
+    assert _count(twin, TWIN_MAGENTA) > 50
+    assert _count(crop, TWIN_MAGENTA) == 0
+    assert np.abs(crop.astype(int) - twin.astype(int)).mean() > 1
+
+
+def test_twin_in_place_outlines_the_crop(tool, data_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(data_root))))
+    out = tmp_path / 'in_place.png'
+    tool.main(
+        [
+            OCC_AUG_CONFIG,
+            '--num-samples',
+            '2',
+            '--out',
+            str(out),
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={data_root}',
+            'train_dataloader.dataset.pipeline.5.clean_prob=0.0',
+        ]
+    )
+    grid = cv2.imread(str(out))
+    assert grid.shape == (28 + 2 * (PANEL_H + 4) + 40, 2 * PANEL_W + 12, 3)  # crop, targets
+    assert _count(_crop_column(grid), TWIN_MAGENTA) > 50
