@@ -187,15 +187,14 @@ OCC_AUG_CONFIG = osp.join(
 TWIN_MAGENTA = (255, 0, 255)
 
 
-def test_dslope_config_shows_crop_and_twin_side_by_side(tool, data_root, tmp_path, monkeypatch):
-    # the demo configs name the pool relative to the folder holding data/
-    monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(data_root))))
-    out = tmp_path / 'twin.png'
+def _browse_all_twins_occluded(tool, config, data_root, out, num_samples) -> np.ndarray:
+    """The tool's grid for a config whose OccludedTwin (step 5) occludes every twin, run where
+    the demo configs' relative pool path resolves."""
     tool.main(
         [
-            DSLOPE_CONFIG,
+            config,
             '--num-samples',
-            '3',
+            str(num_samples),
             '--out',
             str(out),
             '--cfg-options',
@@ -203,7 +202,12 @@ def test_dslope_config_shows_crop_and_twin_side_by_side(tool, data_root, tmp_pat
             'train_dataloader.dataset.pipeline.5.clean_prob=0.0',
         ]
     )
-    grid = cv2.imread(str(out))
+    return cv2.imread(str(out))
+
+
+def test_dslope_config_shows_crop_and_twin_side_by_side(tool, data_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(data_root))))
+    grid = _browse_all_twins_occluded(tool, DSLOPE_CONFIG, data_root, tmp_path / 'twin.png', 3)
     assert grid.shape == _grid_shape(3)  # crop, twin, target heatmaps
     crop = _crop_column(grid)
     twin = grid[28:-40, 8 + PANEL_W : 8 + 2 * PANEL_W]
@@ -215,19 +219,6 @@ def test_dslope_config_shows_crop_and_twin_side_by_side(tool, data_root, tmp_pat
 
 def test_twin_in_place_outlines_the_crop(tool, data_root, tmp_path, monkeypatch):
     monkeypatch.chdir(osp.dirname(osp.dirname(osp.dirname(data_root))))
-    out = tmp_path / 'in_place.png'
-    tool.main(
-        [
-            OCC_AUG_CONFIG,
-            '--num-samples',
-            '2',
-            '--out',
-            str(out),
-            '--cfg-options',
-            f'train_dataloader.dataset.data_root={data_root}',
-            'train_dataloader.dataset.pipeline.5.clean_prob=0.0',
-        ]
-    )
-    grid = cv2.imread(str(out))
+    grid = _browse_all_twins_occluded(tool, OCC_AUG_CONFIG, data_root, tmp_path / 'in.png', 2)
     assert grid.shape == (28 + 2 * (PANEL_H + 4) + 40, 2 * PANEL_W + 12, 3)  # crop, targets
     assert _count(_crop_column(grid), TWIN_MAGENTA) > 50

@@ -17,7 +17,7 @@ from .keypoint_utils import (
     on_mask,
     other_people,
 )
-from .paste_utils import blend_rgba, paste_matrix, warp_rgba
+from .paste_utils import blend_rgba, clipped_box, open_pool, paste_matrix, warp_rgba
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
@@ -187,12 +187,7 @@ class InstancePaste(BaseTransform):
         if max_redraws < 0:
             raise ValueError(f'max_redraws must be >= 0, got {max_redraws}')
 
-        if isinstance(pool, InstancePool):
-            self._pool = pool
-            self.pool = pool.pool_dir
-        else:
-            self._pool = InstancePool(pool)
-            self.pool = pool
+        self._pool, self.pool = open_pool(pool)
         self.prob = prob
         self.num_instances = tuple(int(n) for n in num_instances)
         self.rotation = tuple(float(r) for r in rotation)
@@ -433,15 +428,7 @@ class InstancePaste(BaseTransform):
                         angle=float(angle),
                         scale=float(scale),
                         corners=box.astype(np.float32),
-                        bbox=np.array(
-                            [
-                                min(max(x_min, 0), img_w),
-                                min(max(y_min, 0), img_h),
-                                min(max(x_max, 0), img_w),
-                                min(max(y_max, 0), img_h),
-                            ],
-                            dtype=np.float32,
-                        ),
+                        bbox=clipped_box(x_min, y_min, x_max, y_max, img_w, img_h),
                     )
                 )
                 if with_keypoints:

@@ -12,7 +12,7 @@ from mmpose.registry import TRANSFORMS
 from ..instance_pool import InstancePool
 from .instance_paste import MIN_SIZE_JOINTS, InstancePaste
 from .keypoint_utils import crop_keypoints, keypoint_extent, labelled_inside_crop
-from .paste_utils import blend_rgba, paste_matrix, warp_rgba
+from .paste_utils import blend_rgba, clipped_box, open_pool, paste_matrix, warp_rgba
 
 # COCO's left / right elbow, left / right knee and the hip centre (mean of both hips)
 COCO_PART_ANCHORS = ((7,), (8,), (13,), (14,), (11, 12))
@@ -125,12 +125,7 @@ class PartPaste(BaseTransform):
             raise ValueError(
                 f'jitter and edge_softness must be >= 0, got {jitter} and {edge_softness}'
             )
-        if isinstance(pool, InstancePool):
-            self._pool = pool
-            self.pool = pool.pool_dir
-        else:
-            self._pool = InstancePool(pool)
-            self.pool = pool
+        self._pool, self.pool = open_pool(pool)
         if not len(self._pool) or not self._pool.num_keypoints:
             raise ValueError(
                 f'PartPaste(pool={self.pool!r}): the pool needs people with keypoints to cut '
@@ -262,15 +257,7 @@ class PartPaste(BaseTransform):
                     anchor=names[anchor],
                     angle=angle,
                     scale=size,
-                    bbox=np.array(
-                        [
-                            min(max(x_min, 0), img_w),
-                            min(max(y_min, 0), img_h),
-                            min(max(x_max, 0), img_w),
-                            min(max(y_max, 0), img_h),
-                        ],
-                        dtype=np.float32,
-                    ),
+                    bbox=clipped_box(x_min, y_min, x_max, y_max, img_w, img_h),
                 )
             )
         results['img'] = img

@@ -3,12 +3,36 @@
 (whole people) and ``PartPaste`` (body parts) share."""
 
 import math
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import cv2
 import numpy as np
 
-__all__ = ['blend_rgba', 'feather_ksize', 'paste_matrix', 'warp_rgba']
+from ..instance_pool import InstancePool
+
+__all__ = ['blend_rgba', 'clipped_box', 'feather_ksize', 'open_pool', 'paste_matrix', 'warp_rgba']
+
+
+def open_pool(pool: Union[str, InstancePool]) -> Tuple[InstancePool, str]:
+    """The opened pool and its folder, from a folder or an opened pool."""
+    if isinstance(pool, InstancePool):
+        return pool, pool.pool_dir
+    return InstancePool(pool), pool
+
+
+def clipped_box(
+    x_min: float, y_min: float, x_max: float, y_max: float, width: int, height: int
+) -> np.ndarray:
+    """``[x1, y1, x2, y2]`` (float32) clipped to a ``width`` x ``height`` image."""
+    return np.array(
+        [
+            min(max(x_min, 0), width),
+            min(max(y_min, 0), height),
+            min(max(x_max, 0), width),
+            min(max(y_max, 0), height),
+        ],
+        dtype=np.float32,
+    )
 
 
 def paste_matrix(

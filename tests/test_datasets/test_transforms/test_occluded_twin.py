@@ -48,7 +48,9 @@ def _assert_same(a, b, key):
         assert a == b, key
 
 
-class TestOccludedTwin(TestCase):
+class _WithPool(TestCase):
+    """A one-person instance pool in a temporary folder, for the class's tests."""
+
     @classmethod
     def setUpClass(cls) -> None:
         cls._tmp = tempfile.TemporaryDirectory()
@@ -59,6 +61,8 @@ class TestOccludedTwin(TestCase):
     def tearDownClass(cls) -> None:
         cls._tmp.cleanup()
 
+
+class TestOccludedTwin(_WithPool):
     def _occluders(self):
         return [
             dict(type='MaskJoints', prob=1.0),
@@ -143,17 +147,7 @@ class TestOccludedTwin(TestCase):
         assert text.endswith("clean_prob=0.5, twin_key='img_twin')")
 
 
-class TestPackDualPoseInputs(TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls._tmp = tempfile.TemporaryDirectory()
-        cls.pool_dir = osp.join(cls._tmp.name, 'pool')
-        _write_pool(cls.pool_dir, [_dots_person()], K, 2)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls._tmp.cleanup()
-
+class TestPackDualPoseInputs(_WithPool):
     def test_packs_crop_then_twin_with_the_clean_labels(self):
         init_default_scope('mmpose')
         twin_step = dict(
