@@ -57,6 +57,8 @@ ROW_NAMES = {
     'td-hm_hrnet-tiny_dag-release-ip-1xb32-10e_synthetic-coco-128x96': (
         'DAG (release switches + Instance Paste)'
     ),
+    'td-hm_hrnet-tiny_occ-aug-1xb32-10e_synthetic-coco-128x96': 'alone on the twins',
+    'td-hm_hrnet-tiny_dslope-1xb32-10e_synthetic-coco-128x96': 'D-Slope (ENet)',
 }
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
 # the figures whose paired difference to the baseline the tables also give

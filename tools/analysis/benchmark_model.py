@@ -23,9 +23,14 @@ the rounds and the ratio of the first config to the second.
 Pretrained weights are not loaded (no download; throughput does not depend on them); the
 configs' other initialization is applied.
 
+A ``DualSampleEstimator`` (D-Slope) config trains both networks per step and infers with ENet
+alone; against the config of the network it wraps, the ratios are D-Slope's training cost.
+
 Examples::
 
     python tools/analysis/benchmark_model.py --device cpu --batch-size 2 --threads 2
+    python tools/analysis/benchmark_model.py --config \
+        configs/body_2d_keypoint/dslope/coco/td-hm_hrnet-w32_dslope-8xb64-210e_coco-256x192.py
     python tools/analysis/benchmark_model.py --device cuda --batch-size 64 --amp
     python tools/analysis/benchmark_model.py --config A.py --baseline B.py --input-size 96 128
 """
@@ -187,8 +192,8 @@ class Bench:
         samples = two_people_samples(cfg, args.seed)
         # Occlusion augmentation changes pixel values and adds pasted people, not the model's
         # work; its cost has its own benchmark (benchmark_augmentation.py), and its pool may
-        # not be built here.
-        skip = ('MaskJoints', 'InstancePaste')
+        # not be built here. D-Slope's twins are then clean copies: the same model work.
+        skip = ('MaskJoints', 'InstancePaste', 'PartPaste')
         self.train_data = pack_batch(
             build_pipeline(cfg, 'train', skip=skip), samples, args.batch_size
         )
@@ -204,7 +209,7 @@ class Bench:
     def train_step(self) -> None:
         self.model.train()
         log_vars = self.model.train_step(self.train_data, self.optim_wrapper)
-        self.losses = {k: float(v.detach()) for k, v in log_vars.items() if k.startswith('loss')}
+        self.losses = {k: float(v.detach()) for k, v in log_vars.items() if 'loss' in k}
 
     def test_step(self) -> None:
         self.model.eval()
