@@ -59,6 +59,9 @@ ROW_NAMES = {
     ),
     'td-hm_hrnet-tiny_occ-aug-1xb32-10e_synthetic-coco-128x96': 'alone on the twins',
     'td-hm_hrnet-tiny_dslope-1xb32-10e_synthetic-coco-128x96': 'D-Slope (ENet)',
+    'td-hm_hrnet-tiny_dslope-sharedinit-1xb32-10e_synthetic-coco-128x96': (
+        'D-Slope (ENet), shared init'
+    ),
 }
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
 # the figures whose paired difference to the baseline the tables also give

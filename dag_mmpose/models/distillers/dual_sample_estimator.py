@@ -152,6 +152,11 @@ class DualSampleEstimator(BaseModel):
         gnet_mimic_weight (float): Weight of GNet's mimic terms. Defaults to 1e-5 (D-Slope).
         gnet_checkpoint (str, optional): Weights GNet is loaded with in ``init_weights``
             (a plain model checkpoint). Defaults to ``None``.
+        shared_init (bool): Start GNet from ENet's initial weights (copied in
+            ``init_weights``, heads included), as two networks loaded from one pretrained
+            checkpoint start; from scratch, each network's own random initialisation makes
+            their features unrelated at first. Needs the same architecture; not with
+            ``gnet_checkpoint``. Defaults to ``False``.
         data_preprocessor (dict, optional): ``None``: ENet's preprocessor settings as a
             ``DualSampleDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config. Defaults to ``None``.
@@ -166,11 +171,14 @@ class DualSampleEstimator(BaseModel):
         enet_mimic_weight: float = 1e-3,
         gnet_mimic_weight: float = 1e-5,
         gnet_checkpoint: Optional[str] = None,
+        shared_init: bool = False,
         data_preprocessor: Optional[ConfigType] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if shared_init and gnet_checkpoint is not None:
+            raise ValueError('give gnet_checkpoint or shared_init=True, not both')
         if enet_mimic_weight < 0 or gnet_mimic_weight < 0:
             raise ValueError(
                 f'mimic weights must be >= 0, got {enet_mimic_weight} and {gnet_mimic_weight}'
@@ -194,6 +202,7 @@ class DualSampleEstimator(BaseModel):
         self.enet_mimic_weight = float(enet_mimic_weight)
         self.gnet_mimic_weight = float(gnet_mimic_weight) if mode == 'mutual' else 0.0
         self.gnet_checkpoint = gnet_checkpoint
+        self.shared_init = bool(shared_init)
         if mimic_modules is None:
             mimic_modules = default_mimic_modules(self.enet)
         self.mimic_modules = list(mimic_modules)
@@ -229,10 +238,19 @@ class DualSampleEstimator(BaseModel):
         return self.enet.metainfo
 
     def init_weights(self) -> None:
-        """Initialise both networks, then load ``gnet_checkpoint`` into GNet."""
+        """Initialise both networks, then load ``gnet_checkpoint`` into GNet or, with
+        ``shared_init``, copy ENet's weights into it."""
         super().init_weights()
         if self.gnet_checkpoint is not None:
             load_checkpoint(self.gnet, self.gnet_checkpoint, map_location='cpu')
+        elif self.shared_init:
+            try:
+                self.gnet.load_state_dict(self.enet.state_dict())
+            except RuntimeError as error:
+                raise ValueError(
+                    'DualSampleEstimator(shared_init=True) needs GNet and ENet of the same '
+                    f'architecture: {error}'
+                ) from error
 
     def train(self, mode: bool = True) -> 'DualSampleEstimator':
         """Set the training mode; a frozen GNet (``mode='distill'``) stays in eval mode."""

@@ -317,3 +317,18 @@ def test_loss_under_autocast(cfg, batch):
     assert all(
         p.grad is not None and torch.isfinite(p.grad).all() for p in model.enet.head.parameters()
     )
+
+
+def test_shared_init_starts_gnet_as_enet(cfg):
+    model = _build(cfg, shared_init=True)
+    enet = model.enet.state_dict()
+    for name, value in model.gnet.state_dict().items():
+        torch.testing.assert_close(value, enet[name], rtol=0, atol=0, msg=name)
+    own = _build(cfg)  # each network its own random initialisation
+    assert not torch.equal(own.gnet.head.final_layer.weight, own.enet.head.final_layer.weight)
+    with pytest.raises(ValueError, match='not both'):
+        _build(cfg, shared_init=True, gnet_checkpoint='gnet.pth')
+    gnet = copy.deepcopy(cfg.model.enet)
+    gnet.head.final_layer = dict(kernel_size=3)
+    with pytest.raises(ValueError, match='same architecture'):
+        _build(cfg, gnet=gnet, shared_init=True)
