@@ -303,10 +303,13 @@ def test_config_file_as_network(cfg):
 
 
 def test_loss_under_autocast(cfg, batch):
-    """Mixed precision: every term finite, the mimic MSE computed in float32."""
+    """Mixed precision: every term finite, the mimic MSE computed in float32. float16, as
+    CUDA AMP: mmpose's heatmap accuracy goes through numpy, which has no bfloat16."""
     model = _build(cfg)
     data = model.data_preprocessor(copy.deepcopy(batch), True)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
+    with torch.autocast('cpu', dtype=torch.float16):
+        if torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype != torch.float16:
+            pytest.skip('this torch has no float16 CPU autocast')
         losses = model(**data, mode='loss')
         total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
