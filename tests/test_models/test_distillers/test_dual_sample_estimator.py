@@ -335,3 +335,28 @@ def test_shared_init_starts_gnet_as_enet(cfg):
     gnet.head.final_layer = dict(kernel_size=3)
     with pytest.raises(ValueError, match='same architecture'):
         _build(cfg, gnet=gnet, shared_init=True)
+
+
+def test_rtmpose_pair():
+    """Any top-down estimator: RTMPose-t (CSPNeXt + RTMCC head, SimCC labels) as GNet / ENet,
+    mimicking its stages and x / y logits."""
+    import mmpose
+
+    from dag_mmpose.utils.config import drop_pretrained
+
+    rtmpose = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', 'body_2d_keypoint')
+    rtm = Config.fromfile(osp.join(rtmpose, 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py'))
+    init_default_scope('mmpose')
+    drop_pretrained(rtm.model)
+    names = ['backbone.stage3', 'backbone.stage4', 'head.cls_x', 'head.cls_y']
+    model = MODELS.build(dict(type='DualSampleEstimator', enet=rtm.model, mimic_modules=names))
+    assert default_mimic_modules(model.enet)[-2:] == ['head.cls_x', 'head.cls_y']
+    np.random.seed(0)
+    skip = ('mmdet.YOLOXHSVRandomAug', 'Albumentation', 'RandomBBoxTransform', 'RandomHalfBody')
+    clean = pack_batch(build_pipeline(rtm, 'train', skip=skip), two_people_samples(rtm))
+    # a twin with other pixels: the colours inverted
+    batch = dict(clean, inputs=[torch.cat([x, 255 - x]) for x in clean['inputs']])
+    log = model.train_step(batch, OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3)))
+    expected = {f'enet_loss_mimic_{n}' for n in names} | {'enet_loss_kpt', 'gnet_loss_kpt'}
+    assert expected <= set(log)
+    assert all(torch.isfinite(v) for v in log.values())
