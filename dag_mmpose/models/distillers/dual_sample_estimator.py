@@ -2,6 +2,7 @@
 """D-Slope: dual-sample mutual learning of a general and an expert network."""
 
 import copy
+import logging
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -221,7 +222,7 @@ class DualSampleEstimator(BaseModel):
                     "DualSampleEstimator(mode='distill') without gnet_checkpoint: ENet mimics "
                     'a frozen, untrained GNet',
                     logger='current',
-                    level=30,
+                    level=logging.WARNING,
                 )
 
     @property
