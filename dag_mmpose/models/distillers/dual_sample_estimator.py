@@ -42,9 +42,9 @@ def _has(model: nn.Module, name: str) -> bool:
 
 
 def default_mimic_modules(model: nn.Module) -> List[str]:
-    """D-Slope's mimic points for a pose estimator: HRNet's stages 2-4 (every branch they
-    return), where the backbone has them, and the layers that give the head's prediction
-    (heatmaps, or the x / y logits of SimCC and RTMCC heads).
+    """D-Slope's mimic points for a pose estimator: the backbone's ``stage2`` - ``stage4``
+    where it has them (HRNet: every branch they return; also CSPNeXt's), and the layers that
+    give the head's prediction (heatmaps, or the x / y logits of SimCC and RTMCC heads).
 
     Raises:
         ValueError: When the head's output layers are not known (give ``mimic_modules``).

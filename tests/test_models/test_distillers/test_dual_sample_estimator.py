@@ -6,6 +6,7 @@ import copy
 import logging
 import os.path as osp
 
+import mmpose
 import numpy as np
 import pytest
 import torch
@@ -24,6 +25,7 @@ from dag_mmpose.models.distillers import (
     export_enet_checkpoint,
 )
 from dag_mmpose.testing import build_pipeline, pack_batch, two_people_samples
+from dag_mmpose.utils.config import drop_pretrained
 
 from ...conftest import REPO_ROOT
 
@@ -65,6 +67,15 @@ def _build(cfg: Config, seed: int = 0, **kwargs) -> DualSampleEstimator:
     finally:
         logger.setLevel(level)
     return model
+
+
+def _rtmpose_t_cfg() -> Config:
+    """mmpose's RTMPose-t COCO config (CSPNeXt + RTMCC head), without its pretrained weights."""
+    configs = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', 'body_2d_keypoint')
+    cfg = Config.fromfile(osp.join(configs, 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py'))
+    init_default_scope('mmpose')
+    drop_pretrained(cfg.model)
+    return cfg
 
 
 def _halves(batch: dict) -> tuple:
@@ -236,38 +247,9 @@ def test_default_mimic_modules(cfg):
     assert default_mimic_modules(plain) == STAGES + ['head.final_layer']
     dag = MODELS.build(Config.fromfile(DAG).model)
     assert default_mimic_modules(dag) == STAGES + ['head.pose_head.final_layer']
-    rtm = MODELS.build(
-        dict(
-            type='TopdownPoseEstimator',
-            backbone=dict(type='ResNet', depth=18),
-            head=dict(
-                type='RTMCCHead',
-                in_channels=512,
-                out_channels=17,
-                input_size=(96, 128),
-                in_featuremap_size=(3, 4),
-                simcc_split_ratio=2.0,
-                final_layer_kernel_size=1,
-                gau_cfg=dict(
-                    hidden_dims=32,
-                    s=16,
-                    expansion_factor=2,
-                    dropout_rate=0.0,
-                    drop_path=0.0,
-                    act_fn='SiLU',
-                    use_rel_bias=False,
-                    pos_enc=False,
-                ),
-                decoder=dict(
-                    type='SimCCLabel',
-                    input_size=(96, 128),
-                    sigma=(4.9, 5.66),
-                    simcc_split_ratio=2.0,
-                ),
-            ),
-        )
-    )
-    assert default_mimic_modules(rtm) == ['head.cls_x', 'head.cls_y']
+    rtm = MODELS.build(_rtmpose_t_cfg().model)
+    # CSPNeXt has stages 2-4 too; the x / y logits, not the RTMCC head's final_layer
+    assert default_mimic_modules(rtm) == STAGES + ['head.cls_x', 'head.cls_y']
     del plain.head.final_layer  # a head of an unknown layout
     with pytest.raises(ValueError, match='mimic_modules'):
         default_mimic_modules(plain)
@@ -340,17 +322,9 @@ def test_shared_init_starts_gnet_as_enet(cfg):
 def test_rtmpose_pair():
     """Any top-down estimator: RTMPose-t (CSPNeXt + RTMCC head, SimCC labels) as GNet / ENet,
     mimicking its stages and x / y logits."""
-    import mmpose
-
-    from dag_mmpose.utils.config import drop_pretrained
-
-    rtmpose = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', 'body_2d_keypoint')
-    rtm = Config.fromfile(osp.join(rtmpose, 'rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py'))
-    init_default_scope('mmpose')
-    drop_pretrained(rtm.model)
+    rtm = _rtmpose_t_cfg()
     names = ['backbone.stage3', 'backbone.stage4', 'head.cls_x', 'head.cls_y']
     model = MODELS.build(dict(type='DualSampleEstimator', enet=rtm.model, mimic_modules=names))
-    assert default_mimic_modules(model.enet)[-2:] == ['head.cls_x', 'head.cls_y']
     np.random.seed(0)
     skip = ('mmdet.YOLOXHSVRandomAug', 'Albumentation', 'RandomBBoxTransform', 'RandomHalfBody')
     clean = pack_batch(build_pipeline(rtm, 'train', skip=skip), two_people_samples(rtm))
