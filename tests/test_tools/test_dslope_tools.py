@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 from dag_mmpose.utils import use_demo_data
 
 from ..conftest import REPO_ROOT
-from .test_train_tools import TINY, _RecordFirstIter, _run
+from .test_train_tools import TINY, _RecordFirstIter, _run, dist_train
 
 pytestmark = pytest.mark.slow
 
@@ -55,22 +55,7 @@ def test_train_test_and_export(synthetic_root, tool_env, tmp_path):
 
 def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'dist'
-    tool_env['PORT'] = '29527'
-    result = _run(
-        [
-            'bash',
-            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-            DSLOPE,
-            '2',
-            '--work-dir',
-            str(work_dir),
-            '--cfg-options',
-            *TINY,
-        ],
-        cwd=synthetic_root,
-        env=tool_env,
-    )
-    logs = result.stdout + result.stderr
+    logs = dist_train(DSLOPE, work_dir, synthetic_root, tool_env, 29527)
     assert 'gloo' in logs and 'enet_loss_mimic' in logs
     state = torch.load(work_dir / 'epoch_1.pth', map_location='cpu')
     assert {k.split('.', 1)[0] for k in state['state_dict']} == {'gnet', 'enet'}

@@ -78,14 +78,14 @@ def test_mim_train(synthetic_root, tool_env, tmp_path):
     assert osp.isfile(work_dir / 'epoch_1.pth')
 
 
-def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
-    work_dir = tmp_path / 'dist'
-    tool_env['PORT'] = '29517'
+def dist_train(config: str, work_dir, synthetic_root: str, env: dict, port: int) -> str:
+    """``tools/dist_train.sh CONFIG 2`` (two CPU processes) on one tiny epoch; its output."""
+    env = dict(env, PORT=str(port))
     result = _run(
         [
             'bash',
             osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-            DEMO_CONFIG,
+            config,
             '2',
             '--work-dir',
             str(work_dir),
@@ -93,9 +93,14 @@ def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
             *TINY,
         ],
         cwd=synthetic_root,
-        env=tool_env,
+        env=env,
     )
-    logs = result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
+    work_dir = tmp_path / 'dist'
+    logs = dist_train(DEMO_CONFIG, work_dir, synthetic_root, tool_env, 29517)
     assert 'gloo' in logs
     assert 'Distributed launcher: pytorch' in logs or 'launcher: pytorch' in logs
     checkpoint = work_dir / 'epoch_1.pth'
