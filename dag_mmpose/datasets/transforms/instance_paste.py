@@ -33,6 +33,43 @@ DEFAULT_TARGET_SIZE = 0.8
 TARGET_SIZE_RANGE = (0.25, 1.0)
 
 
+def target_body_size(joints: np.ndarray, height: int) -> float:
+    """The target's body size in crop pixels: the extent of its labelled joints in the crop
+    (``joints`` (J, 2)), held to :data:`TARGET_SIZE_RANGE` crop heights; without
+    :data:`MIN_SIZE_JOINTS` joints, :data:`DEFAULT_TARGET_SIZE` crop heights."""
+    size = keypoint_extent(joints, MIN_SIZE_JOINTS)
+    if size is None:
+        return DEFAULT_TARGET_SIZE * height
+    low, high = TARGET_SIZE_RANGE
+    return float(np.clip(size, low * height, high * height))
+
+
+def shown_keypoints(rgba: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """A pooled person's keypoints (K, 3) with those off its alpha unlabelled (v = 0):
+    pasted there they would mark whatever lies under them."""
+    if not len(keypoints):
+        return keypoints
+    keypoints = np.array(keypoints, dtype=np.float32)
+    keypoints[~on_mask(rgba[..., 3], keypoints[:, :2]), 2] = 0
+    return keypoints
+
+
+def mask_box_side(rgba: np.ndarray, margin: int) -> float:
+    """The longer side of a pooled person's mask box (its crop without the pool's margin)."""
+    h, w = rgba.shape[:2]
+    return float(max(h - 2 * margin, w - 2 * margin, 1))
+
+
+def pooled_body_size(rgba: np.ndarray, keypoints: np.ndarray, margin: int) -> float:
+    """A pooled person's body size in pool pixels: the extent of its labelled joints (those
+    of :func:`shown_keypoints`), else the longer side of its mask box."""
+    if len(keypoints):
+        size = keypoint_extent(keypoints[keypoints[:, 2] > 0, :2], MIN_SIZE_JOINTS)
+        if size is not None:
+            return size
+    return mask_box_side(rgba, margin)
+
+
 @TRANSFORMS.register_module()
 class InstancePaste(BaseTransform):
     """Paste people from an instance pool into the crop to simulate person occlusion.
@@ -246,40 +283,6 @@ class InstancePaste(BaseTransform):
             return np.asarray(keypoints[0, :, :2], dtype=np.float32)[labelled[0]]
         return np.zeros((0, 2), dtype=np.float32)
 
-    @staticmethod
-    def _target_size(joints: np.ndarray, height: int) -> float:
-        """The target's body size in crop pixels (see the class docstring)."""
-        size = keypoint_extent(joints, MIN_SIZE_JOINTS)
-        if size is None:
-            return DEFAULT_TARGET_SIZE * height
-        low, high = TARGET_SIZE_RANGE
-        return float(np.clip(size, low * height, high * height))
-
-    @staticmethod
-    def _shown_keypoints(rgba: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-        """The pool keypoints (K, 3) with those off the person's alpha unlabelled (v = 0):
-        pasted there they would mark whatever lies under them."""
-        if not len(keypoints):
-            return keypoints
-        keypoints = np.array(keypoints, dtype=np.float32)
-        keypoints[~on_mask(rgba[..., 3], keypoints[:, :2]), 2] = 0
-        return keypoints
-
-    def _mask_box_side(self, rgba: np.ndarray) -> float:
-        """The longer side of the pool person's mask box (its crop without the margin)."""
-        h, w = rgba.shape[:2]
-        margin = self._pool.margin
-        return float(max(h - 2 * margin, w - 2 * margin, 1))
-
-    def _pasted_size(self, rgba: np.ndarray, keypoints: np.ndarray) -> float:
-        """The pool person's body size in pool pixels: the extent of its labelled joints
-        (those of :meth:`_shown_keypoints`), else the longer side of its mask box."""
-        if len(keypoints):
-            size = keypoint_extent(keypoints[keypoints[:, 2] > 0, :2], MIN_SIZE_JOINTS)
-            if size is not None:
-                return size
-        return self._mask_box_side(rgba)
-
     @cache_randomness
     def _get_paste_params(
         self, anchors: np.ndarray, width: int, height: int
@@ -331,8 +334,8 @@ class InstancePaste(BaseTransform):
     ) -> float:
         """Crop pixels per pool pixel of a paste drawn at ``scale``."""
         if self.scale_reference == 'crop':
-            return scale * img_height / self._mask_box_side(rgba)
-        return scale * target_size / self._pasted_size(rgba, keypoints)
+            return scale * img_height / mask_box_side(rgba, self._pool.margin)
+        return scale * target_size / pooled_body_size(rgba, keypoints, self._pool.margin)
 
     def _mask_corners(self, crop_shape: Tuple[int, int], matrix: np.ndarray) -> np.ndarray:
         """The (4, 2) corners of the pool person's mask box in image pixels, grown by the
@@ -400,12 +403,12 @@ class InstancePaste(BaseTransform):
 
         img = img.copy()  # the caller's array (maybe a cached image) stays as it was
         cover = _Cover(joints, img_w, img_h, self.max_joint_cover, self.max_center_cover)
-        target_size = self._target_size(joints, img_h)
+        target_size = target_body_size(joints, img_h)
         new_keypoints, new_visible = [], []
         for candidates in params:
             for index, angle, scale, cx, cy in candidates:
                 rgba, keypoints = self._pool[index]
-                keypoints = self._shown_keypoints(rgba, keypoints)
+                keypoints = shown_keypoints(rgba, keypoints)
                 factor = self._scale_factor(rgba, keypoints, scale, target_size, img_h)
                 matrix = paste_matrix(rgba.shape[:2], angle, factor, (cx, cy))
                 box = self._mask_corners(rgba.shape[:2], matrix)

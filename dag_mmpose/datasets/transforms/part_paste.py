@@ -10,8 +10,8 @@ from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
 from ..instance_pool import InstancePool
-from .instance_paste import MIN_SIZE_JOINTS, InstancePaste
-from .keypoint_utils import crop_keypoints, keypoint_extent, labelled_inside_crop
+from .instance_paste import pooled_body_size, shown_keypoints, target_body_size
+from .keypoint_utils import crop_keypoints, labelled_inside_crop
 from .paste_utils import blend_rgba, clipped_box, open_pool, paste_matrix, warp_rgba
 
 # COCO's left / right elbow, left / right knee and the hip centre (mean of both hips)
@@ -194,15 +194,12 @@ class PartPaste(BaseTransform):
         """The window around a labelled joint (on its mask) of pooled person ``index``:
         its BGRA pixels and the joint; ``None`` when the person has no such joint."""
         rgba, keypoints = self._pool[index]
-        keypoints = InstancePaste._shown_keypoints(rgba, keypoints)
+        keypoints = shown_keypoints(rgba, keypoints)
         joints = np.flatnonzero(keypoints[:, 2] > 0)
         if not len(joints):
             return None
         joint = int(joints[min(int(joint_draw * len(joints)), len(joints) - 1)])
-        body = keypoint_extent(keypoints[joints, :2], MIN_SIZE_JOINTS)
-        if body is None:
-            margin = self._pool.margin
-            body = float(max(rgba.shape[0] - 2 * margin, rgba.shape[1] - 2 * margin, 1))
+        body = pooled_body_size(rgba, keypoints, self._pool.margin)
         half = max(self.part_extent * body / 2, 1.0)
         x, y = keypoints[joint, :2]
         h, w = rgba.shape[:2]
@@ -229,7 +226,7 @@ class PartPaste(BaseTransform):
         results['pasted_parts'] = []
         if not params:
             return results
-        target_size = InstancePaste._target_size(joints, img_h)
+        target_size = target_body_size(joints, img_h)
         img = img.copy()  # the caller's array (maybe a cached image) stays as it was
         for anchor, index, joint_draw, angle, size, jitter in params:
             part = self._cut_part(index, joint_draw)
