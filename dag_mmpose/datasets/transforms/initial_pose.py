@@ -1,7 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Put another model's prediction of the sample's person into the crop, for a refiner."""
 
-import json
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Optional, Tuple
@@ -9,11 +8,12 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.fileio import get_local_path
 from mmpose.registry import TRANSFORMS
-from mmpose.structures.bbox import bbox_overlaps
+from mmpose.structures.bbox import bbox_overlaps, flip_bbox
 from mmpose.structures.keypoint import flip_keypoints
 
+from ...utils.checks import check_finite, check_number, check_size
+from ...utils.json_io import load_json
 from .keypoint_utils import apply_warp, check_topdown_warp, topdown_warp_matrix
 
 _ON_MISSING = ('zeros', 'raise')
@@ -29,11 +29,10 @@ def load_keypoint_results(pred_file: str) -> Dict[int, List[Tuple[np.ndarray, np
     keypoints.
 
     Raises:
-        ValueError: Naming the file and the entry that does not have this layout.
+        ValueError: Naming the file and the entry that does not have this layout, or whose
+            keypoints, score or bbox hold NaN / infinite values or a negative box size.
     """
-    with get_local_path(pred_file) as local_path:
-        with open(local_path) as f:
-            entries = json.load(f)
+    entries = load_json(pred_file)
     if not isinstance(entries, list):
         raise ValueError(
             f'{pred_file}: expected a COCO keypoint results list (mmpose CocoMetric '
@@ -47,26 +46,36 @@ def load_keypoint_results(pred_file: str) -> Dict[int, List[Tuple[np.ndarray, np
                 f'{pred_file}: entry {index} has no "image_id" / "keypoints" (a COCO keypoint '
                 f'result is {{"image_id", "keypoints": [x, y, s, ...], "score"}}): {entry!r:.200}'
             )
-        keypoints = np.asarray(entry['keypoints'], dtype=np.float32)
-        if keypoints.ndim != 1 or keypoints.size % 3:
+        image_id = entry['image_id']
+        if not isinstance(image_id, (int, str)) or isinstance(image_id, bool):
             raise ValueError(
-                f'{pred_file}: entry {index} (image {entry["image_id"]}) has '
-                f'{keypoints.size} keypoint values, not 3 per joint'
+                f'{pred_file}: entry {index} has image_id {image_id!r}; COCO image ids are '
+                'integers (or strings)'
             )
-        keypoints = keypoints.reshape(-1, 3)
+        where = f'{pred_file}: entry {index} (image {image_id})'
+        keypoints = check_finite(entry['keypoints'], f'{where} "keypoints"')
+        if keypoints.ndim != 1 or keypoints.size % 3:
+            raise ValueError(f'{where} has {keypoints.size} keypoint values, not 3 per joint')
+        keypoints = keypoints.astype(np.float32).reshape(-1, 3)
         if num_keypoints is None:
             num_keypoints = len(keypoints)
         elif len(keypoints) != num_keypoints:
             raise ValueError(
-                f'{pred_file}: entry {index} has {len(keypoints)} joints, the first entry '
-                f'{num_keypoints}'
+                f'{where} has {len(keypoints)} joints, the first entry {num_keypoints}'
             )
+        if 'score' in entry:
+            check_finite(entry['score'], f'{where} "score"')
         if 'bbox' in entry:
-            x, y, w, h = (float(v) for v in entry['bbox'])
+            bbox = check_finite(entry['bbox'], f'{where} "bbox"')
+            if bbox.shape != (4,) or bbox[2] < 0 or bbox[3] < 0:
+                raise ValueError(
+                    f'{where} "bbox" must be [x, y, w, h] with w, h >= 0, got {entry["bbox"]!r}'
+                )
+            x, y, w, h = bbox.tolist()
             box = np.array([x, y, x + w, y + h], dtype=np.float32)
         else:
             box = np.concatenate([keypoints[:, :2].min(0), keypoints[:, :2].max(0)])
-        by_image[entry['image_id']].append((keypoints, box))
+        by_image[image_id].append((keypoints, box))
     return dict(by_image)
 
 
@@ -78,10 +87,12 @@ class LoadInitialPose(BaseTransform):
     come from a COCO keypoint results file (what mmpose's ``CocoMetric`` writes with
     ``outfile_prefix``, see :func:`load_keypoint_results`). A sample's prediction is the one
     of its image whose box (its ``bbox`` or else its keypoints' extent) overlaps the sample's
-    ``bbox`` most, at IoU >= ``min_iou``. It is flipped as ``RandomFlip`` flipped the image
-    and warped with ``TopdownAffine``'s matrix, which is checked against the target's
-    ``transformed_keypoints`` (place the transform right after ``TopdownAffine`` and give it
-    the same ``input_size`` and ``use_udp``).
+    ``bbox`` most, at IoU >= ``min_iou``. Matching happens in the frame of the predictions,
+    the image as loaded: ``RandomFlip`` mirrors the sample's ``bbox``, so a flipped sample's
+    box is flipped back before it is compared. The matched pose is then flipped as
+    ``RandomFlip`` flipped the image and warped with ``TopdownAffine``'s matrix, which is
+    checked against the target's ``transformed_keypoints`` (place the transform right after
+    ``TopdownAffine`` and give it the same ``input_size`` and ``use_udp``).
 
     A sample without a matching prediction (e.g. a person the other model's detector
     missed) gets zero keypoints and scores with ``on_missing='zeros'`` (the default: a
@@ -136,17 +147,14 @@ class LoadInitialPose(BaseTransform):
         super().__init__()
         if on_missing not in _ON_MISSING:
             raise ValueError(f'on_missing must be one of {_ON_MISSING}, got {on_missing!r}')
-        if not 0.0 <= min_iou <= 1.0:
-            raise ValueError(f'min_iou must lie in [0, 1], got {min_iou}')
+        owner = 'LoadInitialPose'
         self.pred_file = pred_file
-        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.input_size = check_size(input_size, 'input_size', owner)
         self.use_udp = bool(use_udp)
-        self.min_iou = float(min_iou)
+        self.min_iou = check_number(min_iou, 'min_iou', owner, ge=0, le=1)
         self.on_missing = on_missing
         self.with_partner = bool(with_partner)
-        if not 0.0 <= pair_iou <= 1.0:
-            raise ValueError(f'pair_iou must lie in [0, 1], got {pair_iou}')
-        self.pair_iou = float(pair_iou)
+        self.pair_iou = check_number(pair_iou, 'pair_iou', owner, ge=0, le=1)
         self._predictions: Optional[Dict[int, list]] = None
 
     def _lookup(self, results: dict) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
@@ -160,7 +168,7 @@ class LoadInitialPose(BaseTransform):
         if not candidates:
             return None, None
         boxes = torch.from_numpy(np.stack([box for _, box in candidates]).astype(np.float32))
-        target = torch.from_numpy(np.asarray(results['bbox'], dtype=np.float32).reshape(1, 4))
+        target = torch.from_numpy(self._unflipped_bbox(results))
         ious = bbox_overlaps(target, boxes)[0]
         best = int(torch.argmax(ious))
         if float(ious[best]) < self.min_iou:
@@ -173,6 +181,19 @@ class LoadInitialPose(BaseTransform):
             if float(pair_ious[other]) >= self.pair_iou:
                 partner = candidates[other][0]
         return candidates[best][0], partner
+
+    @staticmethod
+    def _unflipped_bbox(results: dict) -> np.ndarray:
+        """The sample's ``bbox`` (1, 4) in the frame of the predictions: the image as
+        loaded. ``RandomFlip`` mirrors ``bbox`` with the image, and the predictions are not
+        mirrored, so a flipped sample's box is flipped back (a flip is its own inverse)."""
+        bbox = np.asarray(results['bbox'], dtype=np.float32).reshape(1, 4)
+        if not results.get('flip', False):
+            return bbox
+        img_h, img_w = results['img_shape'][:2]
+        return flip_bbox(
+            bbox, image_size=(img_w, img_h), bbox_format='xyxy', direction=results['flip_direction']
+        ).astype(np.float32)
 
     def _into_crop(self, results: dict, pose: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """A (K, 3) image-space pose flipped and warped as the sample: (1, K, 2), (1, K)."""

@@ -142,3 +142,141 @@ class TestLoadInitialPose(TestCase):
         results = _pipeline(self.pred_file, False, with_partner=True)(_sample())
         self.assertFalse(results['partner_matched'])
         self.assertFalse(results['partner_keypoints'].any())
+
+
+def _person(x0: float, y0: float, seed: int) -> np.ndarray:
+    """A person's 17 joints (K, 2) inside the 40 x 90 box at (x0, y0)."""
+    rng = np.random.RandomState(seed)
+    return np.stack([rng.uniform(x0, x0 + 40, 17), rng.uniform(y0, y0 + 90, 17)], -1)
+
+
+def _side_by_side_sample() -> dict:
+    """An off-centre target (left) whose mirrored box is exactly its neighbour's box (right)
+    in a 160 px wide image: the case matching after the flip got wrong."""
+    sample = _sample()
+    target = _person(30, 30, seed=3)
+    sample.update(
+        img=np.zeros((160, 160, 3), dtype=np.uint8),
+        img_shape=(160, 160),
+        bbox=np.array([[30.0, 30.0, 70.0, 120.0]], dtype=np.float32),
+        keypoints=target[None].astype(np.float32),
+    )
+    return sample
+
+
+def _write_predictions(path: str, people: list) -> str:
+    entries = []
+    for keypoints, box in people:
+        pose = np.concatenate([keypoints, np.full((17, 1), 0.8)], axis=1)
+        x0, y0, x1, y1 = box
+        entries.append(dict(image_id=7, category_id=1, keypoints=pose.ravel().tolist(),
+                            bbox=[x0, y0, x1 - x0, y1 - y0], score=0.9))  # fmt: skip
+    with open(path, 'w') as f:
+        json.dump(entries, f)
+    return path
+
+
+class TestLoadInitialPoseAcrossFlip(TestCase):
+    """Predictions are in the image as loaded; RandomFlip mirrors the sample's bbox, so the
+    match must happen before the flip's frame (it did not: a flipped sample took the
+    neighbour's pose)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.target = _person(30, 30, seed=3)
+        self.neighbour = _person(90, 30, seed=4)
+        self.partner = self.target + [12.0, 0.0]
+        self.pred_file = _write_predictions(
+            osp.join(self.tmp.name, 'preds.keypoints.json'),
+            [
+                (self.neighbour, (90, 30, 130, 120)),
+                (self.target, (30, 30, 70, 120)),
+                (self.partner, (42, 30, 82, 120)),
+            ],
+        )
+
+    def _expected(self, results: dict, keypoints: np.ndarray) -> np.ndarray:
+        """Image-space keypoints (K, 2) flipped and warped exactly as the sample."""
+        from mmpose.structures.keypoint import flip_keypoints
+
+        from dag_mmpose.datasets.transforms.keypoint_utils import apply_warp, topdown_warp_matrix
+
+        flipped, _ = flip_keypoints(
+            keypoints[None], np.ones((1, 17)), image_size=(160, 160),
+            flip_indices=COCO['flip_indices'], direction='horizontal',
+        )  # fmt: skip
+        return apply_warp(flipped, topdown_warp_matrix(results, INPUT_SIZE))
+
+    def test_flipped_off_centre_target_gets_its_own_pose(self):
+        np.random.seed(0)
+        results = _pipeline(self.pred_file, flip=True, with_partner=True)(_side_by_side_sample())
+        self.assertTrue(results['flip'])
+        self.assertTrue(results['initial_pose_matched'])
+        np.testing.assert_allclose(
+            results['initial_keypoints'], results['transformed_keypoints'], atol=1e-3
+        )
+        # CoupleGraph's partner is the person overlapping the target, not the neighbour
+        self.assertTrue(results['partner_matched'])
+        np.testing.assert_allclose(
+            results['partner_keypoints'], self._expected(results, self.partner), atol=1e-3
+        )
+
+    def test_unflipped_sample_unchanged(self):
+        np.random.seed(0)
+        results = _pipeline(self.pred_file, flip=False, with_partner=True)(_side_by_side_sample())
+        np.testing.assert_allclose(
+            results['initial_keypoints'], results['transformed_keypoints'], atol=1e-3
+        )
+
+
+class TestPredictionFileInputs(TestCase):
+    """Every malformed prediction file is an error naming the file, the entry and the field."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def _file(self, entries=None, text=None) -> str:
+        path = osp.join(self.tmp.name, 'preds.json')
+        with open(path, 'w') as f:
+            f.write(text if text is not None else json.dumps(entries))
+        return path
+
+    def test_non_finite_and_malformed_entries(self):
+        NAN, INF = float('nan'), float('inf')
+        good = dict(image_id=3, keypoints=[1.0, 2.0, 0.5] * 17, score=0.9, bbox=[0, 0, 10, 20])
+        cases = [
+            (dict(good, keypoints=[NAN, 2.0, 0.5] * 17), r'entry 0 \(image 3\) "keypoints"'),
+            (dict(good, keypoints=[1.0, INF, 0.5] * 17), '"keypoints".* NaN or infinite'),
+            (dict(good, score=NAN), '"score".* NaN or infinite'),
+            (dict(good, bbox=[0, NAN, 10, 20]), '"bbox".* NaN or infinite'),
+            (dict(good, bbox=[0, 0, -10, 20]), r'"bbox" must be \[x, y, w, h\] with w, h >= 0'),
+            (dict(good, bbox=[0, 0, 10]), r'"bbox" must be \[x, y, w, h\]'),
+            (dict(good, image_id=[3]), 'image_id .* integers'),
+            (dict(good, keypoints='abc'), 'expected numbers'),
+        ]  # fmt: skip
+        for entry, pattern in cases:
+            with self.subTest(pattern=pattern):
+                path = self._file([good, entry] if 'entry 0' not in pattern else [entry])
+                with self.assertRaisesRegex(ValueError, 'preds.json: .*' + pattern):
+                    load_keypoint_results(path)
+
+    def test_not_json_names_the_file(self):
+        path = self._file(text='[{"image_id": 1, "keypoints": [1, 2')
+        with self.assertRaisesRegex(ValueError, r'preds.json is not valid JSON.*line 1'):
+            load_keypoint_results(path)
+
+    def test_constructor_arguments_are_checked_when_built(self):
+        for kwargs, pattern in (
+            (dict(min_iou=float('nan')), 'min_iou must be a finite number in'),
+            (dict(min_iou=1.5), 'min_iou'),
+            (dict(pair_iou=-0.1), 'pair_iou'),
+            (dict(input_size=(48,)), r'input_size must be \(width, height\)'),
+            (dict(input_size=(48, 0)), 'input_size must be an integer > 0'),
+        ):
+            with self.subTest(**{k: str(v) for k, v in kwargs.items()}):
+                args = dict(pred_file='p.json', input_size=INPUT_SIZE)
+                args.update(kwargs)
+                with self.assertRaisesRegex(ValueError, 'LoadInitialPose: ' + pattern):
+                    LoadInitialPose(**args)
