@@ -10,7 +10,10 @@ from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
 
 __all__ = [
     'apply_warp',
+    'check_finite_keypoints',
+    'check_in_crop',
     'check_topdown_warp',
+    'describe_sample',
     'crop_keypoints',
     'keypoint_extent',
     'on_mask',
@@ -144,6 +147,62 @@ def keypoint_extent(points: np.ndarray, min_points: int = 4) -> Optional[float]:
     return extent if extent > 0 else None
 
 
+def check_in_crop(results: dict, owner: str) -> None:
+    """Raise when a crop transform runs before ``TopdownAffine``.
+
+    A top-down sample gets ``bbox_center`` from ``GetBBoxCenterScale`` and ``input_size``
+    from ``TopdownAffine``; with the first and not the second the image is still the whole
+    picture, so sizes meant for the crop (boxes, pasted people) would be wrong. Samples
+    without a ``bbox_center`` (a bare crop) are not checked.
+    """
+    if 'bbox_center' in results and 'input_size' not in results:
+        raise ValueError(
+            f'{owner} works on the top-down crop, but TopdownAffine has not run yet (the '
+            'sample has a `bbox_center` and no `input_size`): place it after TopdownAffine'
+        )
+
+
+def describe_sample(results: dict) -> str:
+    """``'image 7 (images/a.jpg), annotation 12'``: which sample an error is about."""
+    parts = []
+    if 'img_id' in results:
+        path = results.get('img_path')
+        parts.append(f'image {results["img_id"]}' + (f' ({path})' if path else ''))
+    elif results.get('img_path'):
+        parts.append(f'image {results["img_path"]}')
+    if results.get('id') is not None:
+        parts.append(f'annotation {results["id"]}')
+    return ', '.join(parts) or 'the sample'
+
+
+def check_finite_keypoints(
+    keypoints: Optional[np.ndarray], visible: Optional[np.ndarray], owner: str, what: str
+) -> None:
+    """Raise when keypoints (N, K, D) or their visibility hold NaN / infinite values.
+
+    A NaN joint would be warped to NaN and silently dropped by the heatmap encoders (or
+    break a warp check with a misleading message), so it is reported where it enters.
+
+    Args:
+        keypoints (np.ndarray, optional): Keypoints, any leading shape, (..., D >= 2).
+        visible (np.ndarray, optional): Their ``keypoints_visible``.
+        owner (str): The transform, for the error.
+        what (str): Whose keypoints and where from (e.g. :func:`describe_sample`).
+    """
+    for key, values in (('keypoints', keypoints), ('keypoints_visible', visible)):
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            joints = sorted({int(j) for j in np.argwhere(bad)[:, 1]}) if values.ndim > 1 else []
+            raise ValueError(
+                f'{owner}: the {key} of {what} hold NaN or infinite values (joints '
+                f'{joints[:8]}): every coordinate and visibility must be finite (check the '
+                'annotation file)'
+            )
+
+
 def apply_warp(points: np.ndarray, warp_mat: np.ndarray) -> np.ndarray:
     """(..., 2) points through a 2x3 affine matrix, in float64."""
     return np.asarray(points, dtype=np.float64) @ warp_mat[:, :2].T + warp_mat[:, 2]
@@ -187,6 +246,9 @@ def check_topdown_warp(
     keypoints = results.get('keypoints', None)
     if keypoints is None or np.ndim(keypoints) != 3:
         return
+    check_finite_keypoints(
+        keypoints, None, owner, f'the target ({describe_sample(results)}), before any warp'
+    )
     transformed = results.get('transformed_keypoints', None)
     if transformed is None or np.shape(transformed)[:2] != np.shape(keypoints)[:2]:
         raise ValueError(

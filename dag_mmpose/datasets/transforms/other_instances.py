@@ -14,7 +14,9 @@ from mmpose.structures.keypoint import flip_keypoints
 
 from .keypoint_utils import (
     apply_warp,
+    check_finite_keypoints,
     check_topdown_warp,
+    describe_sample,
     inside_crop,
     topdown_warp_matrix,
     visibility_flags,
@@ -77,16 +79,22 @@ class GetOtherInstances(BaseTransform):
     holds one. This transform looks the other people of the same image up in the dataset
     that mmpose's ``BaseCocoStyleDataset.prepare_data`` stores in ``results['dataset']``
     (so any COCO-style dataset works unchanged), excludes the target by its annotation
-    ``id``, flips them like ``RandomFlip`` flipped the image and warps them with the matrix
-    of ``TopdownAffine``. Place it right after ``TopdownAffine``, with ``RandomFlip``
-    before ``TopdownAffine`` as in mmpose's top-down pipelines, and give it the same
-    ``input_size`` and ``use_udp``: it checks its warp against the target's
+    ``id`` (an id shared by several samples of the image is an error: mmpose's loader has
+    made them copies of one person, see ``docs/reliability.md``), flips them like
+    ``RandomFlip`` flipped the image and warps them with the matrix of ``TopdownAffine``.
+    Place it right after ``TopdownAffine``, with ``RandomFlip`` before ``TopdownAffine`` as
+    in mmpose's top-down pipelines, and give it the same ``input_size`` and ``use_udp``: it
+    checks its warp against the target's
     ``transformed_keypoints`` and raises a ``ValueError`` when they disagree.
 
     Without a ``dataset`` in the results (inference, ``inference_topdown``), with a
     dataset of person detections (``bbox_file``: its instances carry no keypoints) or
     without other people in the image, it writes empty (0, K, 2) / (0, K) arrays, which
     ``DAGHeatmap`` treats as "no other people".
+
+    Keypoints or visibility flags that are NaN or infinite (the target's or another
+    person's) raise a ``ValueError`` naming the image and annotation, and so does a place
+    after ``InstancePaste`` (whose pasted people would be overwritten).
 
     ``CombinedDataset`` is not supported: its samples come out of the sub-datasets'
     pipelines, so the other people cannot be looked up without re-running them.
@@ -166,14 +174,32 @@ class GetOtherInstances(BaseTransform):
                 )
 
         keypoints, visible = [], []
+        repeated = 0
         for idx in get_img_id_index(dataset).get(results['img_id'], []):
             info = dataset.get_data_info(idx)
             if info.get('id') == results['id']:
+                repeated += 1
                 continue
+            check_finite_keypoints(
+                info['keypoints'],
+                info['keypoints_visible'],
+                'GetOtherInstances',
+                f"another person ({describe_sample(info)}) of the target's image",
+            )
             other_visible = visibility_flags(info['keypoints_visible'])
             keypoints.append(np.asarray(info['keypoints'], dtype=np.float32)[..., :2])
             visible.append(other_visible)
-
+        if repeated > 1:
+            # xtcocotools indexes annotations by id, so mmpose's COCO loader turns every
+            # annotation of a repeated id into a copy of the last one: the other people of
+            # that id are lost before any transform runs
+            raise ValueError(
+                f'GetOtherInstances: {repeated} samples of image {results["img_id"]} carry the '
+                f'annotation id {results["id"]}. mmpose loads COCO files through xtcocotools, '
+                'which keeps only the last annotation of a repeated id, so these samples are '
+                'copies of one person and the others are lost: give every annotation of the '
+                'file its own id'
+            )
         if not keypoints:
             return (
                 np.zeros((0, num_keypoints, 2), dtype=np.float32),
@@ -193,7 +219,17 @@ class GetOtherInstances(BaseTransform):
         Returns:
             dict: The result dict.
         """
+        if 'pasted_instances' in results:
+            raise ValueError(
+                'GetOtherInstances runs after InstancePaste: it would replace the pasted '
+                "people's keypoints in `other_keypoints` (and the multi-joint target would "
+                'miss them); place InstancePaste after GetOtherInstances'
+            )
         num_keypoints = self._num_keypoints(results)
+        check_finite_keypoints(
+            None, results.get('keypoints_visible'), 'GetOtherInstances',
+            f'the target ({describe_sample(results)})',
+        )  # fmt: skip
         dataset = results.get('dataset', None)
         if dataset is None or getattr(dataset, 'bbox_file', None):
             results['other_keypoints'] = np.zeros((0, num_keypoints, 2), dtype=np.float32)

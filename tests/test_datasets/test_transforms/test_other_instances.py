@@ -121,6 +121,7 @@ class TestGetOtherInstances(TestCase):
         max_instances: Optional[int] = None,
         serialize_data: bool = True,
         extra: Optional[List[dict]] = None,
+        ann_file: Optional[str] = None,
     ) -> CocoDataset:
         pipeline = [
             dict(type='LoadImage'),
@@ -141,7 +142,7 @@ class TestGetOtherInstances(TestCase):
             ),
         ] + (extra or [])
         return CocoDataset(
-            ann_file=self.ann_file,
+            ann_file=ann_file or self.ann_file,
             data_root='',
             data_prefix=dict(img=self.root + '/'),
             data_mode='topdown',
@@ -350,3 +351,59 @@ class TestGetOtherInstances(TestCase):
             if x < 24 and y < 48:  # the peak pixel of a joint at the crop's edge is off
                 self.assertGreaterEqual(multi[joint, y, x], 0.5 - 1e-6)
         self.assertTrue(np.any(multi > sample.gt_fields.heatmaps.numpy()))
+
+    def _variant(self, name: str, edit) -> str:
+        """The test annotations with ``edit(data)`` applied, written as ``name``."""
+        with open(self.ann_file) as f:
+            data = json.load(f)
+        edit(data)
+        path = osp.join(self.root, name)
+        with open(path, 'w') as f:
+            json.dump(data, f)
+        return path
+
+    def test_non_finite_keypoints_name_the_annotation(self):
+        """A NaN or infinite coordinate / flag (the target's or another person's) is an error
+        naming image and annotation; a NaN target used to surface as a misleading
+        "does not reproduce the target's warp ... use_udp" message."""
+
+        def set_value(ann_index: int, offset: int, value: float):
+            def edit(data):
+                data['annotations'][ann_index]['keypoints'][offset] = value
+
+            return edit
+
+        nan, inf = float('nan'), float('inf')
+        cases = [
+            ('nan_target.json', set_value(0, 3, nan), r'keypoints of the target \(image 1'),
+            ('inf_target.json', set_value(0, 4, inf), 'keypoints of the target'),
+            ('nan_flag.json', set_value(0, 5, nan), 'keypoints_visible of the target'),
+            ('nan_other.json', set_value(1, 3, nan),
+             r'keypoints of another person \(image 1 .*annotation 2\)'),
+        ]  # fmt: skip
+        for name, edit, pattern in cases:
+            with self.subTest(name=name):
+                dataset = self._dataset(0.0, ann_file=self._variant(name, edit))
+                with self.assertRaisesRegex(ValueError, 'GetOtherInstances: the ' + pattern):
+                    dataset[0]
+
+    def test_repeated_annotation_ids_are_an_error(self):
+        """mmpose's COCO loader (xtcocotools, annotations indexed by id) makes every
+        annotation of a repeated id a copy of the last one; excluded by id, the target took
+        all its copies with it and the sample silently had no other people."""
+
+        def same_ids(data):
+            for ann in data['annotations'][:3]:
+                ann['id'] = 1
+
+        dataset = self._dataset(0.0, ann_file=self._variant('same_ids.json', same_ids))
+        self.assertEqual(dataset.get_data_info(0)['keypoints'].tolist(),
+                         dataset.get_data_info(1)['keypoints'].tolist())  # fmt: skip
+        with self.assertRaisesRegex(ValueError, '3 samples of image 1 carry the annotation id 1'):
+            dataset[0]
+
+    def test_after_instance_paste_is_an_error(self):
+        sample = self._affine_sample()
+        sample['pasted_instances'] = []
+        with self.assertRaisesRegex(ValueError, 'place InstancePaste after GetOtherInstances'):
+            GetOtherInstances(input_size=INPUT_SIZE)(sample)
