@@ -13,7 +13,8 @@ from mmpose.codecs.utils import (
 )
 from mmpose.registry import KEYPOINT_CODECS
 
-from ..datasets.transforms.keypoint_utils import other_people
+from ..datasets.transforms.keypoint_utils import check_finite_keypoints, other_people
+from ..utils.checks import check_number, check_size
 
 
 @KEYPOINT_CODECS.register_module()
@@ -116,8 +117,15 @@ class DAGHeatmap(BaseKeypointCodec):
         with_target_heatmaps: bool = True,
     ) -> None:
         super().__init__()
-        if not 0.0 <= other_peak <= 1.0:
-            raise ValueError(f'other_peak must lie in [0, 1], got {other_peak}')
+        owner = 'DAGHeatmap'
+        input_size = check_size(input_size, 'input_size', owner)
+        heatmap_size = check_size(heatmap_size, 'heatmap_size', owner)
+        sigma = check_number(sigma, 'sigma', owner, gt=0)
+        other_peak = check_number(other_peak, 'other_peak', owner, ge=0, le=1)
+        blur_kernel_size = check_number(blur_kernel_size, 'blur_kernel_size', owner, gt=0,
+                                        integer=True)  # fmt: skip
+        if blur_kernel_size % 2 == 0:
+            raise ValueError(f'{owner}: blur_kernel_size must be odd, got {blur_kernel_size}')
         if use_udp and unbiased:
             raise ValueError(
                 'DAGHeatmap: `unbiased=True` (DarkPose) applies to MSRA encoding only; '
@@ -259,6 +267,11 @@ class DAGHeatmap(BaseKeypointCodec):
                 f'DAGHeatmap: `other_keypoints` {other_keypoints.shape} must have the same '
                 f'number of keypoints as `keypoints` {keypoints.shape}'
             )
+        # a NaN joint would become a NaN coordinate target, and a NaN loss
+        check_finite_keypoints(keypoints[..., :2], keypoints_visible, 'DAGHeatmap', 'the target')
+        check_finite_keypoints(
+            other_keypoints[..., :2], other_keypoints_visible, 'DAGHeatmap', 'the other people'
+        )
 
         target = self._target_codec.encode(keypoints[..., :2], keypoints_visible)
         heatmaps = target['heatmaps']

@@ -205,6 +205,41 @@ class TestDAGHeatmap(TestCase):
         with self.assertRaisesRegex(ValueError, 'unbiased'):
             DAGHeatmap(INPUT_SIZE, HEATMAP_SIZE, sigma=2.0, use_udp=True, unbiased=True)
 
+    def test_out_of_range_arguments_are_refused_when_built(self):
+        nan = float('nan')
+        cases = [
+            (dict(sigma=0.0), 'sigma must be a finite number > 0'),
+            (dict(sigma=-2.0), 'sigma'),
+            (dict(sigma=nan), 'sigma'),
+            (dict(sigma=2.0, other_peak=nan), 'other_peak'),
+            (dict(sigma=2.0, input_size=(192,)), r'input_size must be \(width, height\)'),
+            (dict(sigma=2.0, heatmap_size=(48, 0)), 'heatmap_size must be an integer > 0'),
+            (dict(sigma=2.0, blur_kernel_size=10), 'blur_kernel_size must be odd'),
+            (dict(sigma=2.0, blur_kernel_size=0), 'blur_kernel_size'),
+        ]
+        for kwargs, pattern in cases:
+            args = dict(input_size=INPUT_SIZE, heatmap_size=HEATMAP_SIZE)
+            args.update(kwargs)
+            with self.subTest(**{k: str(v) for k, v in kwargs.items()}):
+                with self.assertRaisesRegex(ValueError, 'DAGHeatmap: ' + pattern):
+                    KEYPOINT_CODECS.build(dict(type='DAGHeatmap', **args))
+
+    def test_non_finite_keypoints_are_refused(self):
+        """A NaN joint would become a NaN coordinate target (and a NaN loss)."""
+        codec = DAGHeatmap(INPUT_SIZE, HEATMAP_SIZE, sigma=2.0)
+        keypoints = self.keypoints.copy()
+        keypoints[0, 5, 0] = np.nan
+        with self.assertRaisesRegex(ValueError, r'keypoints of the target .*joints \[5\]'):
+            codec.encode(keypoints, self.visible)
+        visible = self.visible.copy()
+        visible[0, 2] = np.inf
+        with self.assertRaisesRegex(ValueError, 'keypoints_visible of the target'):
+            codec.encode(self.keypoints, visible)
+        others = self.others.copy()
+        others[1, 3, 1] = -np.inf
+        with self.assertRaisesRegex(ValueError, r'keypoints of the other people .*joints \[3\]'):
+            codec.encode(self.keypoints, self.visible, others, self.others_visible)
+
     def _sample(self) -> dict:
         sample = get_coco_sample(img_shape=(256, 192), num_instances=1)
         sample['transformed_keypoints'] = self.keypoints.copy()
