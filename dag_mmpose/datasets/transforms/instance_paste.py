@@ -8,8 +8,10 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
+from ...utils.checks import check_interval, check_number
 from ..instance_pool import InstancePool
 from .keypoint_utils import (
+    check_in_crop,
     crop_keypoints,
     inside_crop,
     keypoint_extent,
@@ -17,7 +19,14 @@ from .keypoint_utils import (
     on_mask,
     other_people,
 )
-from .paste_utils import blend_rgba, clipped_box, open_pool, paste_matrix, warp_rgba
+from .paste_utils import (
+    blend_rgba,
+    check_paste_image,
+    clipped_box,
+    open_pool,
+    paste_matrix,
+    warp_rgba,
+)
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
@@ -194,35 +203,24 @@ class InstancePaste(BaseTransform):
         label_pasted: bool = True,
     ) -> None:
         super().__init__()
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must lie in [0, 1], got {prob}')
-        if (
-            len(num_instances) != 2
-            or not 0 <= num_instances[0] <= num_instances[1]
-            or num_instances[1] < 1
-        ):
+        owner = 'InstancePaste'
+        prob = check_number(prob, 'prob', owner, ge=0, le=1)
+        num_instances = check_interval(num_instances, 'num_instances', owner, ge=0, integer=True)
+        if num_instances[1] < 1:
             raise ValueError(
-                'num_instances must be (min, max) with 0 <= min <= max and '
-                f'max >= 1, got {num_instances}'
+                f'{owner}: num_instances must be (min, max) with max >= 1, got {num_instances}'
             )
-        if len(rotation) != 2 or rotation[0] > rotation[1]:
-            raise ValueError(f'rotation must be a (min, max) range in degrees, got {rotation}')
-        if len(scale) != 2 or not 0.0 < scale[0] <= scale[1]:
-            raise ValueError(f'scale must be (min, max) with 0 < min <= max, got {scale}')
-        if not 0.0 <= overlap_bias <= 1.0:
-            raise ValueError(f'overlap_bias must lie in [0, 1], got {overlap_bias}')
-        if edge_softness < 0:
-            raise ValueError(f'edge_softness must be >= 0, got {edge_softness}')
+        rotation = check_interval(rotation, 'rotation', owner)
+        scale = check_interval(scale, 'scale', owner, gt=0)
+        overlap_bias = check_number(overlap_bias, 'overlap_bias', owner, ge=0, le=1)
+        edge_softness = check_number(edge_softness, 'edge_softness', owner, ge=0)
         if scale_reference not in ('body', 'crop'):
             raise ValueError(f"scale_reference must be 'body' or 'crop', got {scale_reference!r}")
-        for name, cap in (
-            ('max_joint_cover', max_joint_cover),
-            ('max_center_cover', max_center_cover),
-        ):
-            if cap is not None and not 0.0 <= cap <= 1.0:
-                raise ValueError(f'{name} must be None or lie in [0, 1], got {cap}')
-        if max_redraws < 0:
-            raise ValueError(f'max_redraws must be >= 0, got {max_redraws}')
+        if max_joint_cover is not None:
+            max_joint_cover = check_number(max_joint_cover, 'max_joint_cover', owner, ge=0, le=1)
+        if max_center_cover is not None:
+            max_center_cover = check_number(max_center_cover, 'max_center_cover', owner, ge=0, le=1)
+        max_redraws = check_number(max_redraws, 'max_redraws', owner, ge=0, integer=True)
 
         self._pool, self.pool = open_pool(pool)
         self.prob = prob
@@ -367,7 +365,9 @@ class InstancePaste(BaseTransform):
         Returns:
             dict: The result dict.
         """
+        check_in_crop(results, 'InstancePaste')
         img = results['img']
+        check_paste_image(img, 'InstancePaste')
         img_h, img_w = img.shape[:2]
         joints = self._target_joints(results, img_w, img_h)
         anchors = joints if len(joints) else np.array([[(img_w - 1) / 2, (img_h - 1) / 2]])

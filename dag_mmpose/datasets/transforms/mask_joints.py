@@ -10,7 +10,8 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
-from .keypoint_utils import crop_keypoints, labelled_inside_crop
+from ...utils.checks import check_finite, check_interval, check_number
+from .keypoint_utils import check_in_crop, crop_keypoints, labelled_inside_crop
 
 FILL_MODES = ('constant', 'mean', 'noise')
 
@@ -18,19 +19,18 @@ FILL_MODES = ('constant', 'mean', 'noise')
 _CV2_MEAN_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.float32, np.float64)
 
 
-def _as_range(value: Union[Number, Sequence[Number]], name: str) -> Tuple:
-    """``value`` as a ``(low, high)`` pair: a number means ``(value, value)``."""
-    if isinstance(value, Number):
-        return value, value
+def _as_range(value: Union[Number, Sequence[Number]], name: str, **bounds) -> Tuple:
+    """``value`` as a checked ``(low, high)`` pair: a number means ``(value, value)``.
+    ``bounds`` (``gt=0``, ``integer=True``, ...) as in :func:`check_interval`."""
+    if isinstance(value, Number) and not isinstance(value, bool):
+        value = (value, value)
     if (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(isinstance(v, Number) for v in value)
+        not isinstance(value, (tuple, list))
+        or len(value) != 2
+        or not all(isinstance(v, Number) and not isinstance(v, bool) for v in value)
     ):
-        if value[0] > value[1]:
-            raise ValueError(f'{name} must be (min, max) with min <= max, got {value}')
-        return tuple(value)
-    raise TypeError(f'{name} must be a number or a (min, max) pair, got {value!r}')
+        raise TypeError(f'MaskJoints: {name} must be a number or a (min, max) pair, got {value!r}')
+    return check_interval(value, name, 'MaskJoints', **bounds)
 
 
 @TRANSFORMS.register_module()
@@ -109,24 +109,13 @@ class MaskJoints(BaseTransform):
         fill_value: Union[float, Sequence[float]] = 0,
     ) -> None:
         super().__init__()
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must lie in [0, 1], got {prob}')
+        owner = 'MaskJoints'
+        self.prob = check_number(prob, 'prob', owner, ge=0, le=1)
         if isinstance(num_joints, bool):
             raise TypeError(f'num_joints must be an int or an (min, max) pair, got {num_joints!r}')
-        min_joints, max_joints = _as_range(num_joints, 'num_joints')
-        if (
-            not (
-                isinstance(min_joints, (int, np.integer))
-                and isinstance(max_joints, (int, np.integer))
-            )
-            or min_joints < 0
-        ):
-            raise ValueError(f'num_joints must be ints >= 0, got {num_joints!r}')
-        min_size, _ = _as_range(box_size, 'box_size')
-        if min_size <= 0:
-            raise ValueError(f'box_size must be > 0, got {box_size!r}')
-        if center_jitter < 0:
-            raise ValueError(f'center_jitter must be >= 0, got {center_jitter}')
+        min_joints, max_joints = _as_range(num_joints, 'num_joints', ge=0, integer=True)
+        self._size_range = _as_range(box_size, 'box_size', gt=0)
+        center_jitter = check_number(center_jitter, 'center_jitter', owner, ge=0)
         if fill not in FILL_MODES:
             raise ValueError(f'fill must be one of {FILL_MODES}, got {fill!r}')
         if not isinstance(fill_value, Number) and not (
@@ -137,15 +126,14 @@ class MaskJoints(BaseTransform):
             raise TypeError(
                 f'fill_value must be a number or a sequence of numbers, got {fill_value!r}'
             )
+        check_finite(fill_value, 'MaskJoints: fill_value')
 
-        self.prob = prob
         self.num_joints = num_joints if isinstance(num_joints, Number) else tuple(num_joints)
         self.box_size = box_size if isinstance(box_size, Number) else tuple(box_size)
         self.center_jitter = center_jitter
         self.fill = fill
         self.fill_value = fill_value if isinstance(fill_value, Number) else tuple(fill_value)
         self._num_range = (int(min_joints), int(max_joints))
-        self._size_range = _as_range(box_size, 'box_size')
 
     @staticmethod
     def _candidates(results: dict, img_w: int, img_h: int) -> np.ndarray:
@@ -263,6 +251,7 @@ class MaskJoints(BaseTransform):
         Returns:
             dict: The result dict.
         """
+        check_in_crop(results, 'MaskJoints')
         imgs = results['img']
         first = imgs[0] if isinstance(imgs, list) else imgs
         img_h, img_w = first.shape[:2]

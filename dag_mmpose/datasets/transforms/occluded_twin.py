@@ -8,9 +8,49 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
+from ...utils.checks import check_number
+
 # what the occlusion transforms report of where they painted: a key holding (N, 4) boxes,
 # or a list of dicts each with a 'bbox'
 _OCCLUDER_BOXES = ('masked_boxes', 'pasted_instances', 'pasted_parts')
+# mmpose's transforms that move the image or the labels: in a twin they would break the fit
+# of the clean labels to it
+_GEOMETRIC = (
+    'GetBBoxCenterScale',
+    'RandomFlip',
+    'RandomHalfBody',
+    'RandomBBoxTransform',
+    'TopdownAffine',
+    'BottomupRandomAffine',
+    'BottomupResize',
+    'BottomupRandomCrop',
+    'BottomupRandomChoiceResize',
+    'RandomFlipAroundRoot',
+)
+# what the twin's inner transforms must leave as it is: the sample's geometry and labels
+_GEOMETRY_KEYS = (
+    'bbox',
+    'bbox_center',
+    'bbox_scale',
+    'bbox_rotation',
+    'flip',
+    'flip_direction',
+    'keypoints',
+    'keypoints_visible',
+    'transformed_keypoints',
+    'input_size',
+    'input_center',
+    'input_scale',
+)
+
+
+def _same(before, after) -> bool:
+    """Whether two values of a sample key are equal (arrays element-wise, NaN == NaN)."""
+    if before is None or after is None:
+        return before is after
+    before, after = np.asarray(before), np.asarray(after)
+    floats = before.dtype.kind in 'fc' and after.dtype.kind in 'fc'
+    return before.shape == after.shape and np.array_equal(before, after, equal_nan=floats)
 
 
 @TRANSFORMS.register_module()
@@ -28,9 +68,13 @@ class OccludedTwin(BaseTransform):
     as about a third of D-Slope's twins are.
 
     Place it after ``TopdownAffine`` (and ``GetOtherInstances``) and pack with
-    ``PackDualPoseInputs``. With ``twin_key='img'`` the twin replaces the crop itself: one
-    network then trains on exactly the images the expert network of D-Slope sees (the
-    baseline that separates mutual learning from the augmentation).
+    ``PackDualPoseInputs``. Transforms that move the image or the labels do not belong
+    inside: mmpose's geometric transforms (``RandomFlip``, ``TopdownAffine`` ...) are refused
+    when it is built, and a twin whose inner transforms changed the sample's geometry or
+    labels (``bbox_center``, ``keypoints``, ``flip`` ...) raises a ``ValueError`` naming the
+    key: the clean labels would no longer fit it. With ``twin_key='img'`` the twin replaces
+    the crop itself: one network then trains on exactly the images the expert network of
+    D-Slope sees (the baseline that separates mutual learning from the augmentation).
 
     Required Keys:
 
@@ -61,8 +105,7 @@ class OccludedTwin(BaseTransform):
         twin_key: str = 'img_twin',
     ) -> None:
         super().__init__()
-        if not 0.0 <= clean_prob <= 1.0:
-            raise ValueError(f'clean_prob must lie in [0, 1], got {clean_prob}')
+        self.clean_prob = check_number(clean_prob, 'clean_prob', 'OccludedTwin', ge=0, le=1)
         self.transforms: List[Callable] = []
         for step in transforms:
             if isinstance(step, dict):
@@ -71,8 +114,14 @@ class OccludedTwin(BaseTransform):
                 raise TypeError(
                     f'OccludedTwin: transforms must be configs or callables, got {step!r}'
                 )
+            if type(step).__name__ in _GEOMETRIC:
+                raise ValueError(
+                    f'OccludedTwin: {type(step).__name__} moves the image or the labels; the '
+                    "twin shares the crop's labels, so only transforms that paint over the "
+                    'crop belong inside (MaskJoints, InstancePaste, PartPaste, colour '
+                    'transforms): put geometric ones before OccludedTwin'
+                )
             self.transforms.append(step)
-        self.clean_prob = clean_prob
         self.twin_key = twin_key
 
     @cache_randomness
@@ -107,6 +156,7 @@ class OccludedTwin(BaseTransform):
                         f'OccludedTwin: {step!r} dropped the sample; only transforms that '
                         'paint over the crop belong in an occluded twin'
                     )
+            self._check_geometry(results, scratch)
             twin = scratch['img']
             if twin.shape != img.shape or twin.dtype != img.dtype:
                 raise ValueError(
@@ -119,6 +169,19 @@ class OccludedTwin(BaseTransform):
         results['twin_occluded'] = occluded
         results['twin_boxes'] = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
         return results
+
+    def _check_geometry(self, results: dict, scratch: dict) -> None:
+        """Raise when the inner transforms changed the sample's geometry or labels."""
+        for key in _GEOMETRY_KEYS:
+            if key not in results and key not in scratch:
+                continue
+            if not _same(results.get(key), scratch.get(key)):
+                names = ', '.join(type(step).__name__ for step in self.transforms)
+                raise ValueError(
+                    f'OccludedTwin: its transforms ({names}) changed `{key}` of the sample; '
+                    "the twin shares the crop's labels, so only transforms that paint over "
+                    'the crop belong inside: put geometric ones before OccludedTwin'
+                )
 
     @staticmethod
     def _occluder_boxes(scratch: dict) -> List[np.ndarray]:

@@ -9,10 +9,18 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
+from ...utils.checks import check_interval, check_number
 from ..instance_pool import InstancePool
 from .instance_paste import pooled_body_size, shown_keypoints, target_body_size
-from .keypoint_utils import crop_keypoints, labelled_inside_crop
-from .paste_utils import blend_rgba, clipped_box, open_pool, paste_matrix, warp_rgba
+from .keypoint_utils import check_in_crop, crop_keypoints, labelled_inside_crop
+from .paste_utils import (
+    blend_rgba,
+    check_paste_image,
+    clipped_box,
+    open_pool,
+    paste_matrix,
+    warp_rgba,
+)
 
 # COCO's left / right elbow, left / right knee and the hip centre (mean of both hips)
 COCO_PART_ANCHORS = ((7,), (8,), (13,), (14,), (11, 12))
@@ -101,10 +109,9 @@ class PartPaste(BaseTransform):
         num_keypoints: Optional[int] = None,
     ) -> None:
         super().__init__()
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must lie in [0, 1], got {prob}')
-        if len(num_parts) != 2 or not 1 <= num_parts[0] <= num_parts[1]:
-            raise ValueError(f'num_parts must be (min, max) with 1 <= min <= max, got {num_parts}')
+        owner = 'PartPaste'
+        prob = check_number(prob, 'prob', owner, ge=0, le=1)
+        num_parts = check_interval(num_parts, 'num_parts', owner, ge=1, integer=True)
         groups = [tuple(int(j) for j in group) for group in anchor_joints]
         if not groups or any(not group or min(group) < 0 for group in groups):
             raise ValueError(
@@ -115,16 +122,11 @@ class PartPaste(BaseTransform):
                 f"PartPaste: anchor_joints {groups} name joints beyond the dataset's "
                 f'{num_keypoints} keypoints'
             )
-        if not 0.0 < part_extent:
-            raise ValueError(f'part_extent must be > 0, got {part_extent}')
-        if len(size) != 2 or not 0.0 < size[0] <= size[1]:
-            raise ValueError(f'size must be (min, max) with 0 < min <= max, got {size}')
-        if len(rotation) != 2 or rotation[0] > rotation[1]:
-            raise ValueError(f'rotation must be a (min, max) range in degrees, got {rotation}')
-        if jitter < 0 or edge_softness < 0:
-            raise ValueError(
-                f'jitter and edge_softness must be >= 0, got {jitter} and {edge_softness}'
-            )
+        part_extent = check_number(part_extent, 'part_extent', owner, gt=0)
+        size = check_interval(size, 'size', owner, gt=0)
+        rotation = check_interval(rotation, 'rotation', owner)
+        jitter = check_number(jitter, 'jitter', owner, ge=0)
+        edge_softness = check_number(edge_softness, 'edge_softness', owner, ge=0)
         self._pool, self.pool = open_pool(pool)
         if not len(self._pool) or not self._pool.num_keypoints:
             raise ValueError(
@@ -219,7 +221,9 @@ class PartPaste(BaseTransform):
         Returns:
             dict: The result dict.
         """
+        check_in_crop(results, 'PartPaste')
         img = results['img']
+        check_paste_image(img, 'PartPaste')
         img_h, img_w = img.shape[:2]
         anchors, names, joints = self._anchors(results, img_w, img_h)
         params = self._get_paste_params(len(anchors))

@@ -10,7 +10,15 @@ import numpy as np
 
 from ..instance_pool import InstancePool
 
-__all__ = ['blend_rgba', 'clipped_box', 'feather_ksize', 'open_pool', 'paste_matrix', 'warp_rgba']
+__all__ = [
+    'blend_rgba',
+    'check_paste_image',
+    'clipped_box',
+    'feather_ksize',
+    'open_pool',
+    'paste_matrix',
+    'warp_rgba',
+]
 
 
 def open_pool(pool: Union[str, InstancePool]) -> Tuple[InstancePool, str]:
@@ -18,6 +26,19 @@ def open_pool(pool: Union[str, InstancePool]) -> Tuple[InstancePool, str]:
     if isinstance(pool, InstancePool):
         return pool, pool.pool_dir
     return InstancePool(pool), pool
+
+
+def check_paste_image(img: np.ndarray, owner: str) -> None:
+    """Raise unless ``img`` can take the pool's 8-bit colours: uint8, or float in mmcv's
+    0-255 range (floats are not checked for their range). Other integer images (uint16 from
+    16-bit files, int32) hold another range, in which 0-255 colours would come out dark."""
+    dtype = np.asarray(img).dtype
+    if dtype != np.uint8 and not np.issubdtype(dtype, np.floating):
+        raise ValueError(
+            f'{owner} pastes 8-bit colours (0-255) and takes uint8 or float (0-255) images, '
+            f'got a {dtype} image: convert it to uint8 first (e.g. '
+            "LoadImage(color_type='color'), which reads 8 bits per channel)"
+        )
 
 
 def clipped_box(

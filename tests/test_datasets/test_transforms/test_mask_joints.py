@@ -98,6 +98,31 @@ class TestMaskJoints(TestCase):
             with self.assertRaises(TypeError, msg=str(kwargs)):
                 MaskJoints(**kwargs)
 
+    def test_non_finite_args_are_refused_when_built(self):
+        """NaN passes every comparison check (``nan <= 0`` is False): refused by name."""
+        nan = float('nan')
+        for kwargs, name in (
+            (dict(box_size=nan), 'box_size'),
+            (dict(box_size=(0.1, nan)), 'box_size'),
+            (dict(box_size=(0.1, float('inf'))), 'box_size'),
+            (dict(center_jitter=nan), 'center_jitter'),
+            (dict(prob=nan), 'prob'),
+            (dict(fill_value=nan), 'fill_value'),
+            (dict(fill_value=(0, nan, 0)), 'fill_value'),
+        ):
+            with self.subTest(**{k: str(v) for k, v in kwargs.items()}):
+                with self.assertRaisesRegex(ValueError, f'MaskJoints: {name}'):
+                    MaskJoints(**kwargs)
+
+    def test_before_topdown_affine_is_an_error(self):
+        """On the whole image its boxes would be sized for a crop it is not."""
+        sample = _sample()
+        sample['bbox_center'] = np.array([[48.0, 64.0]])
+        with self.assertRaisesRegex(ValueError, 'MaskJoints .* place it after TopdownAffine'):
+            MaskJoints(prob=1.0)(sample)
+        sample['input_size'] = (96, 128)
+        MaskJoints(prob=1.0)(sample)
+
     def test_prob_zero_is_identity(self):
         transform = MaskJoints(prob=0.0)
         for seed in range(20):

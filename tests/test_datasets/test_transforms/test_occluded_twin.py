@@ -141,6 +141,28 @@ class TestOccludedTwin(_WithPool):
         results = OccludedTwin([], clean_prob=0.0)(_sample())
         np.testing.assert_array_equal(results['img_twin'], results['img'])
 
+    def test_geometric_transforms_do_not_belong_inside(self):
+        """The twin shares the crop's labels: a transform that moves the image or the labels
+        would make them wrong for the twin alone."""
+        init_default_scope('mmpose')
+        for step in (
+            dict(type='RandomFlip', prob=1.0),
+            dict(type='TopdownAffine', input_size=(W, H)),
+            dict(type='RandomBBoxTransform'),
+        ):
+            with self.subTest(step=step['type']):
+                with self.assertRaisesRegex(ValueError, f'OccludedTwin: {step["type"]} moves'):
+                    OccludedTwin([step])
+
+        def shift(results):
+            results['transformed_keypoints'] = results['transformed_keypoints'] + 3.0
+            return results
+
+        with self.assertRaisesRegex(ValueError, 'changed `transformed_keypoints`'):
+            OccludedTwin([shift], clean_prob=0.0)(_sample())
+        with self.assertRaisesRegex(ValueError, 'OccludedTwin: clean_prob'):
+            OccludedTwin([], clean_prob=float('nan'))
+
     def test_repr(self):
         text = repr(OccludedTwin([dict(type='MaskJoints')], clean_prob=0.5))
         assert text.startswith('OccludedTwin(transforms=[MaskJoints(prob=0.5')

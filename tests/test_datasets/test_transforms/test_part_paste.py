@@ -164,6 +164,30 @@ class TestPartPaste(TestCase):
             with self.subTest(bad=bad), self.assertRaises(ValueError):
                 PartPaste(pool=self.pool, **bad)
 
+    def test_non_finite_args_are_refused_when_built(self):
+        nan = float('nan')
+        for kwargs, name in (
+            (dict(size=(nan, 0.5)), 'size'),
+            (dict(part_extent=nan), 'part_extent'),
+            (dict(jitter=nan), 'jitter'),
+            (dict(edge_softness=nan), 'edge_softness'),
+            (dict(rotation=(nan, 0.0)), 'rotation'),
+            (dict(prob=nan), 'prob'),
+        ):
+            with self.subTest(**{k: str(v) for k, v in kwargs.items()}):
+                with self.assertRaisesRegex(ValueError, f'PartPaste: {name}'):
+                    PartPaste(pool=self.pool, **kwargs)
+
+    def test_wrong_image_type_or_place_is_an_error(self):
+        sample = _sample()
+        sample['img'] = sample['img'].astype(np.uint16)
+        with self.assertRaisesRegex(ValueError, 'PartPaste pastes 8-bit colours .* uint16'):
+            self._paste(sample=sample)
+        sample = _sample()
+        sample['bbox_center'] = np.array([[96.0, 128.0]])  # TopdownAffine has not run
+        with self.assertRaisesRegex(ValueError, 'PartPaste .* place it after TopdownAffine'):
+            self._paste(sample=sample)
+
     def test_build_from_config_and_repr(self):
         transform = TRANSFORMS.build(
             dict(type='PartPaste', pool=self.pool.pool_dir, num_keypoints=K, size=(0.2, 0.3))
