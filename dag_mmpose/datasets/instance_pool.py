@@ -60,13 +60,24 @@ POOL_VERSION = 1
 CHANNEL_ORDER = 'bgra'
 
 
-def _indexed_data_file(index_path: str) -> Optional[str]:
-    """The data file an existing index names, if it is one a writer made; else ``None``."""
+def _read_index(index_path: str) -> Optional[Any]:
+    """The parsed ``index.json`` (``None`` when it cannot be read as JSON)."""
     try:
         with open(index_path, encoding='utf-8') as f:
-            name = json.load(f).get('data_file')
-    except (OSError, ValueError, AttributeError):
+            return json.load(f)
+    except (OSError, ValueError):
         return None
+
+
+def _is_pool_index(index: Any) -> bool:
+    return isinstance(index, dict) and index.get('format') == POOL_FORMAT
+
+
+def _indexed_data_file(index_path: str) -> Optional[str]:
+    """The data file an existing pool index names, if it is one a writer made; else
+    ``None``. Files named by an ``index.json`` of another format are never ours."""
+    index = _read_index(index_path)
+    name = index.get('data_file') if _is_pool_index(index) else None
     is_ours = (
         isinstance(name, str)
         and osp.basename(name) == name
@@ -306,7 +317,8 @@ class InstancePoolWriter:
     context manager: leaving the ``with`` block by an exception discards what was written.
 
     Args:
-        out_dir (str): The pool folder (created if needed; an existing pool is replaced).
+        out_dir (str): The pool folder (created if needed; an existing pool is replaced, an
+            ``index.json`` of anything else is refused with a ``ValueError``).
         num_keypoints (int): K of every person (0 for a pool without keypoints).
         keypoint_names (Sequence[str], optional): Their names. Defaults to ``None``.
         margin (int): Pixels of context around each person's mask box in its crop; every
@@ -331,6 +343,13 @@ class InstancePoolWriter:
         if keypoint_names is not None and len(keypoint_names) != num_keypoints:
             raise ValueError(f'{len(keypoint_names)} keypoint names for {num_keypoints} keypoints')
         self.out_dir = str(out_dir)
+        index_path = osp.join(self.out_dir, INDEX_FILE)
+        if osp.exists(index_path) and not _is_pool_index(_read_index(index_path)):
+            raise ValueError(
+                f'{index_path} exists and is not an instance pool index (no "format": '
+                f'"{POOL_FORMAT}"): a pool build would replace it. Write the pool to an empty '
+                'folder (or to an existing pool folder)'
+            )
         self.num_keypoints = int(num_keypoints)
         self.keypoint_names = list(keypoint_names) if keypoint_names is not None else None
         self.margin = int(margin)
@@ -377,6 +396,11 @@ class InstancePoolWriter:
         kpts = np.asarray(keypoints, dtype=np.float64).reshape(-1, 3)
         if kpts.shape[0] != self.num_keypoints:
             raise ValueError(f'expected {self.num_keypoints} keypoints, got {kpts.shape[0]}')
+        if not np.isfinite(kpts).all():
+            raise ValueError(
+                f'the keypoints of image {image_id!r}, annotation {ann_id!r} hold NaN or '
+                'infinite values; a pool stores finite keypoints only'
+            )
         self._file.write(rgba.tobytes())
         self.instances.append(
             OrderedDict(

@@ -3,7 +3,6 @@
 dataset with person segmentations: filter the annotations, cut each person out with its
 mask as alpha, and report why the others were skipped."""
 
-import json
 import os.path as osp
 import sys
 import warnings
@@ -13,6 +12,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from ..utils.checks import check_number
+from ..utils.json_io import load_json
 from .instance_pool import InstancePoolWriter
 from .transforms.keypoint_utils import on_mask
 
@@ -20,12 +21,15 @@ __all__ = ['SKIP_REASONS', 'build_instance_pool', 'format_summary']
 
 # why an annotation did not make it into the pool, in the order the filters are applied
 SKIP_REASONS: Tuple[str, ...] = (
+    'no_image_entry',
     'crowd',
     'not_person',
     'no_segmentation',
     'bad_keypoints',
+    'bad_box',
     'few_keypoints',
     'missing_image',
+    'unreadable_image',
     'bad_segmentation',
     'small',
     'border',
@@ -84,6 +88,55 @@ def _segmentation_mask(segmentation: Any, height: int, width: int) -> Optional[n
             'ignore', message='__array__ implementation doesn', category=DeprecationWarning
         )
         return mask_utils.decode(rle)
+
+
+def _valid_box(bbox: Any) -> bool:
+    """Whether ``bbox`` is a COCO ``[x, y, w, h]`` of finite numbers with ``w, h > 0``."""
+    try:
+        box = np.asarray(bbox, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return box.shape == (4,) and bool(np.isfinite(box).all()) and box[2] > 0 and box[3] > 0
+
+
+def _read_image(path: str) -> Tuple[Optional[np.ndarray], str]:
+    """The image (BGR) and ``''``, or ``None`` and the skip reason: ``missing_image`` (no
+    such file) or ``unreadable_image`` (not decodable, or a JPEG cut short: OpenCV decodes
+    those with the missing rows grey and only a warning on stderr)."""
+    if not osp.isfile(path):
+        return None, 'missing_image'
+    with open(path, 'rb') as f:
+        data = f.read()
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        return None, 'unreadable_image'
+    # a complete JPEG ends its last scan (SOS marker) with an end-of-image marker
+    if data[:2] == b'\xff\xd8' and data.rfind(b'\xff\xd9') < data.rfind(b'\xff\xda'):
+        return None, 'unreadable_image'
+    return img, ''
+
+
+def _unique_images(images: List[Any], ann_file: str) -> Tuple[List[dict], int]:
+    """The ``images`` entries once each, and how many repeated an earlier entry.
+
+    Raises:
+        ValueError: An entry is not an object with an ``id``, or one id names two files.
+    """
+    unique: Dict[Any, dict] = {}
+    repeated = 0
+    for index, image in enumerate(images):
+        if not isinstance(image, dict) or 'id' not in image:
+            raise ValueError(f'{ann_file}: images[{index}] is not an object with an "id"')
+        first = unique.setdefault(image['id'], image)
+        if first is not image:
+            if first.get('file_name') != image.get('file_name'):
+                raise ValueError(
+                    f'{ann_file}: image id {image["id"]!r} names two files, '
+                    f'{first.get("file_name")!r} and {image.get("file_name")!r}: the people of '
+                    'that id cannot be cut from the right pixels'
+                )
+            repeated += 1
+    return list(unique.values()), repeated
 
 
 def _has_segmentation(ann: dict) -> bool:
@@ -169,13 +222,18 @@ def build_instance_pool(
     Each annotation goes through these filters in order; the first one it fails is
     counted in ``summary['skipped']``:
 
+    - ``no_image_entry``: its ``image_id`` is not the ``id`` of any ``images`` entry;
     - ``crowd``: ``iscrowd`` is set;
     - ``not_person``: its category is not a person category (named ``person`` or with
       ``keypoints``; every category counts when the file names none);
     - ``no_segmentation``: it has no polygon or RLE segmentation;
-    - ``bad_keypoints``: its ``keypoints`` are not ``3 * K`` numbers;
+    - ``bad_keypoints``: its ``keypoints`` are not ``3 * K`` finite numbers;
+    - ``bad_box``: it has a ``bbox`` that is not four finite numbers with positive width
+      and height (such boxes of other people are also left out of ``overlap``);
     - ``few_keypoints``: fewer than ``min_keypoints`` labelled keypoints (v > 0);
-    - ``missing_image``: its image file cannot be read;
+    - ``missing_image``: its image file does not exist;
+    - ``unreadable_image``: its image file does not decode, or is a JPEG cut short (OpenCV,
+      and so mmpose's ``LoadImage``, would fill the missing rows with grey);
     - ``bad_segmentation``: the segmentation decodes to an empty mask, or it was made for
       another image size (an RLE of another size, polygons reaching more than 2 px beyond
       the image);
@@ -199,7 +257,9 @@ def build_instance_pool(
     crop. Only keypoints on the mask stay labelled (a pixel of their bilinear support is
     on it, the test ``InstancePaste`` repeats after a paste): a joint hidden in the source
     image would be pasted over whatever lies there; the others, and unlabelled ones, are
-    stored as ``[0, 0, 0]`` and counted in ``summary['dropped_keypoints']``.
+    stored as ``[0, 0, 0]`` and counted in ``summary['dropped_keypoints']``. An ``images``
+    entry repeated with the same ``id`` and ``file_name`` is read once (counted in
+    ``summary['repeated_images']``), so nobody is stored twice.
 
     Args:
         ann_file (str): COCO-format json with ``images``, ``annotations`` (``segmentation``
@@ -229,38 +289,31 @@ def build_instance_pool(
         dict: Summary with ``ann_file``, ``img_dir``, ``out_dir``, ``index_file``,
         ``num_images`` (images with annotations), ``num_annotations``, ``num_kept``,
         ``num_keypoints``, ``data_bytes``, ``dropped_keypoints`` (labelled keypoints of kept
-        people stored unlabelled because they lie off the mask) and ``skipped`` (reason ->
-        count, every reason of :data:`SKIP_REASONS`).
+        people stored unlabelled because they lie off the mask), ``repeated_images`` and
+        ``skipped`` (reason -> count, every reason of :data:`SKIP_REASONS`).
 
     Raises:
         FileNotFoundError: ``ann_file`` or ``img_dir`` does not exist.
-        ValueError: The file is not COCO-format, no person annotation has a segmentation
-            (e.g. CrowdPose), the arguments are out of range or nobody passes the filters.
+        ValueError: The file is not COCO-format (or is not JSON), an image id names two
+            files, no person annotation has a segmentation (e.g. CrowdPose), the arguments
+            are out of range, ``out_dir`` holds an ``index.json`` that is not a pool's, or
+            nobody passes the filters.
     """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
     if not osp.isdir(img_dir):
         raise FileNotFoundError(f'image directory not found: {img_dir}')
-    for name, value in (
-        ('max_overlap', max_overlap),
-        ('min_on_mask', min_on_mask),
-        ('max_border', max_border),
-    ):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f'{name} must lie in [0, 1], got {value}')
-    if margin < 0 or min_keypoints < 0 or min_area < 0:
-        raise ValueError(
-            'margin, min_keypoints and min_area must be >= 0, got '
-            f'{margin}, {min_keypoints}, {min_area}'
-        )
-    if max_instances is not None and max_instances < 1:
-        raise ValueError(f'max_instances must be None or >= 1, got {max_instances}')
+    owner = 'build_instance_pool'
+    max_overlap = check_number(max_overlap, 'max_overlap', owner, ge=0, le=1)
+    min_on_mask = check_number(min_on_mask, 'min_on_mask', owner, ge=0, le=1)
+    max_border = check_number(max_border, 'max_border', owner, ge=0, le=1)
+    margin = check_number(margin, 'margin', owner, ge=0, integer=True)
+    min_keypoints = check_number(min_keypoints, 'min_keypoints', owner, ge=0, integer=True)
+    min_area = check_number(min_area, 'min_area', owner, ge=0)
+    if max_instances is not None:
+        max_instances = check_number(max_instances, 'max_instances', owner, ge=1, integer=True)
 
-    with open(ann_file, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{ann_file} is not valid json ({e})') from None
+    data = load_json(ann_file)
     if (
         not isinstance(data, dict)
         or not isinstance(data.get('images'), list)
@@ -271,6 +324,9 @@ def build_instance_pool(
             '`images` and `annotations` lists'
         )
 
+    for index, ann in enumerate(data['annotations']):
+        if not isinstance(ann, dict):
+            raise ValueError(f'{ann_file}: annotations[{index}] is not an object')
     person_ids, keypoint_names = _person_categories(data)
 
     def is_person(ann: dict) -> bool:
@@ -288,12 +344,16 @@ def build_instance_pool(
         lengths = [len(a['keypoints']) for a in persons if a.get('keypoints')]
         num_keypoints = lengths[0] // 3 if lengths else 0
 
+    images, repeated_images = _unique_images(data['images'], ann_file)
     by_image = defaultdict(list)
     for ann in data['annotations']:
         by_image[ann.get('image_id')].append(ann)
-    images = [img for img in data['images'] if img.get('id') in by_image]
+    listed = {img['id'] for img in images}
+    unlisted = [img_id for img_id in by_image if img_id not in listed]
+    images = [img for img in images if img['id'] in by_image]
 
     skipped = OrderedDict((reason, 0) for reason in SKIP_REASONS)
+    skipped['no_image_entry'] = sum(len(by_image[img_id]) for img_id in unlisted)
     filters = dict(
         min_area=min_area,
         min_keypoints=min_keypoints,
@@ -338,7 +398,8 @@ def build_instance_pool(
         if num_kept == 0:
             raise ValueError(
                 f'no person of {ann_file} passed the filters ({filters}); '
-                f'skipped: {_format_counts(skipped)}. ' + _hint(skipped, num_keypoints)
+                f'skipped: {_format_counts(skipped)}. '
+                + _hint(skipped, num_keypoints, unlisted[:5])
             )
     except BaseException:
         writer.discard()
@@ -355,6 +416,7 @@ def build_instance_pool(
         num_keypoints=num_keypoints,
         data_bytes=writer.offset,
         dropped_keypoints=counts['dropped_keypoints'],
+        repeated_images=repeated_images,
         skipped=dict(skipped),
     )
 
@@ -383,10 +445,17 @@ def _cut_image(
             skipped['no_segmentation'] += 1
             continue
         kpts = ann.get('keypoints') or [0] * (3 * num_keypoints)
-        if len(kpts) != 3 * num_keypoints:
+        try:
+            kpts = np.asarray(kpts, dtype=np.float64)
+        except (TypeError, ValueError):
+            kpts = np.zeros(0)
+        if kpts.shape != (3 * num_keypoints,) or not np.isfinite(kpts).all():
             skipped['bad_keypoints'] += 1
             continue
-        kpts = np.asarray(kpts, dtype=np.float64).reshape(num_keypoints, 3)
+        kpts = kpts.reshape(num_keypoints, 3)
+        if 'bbox' in ann and not _valid_box(ann['bbox']):
+            skipped['bad_box'] += 1
+            continue
         if np.count_nonzero(kpts[:, 2] > 0) < filters['min_keypoints']:
             skipped['few_keypoints'] += 1
             continue
@@ -394,9 +463,9 @@ def _cut_image(
     if not candidates:
         return
 
-    img = cv2.imread(osp.join(img_dir, image.get('file_name', '')), cv2.IMREAD_COLOR)
+    img, reason = _read_image(osp.join(img_dir, image.get('file_name', '')))
     if img is None:
-        skipped['missing_image'] += len(candidates)
+        skipped[reason] += len(candidates)
         return
     height, width = img.shape[:2]
     people = [a for a in anns if is_person(a)]
@@ -425,7 +494,7 @@ def _cut_image(
             continue
         crop, x0, y0 = _cut_out(img, mask, filters['margin'])
         margin = filters['margin']
-        boxes = [o['bbox'] for o in people if o is not ann and o.get('bbox')]
+        boxes = [o['bbox'] for o in people if o is not ann and _valid_box(o.get('bbox'))]
         crop_mask = crop[margin : crop.shape[0] - margin, margin : crop.shape[1] - margin, 3]
         if _overlap(crop_mask, (x0 + margin, y0 + margin), boxes) > filters['max_overlap']:
             skipped['overlap'] += 1
@@ -443,12 +512,18 @@ def _format_counts(skipped: Dict[str, int]) -> str:
     return ', '.join(counts) if counts else 'none'
 
 
-def _hint(skipped: Dict[str, int], num_keypoints: int) -> str:
+def _hint(skipped: Dict[str, int], num_keypoints: int, unlisted: Sequence[Any] = ()) -> str:
     """What to change when nobody passed the filters."""
     top = max(skipped, key=lambda r: skipped[r])
     if skipped[top] == 0:
         return 'The file has no person annotations.'
     hints = dict(
+        no_image_entry=(
+            f'{skipped["no_image_entry"]} annotations name image ids that `images` does not '
+            f'list (e.g. {list(unlisted)}): their `image_id` must be the `id` of an image '
+            'entry.'
+        ),
+        unreadable_image='The image files exist but do not decode (truncated or not images).',
         few_keypoints=(
             'The annotations carry no keypoints: use min_keypoints=0 (--min-keypoints 0).'
             if num_keypoints == 0

@@ -194,7 +194,7 @@ class TestInstancePool(TestCase):
         self.assertEqual(summary['skipped']['hidden'], hidden)
         for ann_id in InstancePool(self.out).ann_ids:
             self.assertGreaterEqual(on_mask[ann_id][0], 0.8)
-        with self.assertRaisesRegex(ValueError, 'min_on_mask must lie in'):
+        with self.assertRaisesRegex(ValueError, r'min_on_mask must be a finite number in \[0, 1\]'):
             self._build(min_on_mask=1.5)
 
     def test_rle_segmentations(self):
@@ -484,6 +484,126 @@ class TestInstancePool(TestCase):
         pool = InstancePool(self.out)
         self.assertEqual((pool.image_ids, pool.ann_ids), (['img'], ['ann']))
         self.assertEqual(int(pool[0][0].sum()), 7 * 64)
+
+    def test_writer_refuses_non_finite_keypoints(self):
+        with InstancePoolWriter(self.out, num_keypoints=2) as writer:
+            with self.assertRaisesRegex(ValueError, "image 'img', annotation 5 .* NaN"):
+                writer.add(np.zeros((4, 4, 4), np.uint8), [[1, np.nan, 2], [0, 0, 0]], 'img', 5)
+            writer.add(np.zeros((4, 4, 4), np.uint8), [[1, 1, 2], [0, 0, 0]], 'img', 6)
+        self.assertEqual(len(InstancePool(self.out)), 1)
+
+    def test_a_foreign_index_is_never_replaced_nor_its_files_deleted(self):
+        """A folder holding somebody else's index.json (naming a crops-*.u8 file of theirs)
+        is refused; it used to be overwritten and the file it named deleted."""
+        index = osp.join(self.out, INDEX_FILE)
+        theirs = osp.join(self.out, 'crops-theirs.u8')
+        with open(theirs, 'wb') as f:
+            f.write(b'their data')
+        _dump(dict(data_file='crops-theirs.u8', note='not a pool'), index)
+        before = _load(index)
+        with self.assertRaisesRegex(ValueError, 'is not an instance pool index'):
+            self._build()
+        with self.assertRaisesRegex(ValueError, 'is not an instance pool index'):
+            InstancePoolWriter(self.out, num_keypoints=0)
+        self.assertEqual(_load(index), before)
+        with open(theirs, 'rb') as f:
+            self.assertEqual(f.read(), b'their data')
+        self.assertEqual(sorted(os.listdir(self.out)), ['crops-theirs.u8', INDEX_FILE])
+
+    def _image_variant(self, name: str, data: bytes) -> dict:
+        """A copy of the annotations whose first annotated image is the file ``name`` with
+        ``data`` as its bytes; returns the new annotation data."""
+        data_json = copy.deepcopy(self.data)
+        first = data_json['annotations'][0]['image_id']
+        image = next(img for img in data_json['images'] if img['id'] == first)
+        image['file_name'] = name
+        if data is not None:
+            with open(osp.join(self.img_dir, name), 'wb') as f:
+                f.write(data)
+        return data_json
+
+    def test_unreadable_images_are_counted_apart_from_missing_ones(self):
+        """A JPEG cut short decodes with grey rows (OpenCV only warns); it is skipped as
+        unreadable, not cut out with the grey."""
+        first = self.data['annotations'][0]['image_id']
+        source = osp.join(self.img_dir, self.images[first]['file_name'])
+        with open(source, 'rb') as f:
+            jpeg = f.read()
+        people = sum(a['image_id'] == first for a in self.data['annotations'])
+        for name, content, reason in (
+            ('cut_short.jpg', jpeg[: len(jpeg) // 2], 'unreadable_image'),
+            ('not_an_image.jpg', b'hello', 'unreadable_image'),
+            ('absent.jpg', None, 'missing_image'),
+        ):
+            with self.subTest(name=name):
+                data = self._image_variant(name, content)
+                ann_file = _dump(data, osp.join(self.root, f'{name}.json'))
+                summary = self._build(ann_file=ann_file)
+                self.assertEqual(summary['skipped'][reason], people)
+                other = 'missing_image' if reason == 'unreadable_image' else 'unreadable_image'
+                self.assertEqual(summary['skipped'][other], 0)
+        # the complete file is read as before
+        self.assertEqual(self._build()['skipped']['unreadable_image'], 0)
+
+    def test_bad_boxes_and_non_finite_keypoints_are_counted(self):
+        data = copy.deepcopy(self.data)
+        anns = data['annotations']
+        anns[0]['bbox'] = [10, 10, 0, 50]
+        anns[1]['bbox'] = [10, 10, -5, 50]
+        anns[2]['bbox'] = [10, float('nan'), 20, 50]
+        anns[3]['keypoints'][0] = float('nan')
+        anns[4]['keypoints'][1] = float('inf')
+        summary = self._build(ann_file=_dump(data, osp.join(self.root, 'bad_boxes.json')))
+        self.assertEqual(summary['skipped']['bad_box'], 3)
+        self.assertEqual(summary['skipped']['bad_keypoints'], 2)
+        self.assertEqual(summary['num_kept'] + sum(summary['skipped'].values()), len(anns))
+
+    def test_repeated_image_entries_store_nobody_twice(self):
+        data = copy.deepcopy(self.data)
+        data['images'] = data['images'] + copy.deepcopy(data['images'][:2])
+        summary = self._build(ann_file=_dump(data, osp.join(self.root, 'repeated.json')))
+        reference = self._build()
+        self.assertEqual(summary['num_kept'], reference['num_kept'])
+        self.assertEqual(summary['repeated_images'], 2)
+        ann_ids = InstancePool(self.out).ann_ids
+        self.assertEqual(len(ann_ids), len(set(ann_ids)))
+        # one id naming two files cannot be resolved
+        data['images'][-1] = dict(data['images'][-1], file_name='other.jpg')
+        with self.assertRaisesRegex(ValueError, 'names two files'):
+            self._build(ann_file=_dump(data, osp.join(self.root, 'conflict.json')))
+
+    def test_links_that_do_not_resolve_have_their_own_message(self):
+        data = copy.deepcopy(self.data)
+        for ann in data['annotations']:
+            ann['image_id'] += 1000
+        ann_file = _dump(data, osp.join(self.root, 'unlinked.json'))
+        with self.assertRaisesRegex(
+            ValueError, 'annotations name image ids that `images` does not'
+        ):
+            self._build(ann_file=ann_file)
+        data = copy.deepcopy(self.data)
+        data['annotations'][0]['image_id'] = 'nowhere'
+        summary = self._build(ann_file=_dump(data, osp.join(self.root, 'one_unlinked.json')))
+        self.assertEqual(summary['skipped']['no_image_entry'], 1)
+        self.assertEqual(
+            summary['num_kept'] + sum(summary['skipped'].values()), len(data['annotations'])
+        )
+
+    def test_bad_files_and_arguments_name_the_problem(self):
+        broken = osp.join(self.root, 'broken.json')
+        with open(broken, 'w') as f:
+            f.write('{"images": [')
+        with self.assertRaisesRegex(ValueError, 'broken.json is not valid JSON'):
+            self._build(ann_file=broken)
+        for kwargs, name in (
+            (dict(max_overlap=float('nan')), 'max_overlap'),
+            (dict(min_on_mask=float('nan')), 'min_on_mask'),
+            (dict(min_area=float('nan')), 'min_area'),
+            (dict(margin=1.5), 'margin'),
+        ):
+            with self.subTest(name=name):
+                with self.assertRaisesRegex(ValueError, f'build_instance_pool: {name}'):
+                    self._build(**kwargs)
 
     def test_cli(self):
         spec = importlib.util.spec_from_file_location(
