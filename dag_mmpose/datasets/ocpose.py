@@ -23,7 +23,7 @@ Raw layout (one JSON file)::
 repository ships 7,200 train / 1,801 test names).
 """
 
-import json
+import math
 import os.path as osp
 from typing import List, Optional, Sequence
 
@@ -31,6 +31,7 @@ from mmengine.fileio import get_local_path
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
+from ..utils.json_io import dump_json, load_json
 from .metainfo import metainfo_file
 
 __all__ = ['OCPOSE_KEYPOINTS', 'OCPOSE_SKELETON', 'OCPoseDataset', 'convert_ocpose']
@@ -73,9 +74,25 @@ class OCPoseDataset(BaseCocoStyleDataset):
 
     Evaluate with ``CocoMetric`` / ``OPECCocoMetric`` and ``use_area=False`` (the boxes
     carry no segmentation).
+
+    mmpose's loader drops, without a word, every annotation without ``bbox`` or
+    ``keypoints``, with ``num_keypoints`` 0, a box of no size or no positive coordinate; a file
+    where that is every annotation (e.g. not what :func:`convert_ocpose` writes) would give an
+    empty dataset and a dataloader error that names nothing. Such a file raises a
+    ``ValueError`` naming it instead.
     """
 
     METAINFO: dict = dict(from_file=metainfo_file('ocpose'))
+
+    def load_data_list(self) -> List[dict]:
+        data_list = super().load_data_list()
+        if not data_list and not self.bbox_file:
+            raise ValueError(
+                f'OCPoseDataset: {self.ann_file} gives no person: mmpose drops annotations '
+                'without "bbox" or "keypoints", with num_keypoints 0 or a box of no size. '
+                'Write the file with convert_ocpose (tools/dataset_converters/ocpose2coco.py)'
+            )
+        return data_list
 
 
 def _fail(raw_file: str, where: str, problem: str) -> None:
@@ -113,12 +130,19 @@ def convert_ocpose(
         dict: The COCO-format annotations.
 
     Raises:
-        ValueError: Naming the file, the image and the person where the file does not match
-            the layout, or a split name that is not in the file.
+        ValueError: Naming the file, the image, the person and the field where the file does
+            not match the layout (wrong types, NaN / infinite numbers, boxes without positive
+            size), a split name that is not in the file, or an ``out_file`` that is the input
+            (it is never overwritten). The output is written atomically.
     """
-    with get_local_path(raw_file) as local_path:
-        with open(local_path, encoding='utf-8') as f:
-            raw = json.load(f)
+    if out_file is not None:
+        for name, path in (('raw_file', raw_file), ('split_file', split_file)):
+            if path is not None and _same_file(path, out_file):
+                raise ValueError(
+                    f'convert_ocpose: out_file {out_file} is the {name}; the conversion would '
+                    'overwrite its own input: write the COCO file elsewhere'
+                )
+    raw = load_json(raw_file)
     if not isinstance(raw, dict) or not isinstance(raw.get('images'), list):
         _fail(raw_file, 'top level', 'expected an object with an "images" list')
 
@@ -142,6 +166,15 @@ def convert_ocpose(
         for key in ('file_name', 'width', 'height', 'persons'):
             if key not in img:
                 _fail(raw_file, where, f'no "{key}"')
+        if not isinstance(img['file_name'], str) or not img['file_name']:
+            _fail(raw_file, where, f'"file_name" must be a file name, got {img["file_name"]!r}')
+        where = f'{where} ({img["file_name"]})'
+        for key in ('width', 'height'):
+            value = img[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                _fail(raw_file, where, f'"{key}" must be a positive integer, got {value!r}')
+        if not isinstance(img['persons'], list):
+            _fail(raw_file, where, f'"persons" must be a list, got {img["persons"]!r:.80}')
         if keep is not None and img['file_name'] not in keep:
             continue
         image_id = len(images) + 1
@@ -149,12 +182,12 @@ def convert_ocpose(
             dict(
                 id=image_id,
                 file_name=img['file_name'],
-                width=int(img['width']),
-                height=int(img['height']),
+                width=img['width'],
+                height=img['height'],
             )
         )
         for number, person in enumerate(img['persons']):
-            spot = f'{where} ({img["file_name"]}) persons[{number}]'
+            spot = f'{where} persons[{number}]'
             annotations.append(_annotation(raw_file, spot, person, num_keypoints, image_id))
             annotations[-1]['id'] = len(annotations)
 
@@ -174,8 +207,7 @@ def convert_ocpose(
         ],
     )
     if out_file is not None:
-        with open(out_file, 'w', encoding='utf-8') as f:
-            json.dump(coco, f, separators=(',', ':'))
+        dump_json(coco, out_file, separators=(',', ':'))
     return coco
 
 
@@ -184,8 +216,10 @@ def _annotation(raw_file: str, spot: str, person: dict, num_keypoints: int, imag
     if not isinstance(person, dict) or 'bbox' not in person or 'keypoints' not in person:
         _fail(raw_file, spot, 'a person needs "bbox" and "keypoints"')
     bbox = person['bbox']
-    if not _numbers(bbox, 4) or bbox[2] < 0 or bbox[3] < 0:
-        _fail(raw_file, spot, f'"bbox" must be [x, y, w, h] with w, h >= 0, got {bbox!r}')
+    if not _numbers(bbox, 4) or bbox[2] <= 0 or bbox[3] <= 0:
+        _fail(
+            raw_file, spot, f'"bbox" must be [x, y, w, h] of finite numbers, w, h > 0, got {bbox!r}'
+        )
     keypoints = person['keypoints']
     if not isinstance(keypoints, list) or len(keypoints) != num_keypoints:
         count = len(keypoints) if isinstance(keypoints, list) else type(keypoints).__name__
@@ -215,8 +249,20 @@ def _annotation(raw_file: str, spot: str, person: dict, num_keypoints: int, imag
 
 
 def _numbers(values: Sequence, length: int) -> bool:
+    """Whether ``values`` is a list of ``length`` finite numbers (JSON's NaN / Infinity are
+    not)."""
     return (
         isinstance(values, (list, tuple))
         and len(values) == length
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        )
     )
+
+
+def _same_file(path: str, other: str) -> bool:
+    """Whether two local paths name one file (an existing file, or the same path)."""
+    if osp.exists(path) and osp.exists(other):
+        return osp.samefile(path, other)
+    return osp.realpath(path) == osp.realpath(other)

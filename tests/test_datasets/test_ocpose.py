@@ -95,6 +95,21 @@ def test_dataset_reads_the_converted_file(synthetic_root, tmp_path):
     assert osp.isfile(info['img_path'])
 
 
+def test_a_file_mmpose_reads_as_empty_is_an_error(synthetic_root, tmp_path):
+    """mmpose drops annotations with num_keypoints 0 (or no box) without a word: a whole file
+    of them gave an empty dataset and a dataloader error naming nothing."""
+    root = _root(synthetic_root)
+    coco = convert_ocpose(osp.join(root, 'raw', 'ocpose_test.json'))
+    for ann in coco['annotations']:
+        ann['num_keypoints'] = 0
+    ann_file = tmp_path / 'zero.json'
+    ann_file.write_text(json.dumps(coco))
+    cfg = dict(type='OCPoseDataset', data_root=root, ann_file=str(ann_file),
+               data_prefix=dict(img='images/'), test_mode=True, pipeline=[])  # fmt: skip
+    with pytest.raises(ValueError, match='OCPoseDataset: .*zero.json gives no person'):
+        DATASETS.build(cfg)
+
+
 def _raw(tmp_path, images) -> str:
     path = str(tmp_path / 'raw.json')
     with open(path, 'w') as f:
@@ -134,6 +149,69 @@ def _image(*persons):
 def test_converter_says_what_it_expects(tmp_path, content, message):
     with pytest.raises(ValueError, match=message):
         convert_ocpose(_raw(tmp_path, content))
+
+
+NAN, INF = float('nan'), float('inf')
+
+
+@pytest.mark.parametrize(
+    'image, message',
+    [
+        (_image(_person(bbox=[1, NAN, 30, 60])), r'persons\[0\]: "bbox" must be .*finite'),
+        (_image(_person(bbox=[1, 2, INF, 60])), r'persons\[0\]: "bbox" must be .*finite'),
+        (_image(_person(bbox=[1, 2, 0, 60])), r'persons\[0\]: "bbox" must be .*w, h > 0'),
+        (
+            _image(_person(keypoints=[[5.0, 6.0, 2]] * 3 + [[NAN, 6.0, 2]] + [[5.0, 6.0, 2]] * 8)),
+            r'persons\[0\] keypoints\[3\] \(right_elbow\): a joint is \[x, y, v\]',
+        ),
+        (
+            _image(_person(keypoints=[[5.0, INF, 1]] + [[5.0, 6.0, 2]] * 11)),
+            r'keypoints\[0\] \(left_shoulder\)',
+        ),
+        (
+            dict(_image(_person()), width='64'),
+            r'images\[0\] \(a.jpg\): "width" must be a positive integer',
+        ),
+        (dict(_image(_person()), height=-5), r'images\[0\] \(a.jpg\): "height" must be a positive'),
+        (dict(_image(_person()), height=NAN), r'"height" must be a positive integer, got nan'),
+        (dict(_image(_person()), width=None), r'"width" must be a positive integer, got None'),
+        (dict(_image(), persons={'bbox': [1, 2, 3, 4]}), r'\(a.jpg\): "persons" must be a list'),
+        (dict(_image(_person()), file_name=7), r'images\[0\]: "file_name" must be a file name'),
+    ],
+)
+def test_converter_names_file_image_person_and_field(tmp_path, image, message):
+    """NaN / infinite numbers and wrong types are errors naming where they are, never a
+    raw ``int()`` error or a NaN written into the COCO file."""
+    with pytest.raises(ValueError, match=r'raw.json: (.*)?' + message):
+        convert_ocpose(_raw(tmp_path, {'images': [image]}))
+
+
+def test_converter_never_overwrites_its_input(tmp_path):
+    raw = _raw(tmp_path, {'images': [_image(_person())]})
+    before = open(raw).read()
+    with pytest.raises(ValueError, match='would overwrite its own input'):
+        convert_ocpose(raw, out_file=raw)
+    with pytest.raises(ValueError, match='would overwrite its own input'):
+        convert_ocpose(raw, out_file=str(tmp_path / '.' / 'raw.json'))
+    split = tmp_path / 'train.txt'
+    split.write_text('a.jpg\n')
+    with pytest.raises(ValueError, match='is the split_file'):
+        convert_ocpose(raw, out_file=str(split), split_file=str(split))
+    assert open(raw).read() == before and split.read_text() == 'a.jpg\n'
+
+
+def test_converter_reads_and_writes_json_safely(tmp_path):
+    broken = tmp_path / 'broken.json'
+    broken.write_text('{"images": [')
+    with pytest.raises(ValueError, match='broken.json is not valid JSON'):
+        convert_ocpose(str(broken))
+    # an output that exists is replaced whole or not at all (written beside, then renamed)
+    raw = _raw(tmp_path, {'images': [_image(_person())]})
+    out = tmp_path / 'coco.json'
+    out.write_text('previous')
+    convert_ocpose(raw, out_file=str(out))
+    assert len(_load(str(out))['annotations']) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['broken.json', 'coco.json', 'raw.json']
 
 
 def test_converter_split_names_must_exist(tmp_path):
