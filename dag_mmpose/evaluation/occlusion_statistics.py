@@ -6,11 +6,12 @@ datasets by, from person boxes: each person's largest box IoU with another annot
 of the same image, and each image's largest IoU between two of its people.
 """
 
-import json
 from typing import Dict, List, Optional
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from ..utils.json_io import load_json
 
 __all__ = ['IOU_THRESHOLDS', 'max_box_ious', 'occlusion_statistics']
 
@@ -46,10 +47,9 @@ def occlusion_statistics(ann_file: str) -> Dict[str, Optional[float]]:
     Raises:
         KeyError: When the file lacks ``images`` or ``annotations``.
     """
-    with open(ann_file, encoding='utf-8') as f:
-        data = json.load(f)
+    data = load_json(ann_file)
     for key in ('images', 'annotations'):
-        if key not in data:
+        if not isinstance(data, dict) or key not in data:
             raise KeyError(f'{ann_file} has no {key!r} list; is it a COCO keypoint file?')
     by_image: Dict[int, List[dict]] = {img['id']: [] for img in data['images']}
     for ann in data['annotations']:

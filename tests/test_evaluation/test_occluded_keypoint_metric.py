@@ -148,3 +148,73 @@ def test_built_from_config_and_bad_buckets(tmp_path):
     assert isinstance(metric, OccludedKeypointMetric)
     with pytest.raises(ValueError, match='iou_buckets'):
         OccludedKeypointMetric(ann_file=ann_file, iou_buckets=(0.5, 0.3))
+
+
+def test_people_without_a_box_size_are_left_out_with_a_warning(tmp_path):
+    """A negative box size scored PCK 1.0 without any prediction (dist / size < 0) and a zero
+    one raised ZeroDivisionError: both have no scale."""
+    for bbox in ([0, 0, -100, 100], [0, 0, 0, 100], [0, 0, 100, float('nan')]):
+        broken = dict(A, bbox=bbox)
+        with pytest.warns(UserWarning, match=r'1 labelled people .* no box of positive size'):
+            m = _metric(tmp_path, [broken, B, C], [_sample(1, _gt(B)), _sample(2, _gt(C))])
+        assert m['vis/PCK@0.1'] == 1.0  # B and C only: A is left out, not scored perfect
+        assert 'occ/PCK@0.1' not in m
+
+
+def test_predictions_of_another_joint_count_are_an_error(tmp_path):
+    metric = OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [A, B, C]))
+    metric.dataset_meta = META
+    with pytest.raises(ValueError, match=r'image 1 have shape \(1, 3, 2\), the dataset 4 joints'):
+        metric.process([], [_sample(1, _gt(A)[:3])])
+
+
+def test_missing_area_or_dataset_meta_are_named(tmp_path):
+    no_area = {k: v for k, v in A.items() if k != 'area'}
+    with pytest.raises(ValueError, match=r'1 labelled annotations have no positive `area`.*\[1\]'):
+        OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [no_area, B]))
+    m = _metric(tmp_path, [no_area, B], [_sample(1, _gt(A)), _sample(1, _gt(B))], use_area=False)
+    assert m['occ/PCK@0.1'] == 1.0
+    metric = OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [A, B, C]))
+    with pytest.raises(ValueError, match='no `dataset_meta` with `sigmas`'):
+        metric.process([], [_sample(1, _gt(A))])
+    with pytest.raises(ValueError, match='no `dataset_meta` with `sigmas`'):
+        metric.compute_metrics([])
+
+
+def test_repeated_annotation_ids_are_an_error(tmp_path):
+    """xtcocotools indexes annotations by id: two people of one id were both scored as the
+    last of them (perfect predictions gave PCK 0.07)."""
+    with pytest.raises(ValueError, match=r'1 annotation ids are used more than once.*\[2\]'):
+        OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [A, B, dict(C, id=2)]))
+
+
+def test_non_finite_predictions_are_misses(tmp_path):
+    pred = _gt(A).copy()
+    pred[1] = np.nan  # A's occluded joint
+    pred_c = _gt(C).copy()
+    pred_c[0, 0] = np.inf  # one of C's visible joints
+    samples = [_sample(1, pred), _sample(1, _gt(B)), _sample(2, pred_c)]
+    with pytest.warns(UserWarning, match='2 predicted joints are NaN or infinite'):
+        m = _metric(tmp_path, [A, B, C], samples)
+    assert m['occ/PCK@0.1'] == 0.0 and m['occ/OKS'] == 0.0
+    assert m['vis/PCK@0.1'] == pytest.approx(9 / 10)
+    assert np.isfinite(m['vis/err']) and 'occ/err' not in m  # misses are out of the error
+    assert m['occ/AP'] == 0.0  # xtcocotools alone would match a NaN pose (NaN < thr is False)
+
+
+def test_bad_files_and_arguments_name_the_problem(tmp_path):
+    broken = tmp_path / 'broken.json'
+    broken.write_text('{"images": [')
+    with pytest.raises(ValueError, match='broken.json is not valid JSON'):
+        OccludedKeypointMetric(ann_file=str(broken))
+    nan_gt = dict(A, keypoints=[10, float('nan'), 2] + A['keypoints'][3:])
+    with pytest.raises(ValueError, match=r'annotation 1 "keypoints".*NaN or infinite'):
+        OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [nan_gt, B]))
+    ann_file = _ann_file(tmp_path, [A, B])
+    for kwargs, name in (
+        (dict(pck_thrs=(0.1, float('nan'))), 'pck_thrs'),
+        (dict(match_oks_thr=float('nan')), 'match_oks_thr'),
+        (dict(iou_buckets=(float('nan'), 0.5)), 'iou_buckets'),
+    ):
+        with pytest.raises(ValueError, match=f'OccludedKeypointMetric: {name}'):
+            OccludedKeypointMetric(ann_file=ann_file, **kwargs)

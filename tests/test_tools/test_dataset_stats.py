@@ -77,6 +77,13 @@ def test_not_a_keypoint_file(tmp_path):
         occlusion_statistics(str(path))
 
 
+def test_not_json_names_the_file(tmp_path):
+    path = tmp_path / 'cut.json'
+    path.write_text('{"images": [], "annotations": [')
+    with pytest.raises(ValueError, match='cut.json is not valid JSON'):
+        occlusion_statistics(str(path))
+
+
 def test_cli_table_and_published_rows(tmp_path, capsys, monkeypatch):
     path = _write(tmp_path, [_ann(1, 1, [0, 0, 10, 10], [2, 1, 0])], num_images=1)
     monkeypatch.setattr(sys, 'argv', [STATS_TOOL, path, '--names', 'tiny', '--published'])

@@ -5,16 +5,17 @@ much of the person others overlap."""
 import contextlib
 import io
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.fileio import get_local_path
 from mmpose.registry import METRICS
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from ...utils.checks import check_finite, check_interval, check_number
+from ...utils.json_io import load_json
 from ..occlusion_statistics import max_box_ious
 
 __all__ = ['OccludedKeypointMetric']
@@ -55,6 +56,14 @@ class OccludedKeypointMetric(BaseMetric):
     A dataset (or bucket) without any v=1 joint has no ``occ`` figures: they are left out with
     a warning, never reported as 0.
 
+    Bad input: the annotation file is checked when the metric is built. Repeated annotation
+    ids, NaN / infinite keypoints, and (``use_area=True``) labelled people without a positive
+    ``area`` raise a ``ValueError`` naming the file and the ids; labelled people whose box
+    has no positive size cannot be scaled and are left out of every figure, with a warning
+    giving their count. Predictions whose joint count is not the dataset's raise; predicted
+    joints that are NaN or infinite are misses (PCK and OKS 0, left out of the error and
+    unmatched in ``occ/AP``), with a warning giving their count.
+
     Args:
         ann_file (str): COCO-format keypoint annotations with visibility flags.
         pck_thrs (Sequence[float]): PCK thresholds. Defaults to ``(0.05, 0.1)``.
@@ -83,24 +92,102 @@ class OccludedKeypointMetric(BaseMetric):
         prefix: Optional[str] = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if len(iou_buckets) != 2 or not 0 < iou_buckets[0] < iou_buckets[1] <= 1:
+        owner = 'OccludedKeypointMetric'
+        low, high = check_interval(iou_buckets, 'iou_buckets', owner, gt=0, le=1)
+        if not low < high:
             raise ValueError(f'iou_buckets must be (a, b) with 0 < a < b <= 1, got {iou_buckets}')
         self.ann_file = ann_file
-        with get_local_path(ann_file) as local_path, contextlib.redirect_stdout(io.StringIO()):
-            self.coco = COCO(local_path)
-        self.pck_thrs = tuple(float(t) for t in pck_thrs)
-        self.iou_buckets = (float(iou_buckets[0]), float(iou_buckets[1]))
-        self.match_oks_thr = match_oks_thr
-        self.use_area = use_area
-        self.keypoint_score_thr = keypoint_score_thr
+        self.use_area = bool(use_area)
+        self.coco, self._unscaled = self._load_ground_truth(ann_file, self.use_area)
+        self.pck_thrs = tuple(check_number(t, 'pck_thrs', owner, gt=0) for t in pck_thrs)
+        self.iou_buckets = (low, high)
+        self.match_oks_thr = check_number(match_oks_thr, 'match_oks_thr', owner, ge=0, le=1)
+        self.keypoint_score_thr = check_number(keypoint_score_thr, 'keypoint_score_thr', owner)
+
+    @staticmethod
+    def _load_ground_truth(ann_file: str, use_area: bool) -> Tuple[COCO, set]:
+        """The annotations as an xtcocotools ``COCO``, checked, and the ids of the labelled
+        people without a usable box (left out of every figure, with a warning).
+
+        Raises:
+            ValueError: The file is not COCO-format, annotation ids repeat, keypoints are not
+                finite or (``use_area=True``) a labelled person has no positive ``area``.
+        """
+        data = load_json(ann_file)
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(key), list) for key in ('images', 'annotations')
+        ):
+            raise ValueError(
+                f'{ann_file} is not a COCO-format keypoint file: it needs `images` and '
+                '`annotations` lists'
+            )
+        counts = Counter(ann.get('id') for ann in data['annotations'] if isinstance(ann, dict))
+        repeated = [ann_id for ann_id, n in counts.items() if n > 1]
+        if repeated:
+            raise ValueError(
+                f'{ann_file}: {len(repeated)} annotation ids are used more than once (e.g. '
+                f'{repeated[:5]}); COCO tools index annotations by id and would score every '
+                'person of a repeated id as the last of them: give each annotation its own id'
+            )
+        unscaled, no_area = [], []
+        for index, ann in enumerate(data['annotations']):
+            if not isinstance(ann, dict) or ann.get('iscrowd', 0):
+                continue
+            where = f'{ann_file}: annotation {ann.get("id", f"#{index}")}'
+            joints = check_finite(ann.get('keypoints', []), f'{where} "keypoints"')
+            if joints.size % 3 or not (joints.reshape(-1, 3)[:, 2] > 0).any():
+                continue
+            bbox = np.asarray(ann.get('bbox', []), dtype=np.float64)
+            if bbox.shape != (4,) or not np.isfinite(bbox).all() or min(bbox[2:]) <= 0:
+                unscaled.append(ann.get('id'))
+            elif use_area and not (
+                isinstance(ann.get('area'), (int, float)) and np.isfinite(ann['area'])
+                and ann['area'] > 0
+            ):  # fmt: skip
+                no_area.append(ann.get('id'))
+        if no_area:
+            raise ValueError(
+                f'{ann_file}: {len(no_area)} labelled annotations have no positive `area` '
+                f'(e.g. ids {no_area[:5]}), which OKS needs with use_area=True: set '
+                'use_area=False to scale by 0.53 x the box area as CrowdPose does'
+            )
+        if unscaled:
+            warnings.warn(
+                f'OccludedKeypointMetric: {len(unscaled)} labelled people of {ann_file} have '
+                f'no box of positive size (e.g. ids {unscaled[:5]}); without a scale they are '
+                'left out of every figure',
+                stacklevel=3,
+            )
+        coco = COCO()
+        coco.dataset = data
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco.createIndex()
+        return coco, set(unscaled)
+
+    def _sigmas(self) -> np.ndarray:
+        """The dataset's OKS sigmas (K,), from ``dataset_meta``."""
+        if not self.dataset_meta or 'sigmas' not in self.dataset_meta:
+            raise ValueError(
+                'OccludedKeypointMetric has no `dataset_meta` with `sigmas`: an Evaluator '
+                "sets it from the dataset; used alone, set metric.dataset_meta = the dataset's "
+                'metainfo (parse_pose_metainfo)'
+            )
+        return np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         """Keep each sample's image id, keypoints (N, K, 2) and instance scores (N,)."""
+        num_keypoints = len(self._sigmas())
         for sample in data_samples:
             if 'pred_instances' not in sample:
                 raise ValueError('OccludedKeypointMetric needs `pred_instances` in the samples')
             pred = sample['pred_instances']
             keypoints = np.asarray(pred['keypoints'], dtype=np.float64)
+            if keypoints.ndim != 3 or keypoints.shape[1:] != (num_keypoints, 2):
+                raise ValueError(
+                    f'OccludedKeypointMetric: the predicted keypoints of image '
+                    f'{sample.get("img_id")} have shape {keypoints.shape}, the dataset '
+                    f'{num_keypoints} joints: expected (N, {num_keypoints}, 2)'
+                )
             scores = np.asarray(pred['keypoint_scores'], dtype=np.float64)
             if 'bbox_scores' in pred:
                 bbox_scores = np.asarray(pred['bbox_scores'], dtype=np.float64)
@@ -130,10 +217,10 @@ class OccludedKeypointMetric(BaseMetric):
         people = []
         for index, ann in enumerate(anns):
             joints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3)
-            if not (joints[:, 2] > 0).any():
+            if not (joints[:, 2] > 0).any() or ann.get('id') in self._unscaled:
                 continue
             w, h = ann['bbox'][2], ann['bbox'][3]
-            area = ann.get('area', w * h) if self.use_area else w * h * 0.53
+            area = ann['area'] if self.use_area else w * h * 0.53
             people.append(
                 dict(ann=ann, joints=joints, size=max(w, h), area=area, iou=float(ious[index]))
             )
@@ -159,11 +246,24 @@ class OccludedKeypointMetric(BaseMetric):
     # ---------------------------------------------------------------------- metrics
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        sigmas = np.asarray(self.dataset_meta['sigmas'], dtype=np.float64)
+        sigmas = self._sigmas()
         by_image = defaultdict(list)
+        non_finite = 0
         for result in results:
             for keypoints, score in zip(result['keypoints'], result['scores']):
+                bad = ~np.isfinite(keypoints).all(axis=1)
+                if bad.any():
+                    # a NaN joint is a miss, infinitely far from every person
+                    non_finite += int(bad.sum())
+                    keypoints = keypoints.copy()
+                    keypoints[bad] = np.inf
                 by_image[result['img_id']].append((float(score), keypoints))
+        if non_finite:
+            warnings.warn(
+                f'OccludedKeypointMetric: {non_finite} predicted joints are NaN or infinite; '
+                'they are scored as misses (CocoMetric passes them to xtcocotools unchecked)',
+                stacklevel=2,
+            )
 
         joints = []  # one row per labelled joint: see _joint_rows
         occ_gt, occ_dt = [], []
@@ -213,7 +313,9 @@ class OccludedKeypointMetric(BaseMetric):
         for j in np.flatnonzero(gt[:, 2] > 0):
             dist = float(np.linalg.norm(match[1][j] - gt[j, :2])) if match is not None else np.inf
             rel_torso = dist / torso if torso else np.nan
-            rows.append([gt[j, 2], match is not None, dist / person['size'], rel_torso,
+            # a joint predicted as NaN / inf is a miss, left out of the error like those of
+            # an unmatched person
+            rows.append([gt[j, 2], np.isfinite(dist), dist / person['size'], rel_torso,
                          oks[j], person['iou']])  # fmt: skip
         return rows
 
@@ -274,7 +376,14 @@ class OccludedKeypointMetric(BaseMetric):
         ]  # fmt: skip
         with contextlib.redirect_stdout(io.StringIO()):
             gt.createIndex()
-            evaluator = COCOeval(gt, gt.loadRes(results), 'keypoints', sigmas, self.use_area)
+            detections = gt.loadRes(results)
+            for det in detections.anns.values():
+                # loadRes sizes a detection by its keypoints' extent and the area range
+                # would ignore one with a miss (inf) joint: size it by its finite joints
+                points = np.asarray(det['keypoints'], dtype=np.float64).reshape(-1, 3)[:, :2]
+                points = points[np.isfinite(points).all(axis=1)]
+                det['area'] = float(np.prod(np.ptp(points, axis=0))) if len(points) else 0.0
+            evaluator = COCOeval(gt, detections, 'keypoints', sigmas, self.use_area)
             evaluator.params.useSegm = None
             evaluator.evaluate()
             evaluator.accumulate()
