@@ -18,6 +18,8 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, ForwardResults, OptSampleList, SampleList
 from torch import Tensor, nn
 
+from ...utils.checks import check_number
+
 __all__ = [
     'DualSampleEstimator',
     'default_mimic_modules',
@@ -180,10 +182,12 @@ class DualSampleEstimator(BaseModel):
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         if shared_init and gnet_checkpoint is not None:
             raise ValueError('give gnet_checkpoint or shared_init=True, not both')
-        if enet_mimic_weight < 0 or gnet_mimic_weight < 0:
-            raise ValueError(
-                f'mimic weights must be >= 0, got {enet_mimic_weight} and {gnet_mimic_weight}'
-            )
+        enet_mimic_weight = check_number(
+            enet_mimic_weight, 'enet_mimic_weight', 'DualSampleEstimator', ge=0
+        )
+        gnet_mimic_weight = check_number(
+            gnet_mimic_weight, 'gnet_mimic_weight', 'DualSampleEstimator', ge=0
+        )
         enet_cfg = _model_cfg(enet)
         gnet_cfg = _model_cfg(gnet) if gnet is not None else copy.deepcopy(enet_cfg)
         if data_preprocessor is None:
@@ -345,7 +349,21 @@ def enet_state_dict(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
 
 def export_enet_checkpoint(checkpoint: str, out: str) -> str:
     """Write ENet's weights of a ``DualSampleEstimator`` checkpoint (with its ``meta``) as a
-    plain model checkpoint that the ENet config loads; returns ``out``."""
+    plain model checkpoint that the ENet config loads; returns ``out``.
+
+    Raises:
+        ValueError: ``out`` is ``checkpoint`` itself (the D-Slope checkpoint is never
+            overwritten), or the file holds no state dict.
+    """
+    if (
+        osp.exists(out)
+        and osp.samefile(checkpoint, out)
+        or (osp.realpath(checkpoint) == osp.realpath(out))
+    ):
+        raise ValueError(
+            f'export_enet_checkpoint: {out} is the D-Slope checkpoint itself; exporting would '
+            'overwrite it (and GNet with it): write the ENet checkpoint to another file'
+        )
     state = torch.load(checkpoint, map_location='cpu')
     state_dict = state.get('state_dict', state) if isinstance(state, dict) else None
     if not isinstance(state_dict, dict):
@@ -354,5 +372,7 @@ def export_enet_checkpoint(checkpoint: str, out: str) -> str:
     if 'meta' in state:
         exported['meta'] = state['meta']
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    torch.save(exported, out)
+    tmp = f'{out}.tmp'
+    torch.save(exported, tmp)
+    os.replace(tmp, out)  # an interrupted export leaves no half-written checkpoint
     return out

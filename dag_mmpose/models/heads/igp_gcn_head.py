@@ -12,6 +12,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
 from torch import Tensor
 
+from ...utils.checks import check_number, check_size
 from ..utils.graph_layers import ProgressiveGCN
 from ..utils.joint_sampling import (
     HeadOutputs,
@@ -156,8 +157,12 @@ class IGPGCNHead(BaseHead):
                 f'IGPGCNHead: {len(stage_weights)} stage_weights for '
                 f'{len(self.level_channels)} levels (level_channels={self.level_channels})'
             )
-        self.stage_weights = tuple(float(w) for w in stage_weights)
-        self.soft_argmax_weight = float(soft_argmax_weight)
+        self.stage_weights = tuple(
+            check_number(w, 'stage_weights', 'IGPGCNHead', ge=0) for w in stage_weights
+        )
+        self.soft_argmax_weight = check_number(
+            soft_argmax_weight, 'soft_argmax_weight', 'IGPGCNHead', ge=0
+        )
 
         self.pose_head = None
         if pose_cfg is not None:
@@ -177,7 +182,7 @@ class IGPGCNHead(BaseHead):
                 )
             if freeze_base:
                 raise ValueError('IGPGCNHead(freeze_base=True) needs a base head (pose_cfg)')
-            self.input_size = (int(input_size[0]), int(input_size[1]))
+            self.input_size = check_size(input_size, 'input_size', 'IGPGCNHead')
             self.use_udp = bool(use_udp)
         if num_keypoints is None:
             raise ValueError('IGPGCNHead needs num_keypoints (or pose_cfg with out_channels)')
@@ -476,7 +481,9 @@ class IGPGCNHead(BaseHead):
         base_outputs, keypoints, scores, partner = self._initial_pose(feats, batch_data_samples)
         result = self._run_gcn(feats, keypoints, scores, partner)
 
-        weights = gather_weights(batch_data_samples, 'keypoint_weights', self.num_keypoints)
+        weights = gather_weights(
+            batch_data_samples, 'keypoint_weights', self.num_keypoints, 'IGPGCNHead'
+        )
         target = self._target_coords(batch_data_samples).to(weights.device)
         losses = {}
         for index, (weight, pose) in enumerate(zip(self.stage_weights, result.poses), 1):
@@ -485,7 +492,7 @@ class IGPGCNHead(BaseHead):
             result.sampling_points, target, weights
         )
         if base_outputs is not None and not self.freeze_base:
-            pred, labels = base_head_labels(base_outputs, batch_data_samples)
+            pred, labels = base_head_labels(base_outputs, batch_data_samples, 'IGPGCNHead')
             losses['loss_kpt'] = self.pose_head.loss_module(pred, labels, weights)
             if train_cfg.get('compute_acc', True):
                 ratio = None
@@ -499,10 +506,14 @@ class IGPGCNHead(BaseHead):
         ``RegressionLabel`` ([0, 1] of the crop) or ``keypoint_coords`` of ``DAGHeatmap``."""
         labels = batch_data_samples[0].gt_instance_labels
         if 'keypoint_coords' in labels:
-            coords = gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_coords')
+            coords = gather_labels(
+                batch_data_samples, 'gt_instance_labels', 'keypoint_coords', 'IGPGCNHead'
+            )
             return torch.cat(coords).float()
         if 'keypoint_labels' in labels:
-            coords = gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_labels')
+            coords = gather_labels(
+                batch_data_samples, 'gt_instance_labels', 'keypoint_labels', 'IGPGCNHead'
+            )
             return 2.0 * torch.cat(coords).float() - 1.0
         raise KeyError(
             'IGPGCNHead needs the target joints as gt_instance_labels.keypoint_coords (the '

@@ -37,8 +37,11 @@ LABEL_SOURCES = {
 }
 
 
-def gather_labels(batch_data_samples: OptSampleList, field: str, key: str) -> List[Tensor]:
-    """Collect ``sample.<field>.<key>`` of every data sample as float32 tensors.
+def gather_labels(
+    batch_data_samples: OptSampleList, field: str, key: str, owner: str = 'FGMHGCNHead'
+) -> List[Tensor]:
+    """Collect ``sample.<field>.<key>`` of every data sample as float32 tensors; ``owner``
+    (the head) is named in the errors.
 
     Raises:
         KeyError: Naming the missing key and the transform / codec that produces it.
@@ -49,18 +52,20 @@ def gather_labels(batch_data_samples: OptSampleList, field: str, key: str) -> Li
         if container is None or key not in container:
             user = f' for {LABEL_USERS[key]}' if key in LABEL_USERS else ''
             raise KeyError(
-                f'FGMHGCNHead.loss needs `{field}.{key}` in every data sample{user}. It is '
+                f'{owner}.loss needs `{field}.{key}` in every data sample{user}. It is '
                 f'produced by {LABEL_SOURCES.get(key, "the codec")} in GenerateTarget, '
                 "and PackPoseInputs packs it only when the codec's field/label mapping "
                 'tables list it.'
             )
         values.append(container.get(key).float())
     if not values:
-        raise ValueError('FGMHGCNHead.loss needs a non-empty list of data samples')
+        raise ValueError(f'{owner}.loss needs a non-empty list of data samples')
     return values
 
 
-def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: int) -> Tensor:
+def gather_weights(
+    batch_data_samples: OptSampleList, key: str, num_keypoints: int, owner: str = 'FGMHGCNHead'
+) -> Tensor:
     """Collect the per-joint weights ``gt_instance_labels.<key>`` as one (B, K) tensor.
 
     A top-down sample holds one instance, so each sample must hold exactly K weights. They
@@ -74,11 +79,11 @@ def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: i
         ValueError: When a sample does not hold K weights, e.g. (2, 1, K) from two
             encoders that both emit ``keypoint_weights``.
     """
-    values = gather_labels(batch_data_samples, 'gt_instance_labels', key)
+    values = gather_labels(batch_data_samples, 'gt_instance_labels', key, owner)
     for index, value in enumerate(values):
         if value.numel() != num_keypoints:
             raise ValueError(
-                f'The refinement head expects `gt_instance_labels.{key}` to hold one weight per '
+                f'{owner} expects `gt_instance_labels.{key}` to hold one weight per '
                 f'keypoint, (1, {num_keypoints}), in every data sample; sample {index} has '
                 f'{tuple(value.shape)}. With GenerateTarget(encoder=[...]) only one encoder '
                 'may emit keypoint_weights (use DAGHeatmap(with_target_heatmaps=False) '
@@ -88,15 +93,15 @@ def gather_weights(batch_data_samples: OptSampleList, key: str, num_keypoints: i
 
 
 def base_head_labels(
-    outputs: HeadOutputs, batch_data_samples: OptSampleList
+    outputs: HeadOutputs, batch_data_samples: OptSampleList, owner: str = 'FGMHGCNHead'
 ) -> Tuple[HeadOutputs, HeadOutputs]:
     """The base head's output in float32 and its labels: ``gt_fields.heatmaps`` for heatmaps,
     ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for SimCC vectors."""
     if isinstance(outputs, Tensor):
-        labels = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'heatmaps'))
+        labels = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'heatmaps', owner))
         return outputs.float(), labels
     labels = tuple(
-        torch.cat(gather_labels(batch_data_samples, 'gt_instance_labels', key))
+        torch.cat(gather_labels(batch_data_samples, 'gt_instance_labels', key, owner))
         for key in ('keypoint_x_labels', 'keypoint_y_labels')
     )
     return tuple(o.float() for o in outputs), labels

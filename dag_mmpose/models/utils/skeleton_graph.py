@@ -191,7 +191,12 @@ def resolve_skeleton_links(
         owner (str): The head's name, for the errors.
 
     Returns:
-        List[Tuple[int, int]]: The checked links (at least one).
+        List[Tuple[int, int]]: The checked links (at least one, every joint linked).
+
+    Raises:
+        ValueError: Both or neither source given, a metainfo of another joint count, links
+            naming joints beyond ``num_keypoints``, or joints without any link (a skeleton
+            of a dataset with fewer keypoints).
     """
     if (metainfo is None) == (skeleton_links is None):
         raise ValueError(
@@ -217,6 +222,16 @@ def resolve_skeleton_links(
     links = check_skeleton_links(skeleton_links, num_keypoints)
     if not links:
         raise ValueError(f'{owner} needs a skeleton with at least one link')
+    linked = {joint for link in links for joint in link}
+    isolated = [joint for joint in range(num_keypoints) if joint not in linked]
+    if isolated:
+        # a joint without a link gets no message from any other joint, and a skeleton of
+        # fewer joints than the head leaves exactly the joints beyond it unlinked
+        raise ValueError(
+            f'{owner}: joints {isolated} of the {num_keypoints} the head predicts have no link '
+            f'in the skeleton (its joints reach {max(linked)}): is the skeleton of a dataset '
+            'with other keypoints? Every joint needs a link to take part in the graph'
+        )
     return links
 
 

@@ -260,8 +260,10 @@ def test_errors_name_the_problem(cfg, batch):
         _build(cfg, mimic_modules=['backbone.stage9'])
     with pytest.raises(ValueError, match='mode must be one of'):
         _build(cfg, mode='both')
-    with pytest.raises(ValueError, match='mimic weights'):
+    with pytest.raises(ValueError, match='enet_mimic_weight must be a finite number >= 0'):
         _build(cfg, enet_mimic_weight=-1.0)
+    with pytest.raises(ValueError, match='DualSampleEstimator: gnet_mimic_weight'):
+        _build(cfg, gnet_mimic_weight=float('nan'))  # passed `< 0` and trained on NaN losses
     model = _build(cfg)
     clean, _ = _halves(batch)
     data = model.data_preprocessor(clean, True)
@@ -334,3 +336,18 @@ def test_rtmpose_pair():
     expected = {f'enet_loss_mimic_{n}' for n in names} | {'enet_loss_kpt', 'gnet_loss_kpt'}
     assert expected <= set(log)
     assert all(torch.isfinite(v) for v in log.values())
+
+
+def test_export_never_overwrites_the_dslope_checkpoint(tmp_path):
+    """`export_enet.py ckpt ckpt` used to replace the D-Slope checkpoint (GNet with it)."""
+    checkpoint = tmp_path / 'dslope.pth'
+    state = dict(state_dict={'enet.w': torch.ones(2), 'gnet.w': torch.zeros(2)}, meta={})
+    torch.save(state, checkpoint)
+    before = checkpoint.read_bytes()
+    for out in (str(checkpoint), str(tmp_path / '.' / 'dslope.pth')):
+        with pytest.raises(ValueError, match='is the D-Slope checkpoint itself'):
+            export_enet_checkpoint(str(checkpoint), out)
+    assert checkpoint.read_bytes() == before
+    out = export_enet_checkpoint(str(checkpoint), str(tmp_path / 'enet.pth'))
+    assert set(torch.load(out)['state_dict']) == {'w'}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['dslope.pth', 'enet.pth']

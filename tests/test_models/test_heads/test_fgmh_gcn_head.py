@@ -640,6 +640,15 @@ class TestFGMHGCNHead(TestCase):
         with self.assertRaisesRegex(ValueError, 'outside'):
             _head(metainfo=None, skeleton_links=[(0, 17)])
 
+    def test_skeleton_of_fewer_joints_is_an_error(self):
+        """CrowdPose's 14-joint skeleton fits inside a 17-joint head's range, so nothing
+        caught it: joints 14-16 had no neighbour in the graph."""
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+        crowdpose = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/crowdpose.py'))
+        with self.assertRaisesRegex(ValueError, r'joints \[14, 15, 16\] of the 17 .* no link'):
+            _head(metainfo=None, skeleton_links=crowdpose['skeleton_links'])
+
     def test_missing_label_names_its_source(self):
         samples = _samples()
         del samples[0].gt_fields.multi_heatmaps

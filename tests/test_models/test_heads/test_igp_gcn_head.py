@@ -269,6 +269,25 @@ class TestIGPGCNHead(TestCase):
         with self.assertRaisesRegex(KeyError, 'keypoint_coords.*RegressionLabel'):
             head.loss(_feats(), samples)
 
+    def test_errors_name_this_head(self):
+        """The shared label helpers used to say "FGMHGCNHead.loss needs ..." here."""
+        samples = _samples()
+        del samples[0].gt_instance_labels.keypoint_weights
+        with self.assertRaisesRegex(KeyError, r'^.IGPGCNHead\.loss needs'):
+            _head().loss(_feats(), samples)
+        samples = _samples()
+        del samples[1].gt_fields.heatmaps
+        with self.assertRaisesRegex(KeyError, r'^.IGPGCNHead\.loss needs `gt_fields.heatmaps`'):
+            _head().loss(_feats(), samples)
+        nan = float('nan')
+        for kwargs, name in (
+            (dict(stage_weights=(0.5, nan)), 'stage_weights'),
+            (dict(soft_argmax_weight=nan), 'soft_argmax_weight'),
+            (dict(pose_cfg=None, num_keypoints=17, input_size=(48, -64)), 'input_size'),
+        ):
+            with self.assertRaisesRegex(ValueError, f'IGPGCNHead: {name}'):
+                _head(**kwargs)
+
     def test_plain_checkpoint_keys_load_into_the_base_head(self):
         plain = MODELS.build(_heatmap_cfg())
         state = {f'head.{k}': v for k, v in plain.state_dict().items()}
