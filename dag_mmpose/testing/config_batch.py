@@ -8,7 +8,6 @@ a two-person stand-in for the dataset so that ``GetOtherInstances`` finds the ot
 """
 
 import copy
-import json
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -18,6 +17,7 @@ from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS, TRANSFORMS
 
 from ..utils.config import POOL_TRANSFORMS, loader_dataset_cfg, pipeline_steps
+from ..utils.json_io import dump_json
 
 # (w, h) sizes that must scale together when a config's crop size changes
 SIZE_KEYS = ('input_size', 'heatmap_size', 'in_featuremap_size')
@@ -176,9 +176,7 @@ def write_keypoint_results(
                 score=1.0,
             )
         )
-    with open(path, 'w') as f:
-        json.dump(entries, f)
-    return path
+    return dump_json(entries, path)
 
 
 def build_pipeline(

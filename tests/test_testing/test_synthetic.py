@@ -393,6 +393,26 @@ class TestArguments:
         summaries = generate_all(root, 'coco', num_images=[1, 1, 1], img_size=SMALL)
         assert [s.skipped for s in summaries] == [False, True, False]
 
+    def test_kept_split_of_other_settings_is_refused(self, tmp_path):
+        """An existing split of another size or seed was kept silently, so a run asking for
+        600 training images could train on 16."""
+        root = str(tmp_path)
+        generate_all(root, 'coco', num_images=[2, 1, 1], img_size=SMALL)
+        for kwargs, named in (
+            (dict(num_images=[3, 1, 1]), 'num_images=2, not 3'),
+            (dict(num_images=[2, 1, 1], seed=4), 'seed=0, not 4'),
+            (dict(num_images=[2, 1, 1], img_size=(64, 96)), 'img_size='),
+        ):
+            args = dict(img_size=SMALL)
+            args.update(kwargs)
+            with pytest.raises(ValueError, match=f'generated with .*{named}'):
+                generate_all(root, 'coco', **args)
+        # the same settings, or no image counts asked for, keep the files
+        assert all(
+            s.skipped for s in generate_all(root, 'coco', num_images=[2, 1, 1], img_size=SMALL)
+        )
+        assert all(s.skipped for s in generate_all(root, 'coco', img_size=SMALL))
+
     def test_generate_all_counts(self, tmp_path):
         with pytest.raises(ValueError, match='one image count'):
             generate_all(str(tmp_path), 'crowdpose', num_images=[1, 2, 3])

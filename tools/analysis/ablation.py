@@ -10,9 +10,12 @@ The default is the paper's Table 2 on the generated data, one backbone, schedule
 
 Each run (config, seed) trains from scratch in ``WORK_DIR/<config>/seed<N>`` and writes
 ``result.json`` with its val and test metrics (``CocoMetric`` and
-``OccludedKeypointMetric``); a run whose ``result.json`` exists is not trained again, so an
-interrupted ablation resumes where it stopped. The first config is the baseline: every other
-row also gets its difference to it, paired by seed (mean ± std of the per-seed differences).
+``OccludedKeypointMetric``) and the settings it was trained with (config content, epochs, data
+root and image counts, seed); a run whose ``result.json`` holds the same settings is not
+trained again, so an interrupted ablation resumes where it stopped. A result of other settings
+is never reported: the tool stops and names the difference (``--rerun-stale`` trains it
+again). The first config is the baseline: every other row also gets its difference to it,
+paired by seed (mean ± std of the per-seed differences).
 Choices belong to the val table; the test table is the report. ``--aug-probs 0.25 0.5``
 makes the probability of Mask Joints / Instance Paste such a choice: every row that trains
 with them is run at each value (``WORK_DIR/<config>/p<P>/seed<N>``), the val table lists
@@ -22,10 +25,11 @@ PCK@0.1 and AP per row, error bars = std over seeds) into ``WORK_DIR``.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -39,6 +43,7 @@ from dag_mmpose.testing.experiments import (
 )
 from dag_mmpose.testing.synthetic import VARIETIES, generate_demo_data
 from dag_mmpose.utils.config import loader_dataset_cfg
+from dag_mmpose.utils.json_io import dump_json, load_json
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'demo')
@@ -68,7 +73,7 @@ KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
 DELTA_KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/AP')
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--configs', nargs='+', default=TABLE2, help='first one: baseline')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -102,7 +107,13 @@ def parse_args() -> argparse.Namespace:
         help="'cpu' hides any GPU from the runs; 'cuda' lets mmengine's Runner use it",
     )
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
-    args = parser.parse_args()
+    parser.add_argument(
+        '--rerun-stale',
+        action='store_true',
+        help='train again the runs whose result.json was made with other settings (config '
+        'content, epochs, data, seed); without it the tool stops and names the difference',
+    )
+    args = parser.parse_args(argv)
     if args.data_root is None:
         suffix = '' if args.variety == 'full' else f'_{args.variety}'
         args.data_root = f'data/synthetic_benchmark{suffix}'
@@ -120,33 +131,79 @@ def augments(path: str) -> bool:
     return any(step.type in AUGMENTATIONS for step in pipeline)
 
 
+def run_settings(
+    cfg: Config, path: str, seed: int, args: argparse.Namespace, aug_prob: Optional[float]
+) -> Dict[str, Any]:
+    """What a run is trained and evaluated with, recorded in its result.json: the config's
+    content (a hash of the final config, the run's work folder left out), its epochs, the
+    data (root, image counts, variety), the seed and the augmentation probability."""
+    content = cfg.to_dict()
+    content.pop('work_dir', None)
+    text = json.dumps(content, sort_keys=True, default=repr)
+    return dict(
+        config=osp.abspath(path),
+        config_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        epochs=int(cfg.train_cfg.max_epochs),
+        data_root=osp.abspath(args.data_root),
+        num_images=[int(n) for n in args.num_images],
+        variety=args.variety,
+        seed=int(seed),
+        aug_prob=aug_prob,
+    )
+
+
+def stale_reason(recorded: Optional[dict], settings: Dict[str, Any]) -> Optional[str]:
+    """Why a stored result does not belong to ``settings`` (``None`` when it does)."""
+    if not isinstance(recorded, dict):
+        return 'it records no settings (written by an earlier version of this tool)'
+    differ = [
+        f'{key} {recorded.get(key)!r} -> {value!r}'
+        for key, value in settings.items()
+        if recorded.get(key) != value
+    ]
+    return '; '.join(differ) or None
+
+
 def run_once(
     path: str, seed: int, args: argparse.Namespace, aug_prob: Optional[float] = None
 ) -> Dict[str, dict]:
-    """Train one (config, seed[, aug_prob]) unless its result.json exists; its metrics."""
+    """Train one (config, seed[, aug_prob]) unless its result.json holds a run with the same
+    settings (:func:`run_settings`); its metrics.
+
+    A result of other settings is never reported: the tool stops naming the difference, or,
+    with ``--rerun-stale``, keeps it as ``result.previous.json`` and trains again.
+    """
     work_dir = osp.join(args.work_dir, osp.splitext(osp.basename(path))[0])
     if aug_prob is not None:
         work_dir = osp.join(work_dir, f'p{aug_prob:g}')
     work_dir = osp.join(work_dir, f'seed{seed}')
     result_file = osp.join(work_dir, 'result.json')
-    if osp.exists(result_file):
-        with open(result_file) as f:
-            return json.load(f)
     cfg = experiment_cfg(path, args.data_root, work_dir, seed, args.epochs, aug_prob)
+    settings = run_settings(cfg, path, seed, args, aug_prob)
+    if osp.exists(result_file):
+        stored = load_json(result_file)
+        reason = stale_reason(stored.get('settings'), settings)
+        if reason is None:
+            return stored
+        if not args.rerun_stale:
+            raise SystemExit(
+                f'{result_file} was trained with other settings ({reason}); its numbers do not '
+                'belong to this ablation. Pass --rerun-stale to train it again (the old result '
+                'is kept as result.previous.json) or choose another --work-dir.'
+            )
+        os.replace(result_file, osp.join(work_dir, 'result.previous.json'))
     checkpoint, minutes = train_cfg_once(cfg)
     result = dict(
         config=path,
         seed=seed,
         aug_prob=aug_prob,
+        settings=settings,
         train_minutes=minutes,
         val=evaluate_split(cfg, checkpoint, 'val'),
         test=evaluate_split(cfg, checkpoint, 'test'),
     )
-    os.makedirs(work_dir, exist_ok=True)
-    tmp = result_file + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(result, f, indent=1)
-    os.replace(tmp, result_file)  # a run counts as done only once its file is whole
+    # written atomically: a run counts as done only once its file is whole
+    dump_json(result, result_file, indent=1)
     return result
 
 

@@ -1,7 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Writing generated splits: images, COCO-format annotations and person detections."""
 
-import json
 import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -9,6 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from ...utils.json_io import dump_json, load_json
 from .figure import VARIETIES
 from .layout import (
     LAYOUTS,
@@ -200,9 +200,7 @@ def _check_args(
 
 
 def _write_json(path: str, data: Union[dict, list]) -> None:
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(data, f, separators=(',', ':'))
+    dump_json(data, path, separators=(',', ':'))
 
 
 def generate_coco_style(
@@ -374,8 +372,7 @@ def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False)
     Returns:
         SplitSummary: The counts.
     """
-    with open(ann_file, encoding='utf-8') as f:
-        data = json.load(f)
+    data = load_json(ann_file)
     labelled = occluded = 0
     for ann in data['annotations']:
         vis = np.asarray(ann['keypoints']).reshape(-1, 3)[:, 2]
@@ -392,14 +389,30 @@ def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False)
     )
 
 
-def _check_kept_variety(ann_path: str, variety: str) -> None:
-    with open(ann_path, encoding='utf-8') as f:
-        kept = json.load(f).get('info', {}).get('variety', 'full')
-    if kept != variety:
+def _check_kept_split(ann_path: str, wanted: Dict[str, Any]) -> None:
+    """Raise unless the kept split was generated as ``wanted`` says (``variety``, ``seed``,
+    ``img_size``, ``num_images`` ...; a value of ``None`` is not compared). Files written
+    before a setting was recorded count as ``variety='full'`` and are not compared on the
+    others."""
+    data = load_json(ann_path)
+    info = dict(data.get('info', {}))
+    info.setdefault('variety', 'full')
+    info['num_images'] = len(data.get('images', []))
+    differ = [
+        f'{key}={info[key]!r}, not {value!r}'
+        for key, value in wanted.items()
+        if value is not None and key in info and _plain(info[key]) != _plain(value)
+    ]
+    if differ:
         raise ValueError(
-            f'{ann_path} was generated with variety={kept!r}, not {variety!r}: pass '
-            'force=True (--force) to regenerate it, or use another root'
+            f'{ann_path} was generated with {"; ".join(differ)}: pass force=True (--force) '
+            'to regenerate it, or use another root'
         )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, as JSON stores them."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def generate_all(
@@ -413,7 +426,8 @@ def generate_all(
     force: bool = False,
     variety: str = 'full',
 ) -> List[SplitSummary]:
-    """Write every split of one layout under ``root``; keep splits whose json exists.
+    """Write every split of one layout under ``root``; keep splits whose json exists (and
+    was generated with the same settings).
 
     Args:
         root (str): Dataset root, e.g. ``data/synthetic_coco``.
@@ -432,8 +446,10 @@ def generate_all(
         list[SplitSummary]: One per split, ``skipped`` where an existing file was kept.
 
     Raises:
-        ValueError: A kept split was drawn with another ``variety`` (files written before
-            the option existed count as ``'full'``).
+        ValueError: A kept split was drawn with other settings: another ``variety`` (files
+            written before the option existed count as ``'full'``), ``seed``, ``img_size``,
+            ``people`` or ``occlusion`` (where given), or another image count (where
+            ``num_images`` is given). Nothing is written then.
     """
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
@@ -448,8 +464,17 @@ def generate_all(
         )
     kept = [spec.ann_path(root, split) for split in spec.splits]
     kept = [path for path in kept if osp.exists(path) and not force]
-    for ann_path in kept:  # before writing anything
-        _check_kept_variety(ann_path, variety)
+    for split, count in zip(spec.splits, counts):  # before writing anything
+        if spec.ann_path(root, split) in kept:
+            wanted = dict(
+                variety=variety,
+                seed=seed,
+                img_size=img_size,
+                people=people,
+                occlusion=occlusion,
+                num_images=count if num_images is not None else None,
+            )
+            _check_kept_split(spec.ann_path(root, split), wanted)
     summaries = []
     for split, count in zip(spec.splits, counts):
         ann_path = spec.ann_path(root, split)
