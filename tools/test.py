@@ -136,7 +136,15 @@ class SaveMetricsHook(Hook):
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         if metrics is not None:
-            mmengine.dump(metrics, self.out_file)
+            # written beside and renamed: a reader never sees half a file
+            root, ext = osp.splitext(self.out_file)
+            tmp = f'{root}.tmp{ext}'
+            try:
+                mmengine.dump(metrics, tmp)
+                os.replace(tmp, self.out_file)
+            finally:
+                if osp.exists(tmp):
+                    os.remove(tmp)
 
 
 def main() -> None:

@@ -258,6 +258,32 @@ class TestRefinementVisualizationHook:
         hook.after_test_iter(runner, 0, {}, [_drawn_sample(image_file)])
         assert glob.glob(str(tmp_path / 'work' / '20240101_000000' / 'vis_refinement' / '*.png'))
 
+    def test_file_names_stay_in_out_dir_and_never_overwrite(self, tmp_path, image_file):
+        """An annotation id is data: '../../x' used to write outside the output folder, and
+        two samples of one image and id wrote one file."""
+        hook = RefinementVisualizationHook(out_dir=str(tmp_path / 'vis' / 'deep'))
+        runner = _runner(str(tmp_path / 'work'))
+        samples = [
+            _drawn_sample(image_file, ann_id='../../escaped'),
+            _drawn_sample(image_file, ann_id='a/b c'),
+            _drawn_sample(image_file, ann_id=7),
+            _drawn_sample(image_file, ann_id=7),
+        ]
+        hook.after_test_iter(runner, 0, {}, samples)
+        written = sorted(
+            osp.relpath(f, tmp_path)
+            for f in glob.glob(str(tmp_path / '**' / '*.png'), recursive=True)
+        )
+        assert written == sorted(
+            [
+                'person.png',  # the input image
+                osp.join('vis', 'deep', 'person_.._.._escaped.png'),
+                osp.join('vis', 'deep', 'person_a_b_c.png'),
+                osp.join('vis', 'deep', 'person_7.png'),
+                osp.join('vis', 'deep', 'person_7_1.png'),
+            ]
+        )
+
     def test_missing_initial_raises(self, tmp_path, image_file):
         sample = _drawn_sample(image_file)
         del sample.pred_instances.initial_keypoints

@@ -194,3 +194,24 @@ def test_setup_cpu_distributed_is_noop_without_launcher():
     cfg = Config(dict(launcher='none'))
     setup_cpu_distributed(cfg)
     assert 'model_wrapper_cfg' not in cfg
+
+
+def test_test_tool_writes_metrics_whole_or_not_at_all(tmp_path):
+    """tools/test.py --out: the metrics file is written beside and renamed; a failed write
+    leaves the previous file as it was, not half of a new one."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        'test_tool', osp.join(REPO_ROOT, 'tools', 'test.py')
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / 'metrics.json'
+    hook = module.SaveMetricsHook(str(out))
+    hook.after_test_epoch(None, {'coco/AP': 0.5})
+    assert json.loads(out.read_text()) == {'coco/AP': 0.5}
+    with pytest.raises(TypeError):
+        hook.after_test_epoch(None, {'coco/AP': object()})
+    assert json.loads(out.read_text()) == {'coco/AP': 0.5}
+    assert [p.name for p in tmp_path.iterdir()] == ['metrics.json']

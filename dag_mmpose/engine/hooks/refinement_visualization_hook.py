@@ -3,6 +3,7 @@
 to the refined one."""
 
 import os.path as osp
+import re
 from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
@@ -192,6 +193,13 @@ def _append_legend(
     return np.concatenate([canvas, strip], axis=0)
 
 
+def _safe_name(name: str) -> str:
+    """``name`` with every character but letters, digits, ``.``, ``-`` and ``_`` replaced by
+    ``_``, and no leading dot (no hidden files, no ``..``)."""
+    name = re.sub(r'[^A-Za-z0-9._-]', '_', name)
+    return '_' + name[1:] if name.startswith('.') else name
+
+
 @HOOKS.register_module()
 class RefinementVisualizationHook(Hook):
     """Draw the initial and the GCN-refined pose of ``FGMHGCNHead`` during testing.
@@ -218,7 +226,9 @@ class RefinementVisualizationHook(Hook):
         backend_args (dict, optional): File backend arguments to read images.
 
     Files are named ``{image stem}_{annotation id}.{ext}`` (a running number when the
-    sample has no ``id``), so persons of one image do not overwrite each other.
+    sample has no ``id``), so persons of one image do not overwrite each other; characters
+    other than letters, digits, ``.``, ``-`` and ``_`` become ``_`` (a name never leaves
+    ``out_dir``), and a name already written in the run gets a ``_1``, ``_2`` ... suffix.
     """
 
     priority = 'NORMAL'
@@ -256,7 +266,8 @@ class RefinementVisualizationHook(Hook):
         self.backend_args = backend_args
         self._out_dir: Optional[str] = None
         self._test_index = 0
-        self._written: Dict[str, int] = {}
+        self._unnamed: Dict[str, int] = {}  # samples without an id, per image stem
+        self._written: Dict[str, int] = {}  # file names written, and how often
 
     def before_test(self, runner) -> None:
         """Resolve the output folder once (relative paths under work_dir/timestamp)."""
@@ -280,13 +291,21 @@ class RefinementVisualizationHook(Hook):
         return meta.get('skeleton_links', [])
 
     def _out_file(self, data_sample: PoseDataSample, img_path: str) -> str:
+        """``{stem}_{id}{ext}`` inside the output folder: both parts reduced to safe
+        characters (an id such as ``'../x'`` cannot leave the folder), and a running suffix
+        where a name was already written in this test run (repeated ids)."""
         stem, ext = osp.splitext(osp.basename(img_path))
         ext = f'.{self.image_format}' if self.image_format else (ext or '.png')
         ann_id = data_sample.metainfo.get('id')
         if ann_id is None:
-            ann_id = self._written.get(stem, 0)
-            self._written[stem] = ann_id + 1
-        return osp.join(self._out_dir, f'{stem}_{ann_id}{ext}')
+            ann_id = self._unnamed.get(stem, 0)
+            self._unnamed[stem] = ann_id + 1
+        name = _safe_name(f'{stem}_{ann_id}')
+        count = self._written.get(name + ext, 0)
+        self._written[name + ext] = count + 1
+        if count:
+            name = f'{name}_{count}'
+        return osp.join(self._out_dir, name + ext)
 
     def after_test_iter(
         self,
