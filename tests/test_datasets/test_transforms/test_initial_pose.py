@@ -267,6 +267,14 @@ class TestPredictionFileInputs(TestCase):
         with self.assertRaisesRegex(ValueError, r'preds.json is not valid JSON.*line 1'):
             load_keypoint_results(path)
 
+    def test_predictions_of_another_joint_count_are_an_error(self):
+        entry = dict(image_id=7, keypoints=[50.0, 60.0, 0.9] * 12, score=0.9, bbox=[35, 25, 50, 90])
+        path = self._file([entry])
+        with self.assertRaisesRegex(
+            ValueError, r'preds.json has 12 joints per pose, the dataset 17'
+        ):
+            _pipeline(path, flip=False)(_sample())
+
     def test_constructor_arguments_are_checked_when_built(self):
         for kwargs, pattern in (
             (dict(min_iou=float('nan')), 'min_iou must be a finite number in'),

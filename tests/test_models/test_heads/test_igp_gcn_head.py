@@ -279,6 +279,12 @@ class TestIGPGCNHead(TestCase):
         del samples[1].gt_fields.heatmaps
         with self.assertRaisesRegex(KeyError, r'^.IGPGCNHead\.loss needs `gt_fields.heatmaps`'):
             _head().loss(_feats(), samples)
+        samples = _samples()
+        samples[0].gt_instance_labels.keypoint_weights = torch.ones(1, 12)
+        with self.assertRaisesRegex(
+            ValueError, r'IGPGCNHead expects .* \(1, 17\).* sample 0 has \(1, 12\)'
+        ):
+            _head().loss(_feats(), samples)
         nan = float('nan')
         for kwargs, name in (
             (dict(stage_weights=(0.5, nan)), 'stage_weights'),
