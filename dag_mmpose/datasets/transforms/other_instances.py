@@ -84,8 +84,8 @@ class GetOtherInstances(BaseTransform):
     ``RandomFlip`` flipped the image and warps them with the matrix of ``TopdownAffine``.
     Place it right after ``TopdownAffine``, with ``RandomFlip`` before ``TopdownAffine`` as
     in mmpose's top-down pipelines, and give it the same ``input_size`` and ``use_udp``: it
-    checks its warp against the target's
-    ``transformed_keypoints`` and raises a ``ValueError`` when they disagree.
+    checks its warp against the target's ``transformed_keypoints`` and raises a
+    ``ValueError`` when they disagree.
 
     Without a ``dataset`` in the results (inference, ``inference_topdown``), with a
     dataset of person detections (``bbox_file``: its instances carry no keypoints) or
@@ -226,10 +226,8 @@ class GetOtherInstances(BaseTransform):
                 'miss them); place InstancePaste after GetOtherInstances'
             )
         num_keypoints = self._num_keypoints(results)
-        check_finite_keypoints(
-            None, results.get('keypoints_visible'), 'GetOtherInstances',
-            f'the target ({describe_sample(results)})',
-        )  # fmt: skip
+        target = f'the target ({describe_sample(results)})'
+        check_finite_keypoints(None, results.get('keypoints_visible'), 'GetOtherInstances', target)
         dataset = results.get('dataset', None)
         if dataset is None or getattr(dataset, 'bbox_file', None):
             results['other_keypoints'] = np.zeros((0, num_keypoints, 2), dtype=np.float32)
