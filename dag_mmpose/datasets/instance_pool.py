@@ -346,9 +346,10 @@ class InstancePoolWriter:
         index_path = osp.join(self.out_dir, INDEX_FILE)
         if osp.exists(index_path) and not _is_pool_index(_read_index(index_path)):
             raise ValueError(
-                f'{index_path} exists and is not an instance pool index (no "format": '
-                f'"{POOL_FORMAT}"): a pool build would replace it. Write the pool to an empty '
-                'folder (or to an existing pool folder)'
+                f'{index_path} exists and is not an instance pool index (not JSON, or no '
+                f'"format": "{POOL_FORMAT}"): a pool build would replace it. Write the pool to '
+                'an empty folder or a pool folder, or delete the file if it is a damaged pool '
+                'index'
             )
         self.num_keypoints = int(num_keypoints)
         self.keypoint_names = list(keypoint_names) if keypoint_names is not None else None
