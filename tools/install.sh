@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
 # One-command setup for dag_mmpose on a machine that has only Python 3.11 and pip.
 #
-#   bash tools/install.sh            # creates ./.venv and installs everything into it
+#   bash tools/install.sh                # ./.venv with mmcv-lite + stand-ins (about 2 minutes)
+#   bash tools/install.sh --mmcv full    # ./.venv with mmcv built with its compiled ops
 #   DAG_VENV=/path/to/env bash tools/install.sh
 #
-# It is idempotent: every step first checks whether its result is already there and skips
-# itself if so. The one slow step, building mmcv 2.1.0 with its compiled ops from source
-# (~20 min on 2 cores), keeps its wheel in $DAG_WHEEL_CACHE, so later installs (a fresh
-# clone, a new virtual environment) reuse it in seconds.
+# Two routes for mmcv (docs/install.md):
+# - lite (default): mmcv-lite, the same Python tree without the compiled `mmcv/_ext`, plus
+#   packages/dag_mmcv_ext, whose stand-ins serve `mmcv._ext` through torchvision (nms,
+#   roi_align; every other op raises naming this script's --mmcv full). The pose path calls
+#   no compiled op. No build: about 2 minutes on 2 cores.
+# - full (--mmcv full, or DAG_MMCV=full): mmcv 2.1.0 built from source with its compiled ops
+#   (~14 min on 2 cores), for models that need them (EDPose, DEKR, deformable convs). The
+#   wheel is kept in $DAG_WHEEL_CACHE, so later installs for the same torch take seconds.
+# Switching routes replaces one mmcv with the other.
 #
-# This is the CPU route the tests prove. CUDA users: see README "Install (GPU)".
+# It is idempotent: every step first checks whether its result is already there and skips
+# itself if so. This is the CPU route the tests prove. CUDA users: see docs/install.md.
 set -euo pipefail
+
+MMCV_ROUTE="${DAG_MMCV:-lite}"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --mmcv) MMCV_ROUTE="${2:-}"; shift 2 || shift ;;
+        --mmcv=*) MMCV_ROUTE="${1#*=}"; shift ;;
+        -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) printf 'tools/install.sh: unknown argument %s (try --help)\n' "$1" >&2; exit 2 ;;
+    esac
+done
+case "$MMCV_ROUTE" in
+    lite | full) ;;
+    *) printf "tools/install.sh: --mmcv must be 'lite' or 'full', got '%s'\n" "$MMCV_ROUTE" >&2; exit 2 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DAG_VENV:-$ROOT/.venv}"
@@ -101,6 +122,7 @@ else
         pillow pycocotools shapely terminaltables tqdm
 fi
 
+if [ "$MMCV_ROUTE" = full ]; then
 step "mmcv $MMCV_VERSION with compiled ops (built from source once, wheel cached in $WHEEL_CACHE)"
 # The compiled ops are tied to the torch they were built against: besides importing, the
 # installed mmcv must be the wheel built for this torch (pip records the file it came from).
@@ -110,9 +132,12 @@ from mmcv.ops import nms
 assert mmcv.__version__ == '$MMCV_VERSION'
 url = json.loads(md.distribution('mmcv').read_text('direct_url.json'))['url']
 assert '/torch-' + torch.__version__.split('+')[0] + '/' in url, url
+import importlib.util; assert 'dag_mmcv_ext' not in importlib.util.find_spec('mmcv._ext').origin
 "; then
     skip "mmcv with ops"
 else
+    # the lite route's packages share mmcv's files: out first
+    pip_run uninstall -y mmcv-lite dag-mmcv-ext
     mkdir -p "$WHEEL_CACHE"
     torch_tag="$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')"
     cached="$(ls "$WHEEL_CACHE"/torch-"$torch_tag"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
@@ -132,6 +157,29 @@ else
     fi
     pip_install --no-deps --force-reinstall "$cached"
     have "from mmcv.ops import nms" || { echo "mmcv installed but its compiled ops do not import" >&2; exit 1; }
+fi
+else
+step "mmcv-lite $MMCV_VERSION and the stand-ins for its compiled ops (packages/dag_mmcv_ext)"
+# The installed stand-ins must be this checkout's (their files compared), and mmcv.ops must
+# import through them.
+if have "
+import filecmp, os, importlib.metadata as md, importlib.util
+import mmcv, dag_mmcv_ext
+assert mmcv.__version__ == '$MMCV_VERSION' and md.version('mmcv-lite') == '$MMCV_VERSION'
+for name in ('__init__.py', 'ops.py'):
+    assert filecmp.cmp(os.path.join(os.path.dirname(dag_mmcv_ext.__file__), name),
+                       '$ROOT/packages/dag_mmcv_ext/dag_mmcv_ext/' + name, shallow=False), name
+from mmcv.ops import nms
+assert importlib.util.find_spec('mmcv._ext').origin.endswith('ops.py')
+"; then
+    skip "mmcv-lite and stand-ins"
+else
+    # full mmcv shares mmcv-lite's files: out first (its cached wheel stays for --mmcv full)
+    pip_run uninstall -y mmcv
+    pip_install --no-deps "mmcv-lite==$MMCV_VERSION"
+    pip_install --no-deps --force-reinstall "$ROOT/packages/dag_mmcv_ext"
+    have "from mmcv.ops import nms" || { echo "mmcv-lite installed but mmcv.ops does not import through the stand-ins" >&2; exit 1; }
+fi
 fi
 
 step "xtcocotools (built from source against the installed numpy)"
@@ -170,6 +218,8 @@ if have "
 import os, importlib.metadata as md, dag_mmpose
 assert os.path.realpath(os.path.dirname(dag_mmpose.__file__)) == os.path.realpath('$ROOT/dag_mmpose')
 assert md.version('dag_mmpose') == dag_mmpose.__version__
+# metadata of this pyproject: mmcv is not an unconditional requirement (either route serves it)
+assert not [r for r in md.requires('dag_mmpose') or [] if r.startswith('mmcv') and 'extra' not in r]
 "; then
     skip "dag_mmpose"
 else
@@ -184,9 +234,10 @@ import mmpose.models, mmpose.visualization, mmdet.models  # noqa: F401
 from mmcv.ops import nms  # noqa: F401
 import dag_mmpose
 import torch, numpy, mmcv, mmengine, mmpose, mmdet
+from dag_mmpose.utils.version_check import mmcv_route
 print(f'[dag_mmpose install] OK: torch {torch.__version__}, numpy {numpy.__version__}, '
-      f'mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, mmdet {mmdet.__version__}, '
-      f'mmpose {mmpose.__version__}, dag_mmpose {dag_mmpose.__version__}')
+      f'mmengine {mmengine.__version__}, mmcv {mmcv.__version__} ({mmcv_route()}), '
+      f'mmdet {mmdet.__version__}, mmpose {mmpose.__version__}, dag_mmpose {dag_mmpose.__version__}')
 PY
 STEP=""
 echo "[dag_mmpose install] done. Use: $VENV/bin/python (or: source $VENV/bin/activate)"

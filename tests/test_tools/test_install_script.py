@@ -60,3 +60,19 @@ def test_uninstallable_pin_names_package_version_and_pip_reason(tmp_path):
     said = err.split('pip said:', 1)[1]
     assert re.search(r'^ +ERROR: ', said, re.M), err[-3000:]
     assert 'FAILED at step: numpy, torch 0.0.1' in err, err[-3000:]
+
+
+def test_mmcv_route_option():
+    """`--mmcv lite|full` (or DAG_MMCV): anything else stops before touching a venv."""
+    result = subprocess.run(['bash', INSTALL, '--mmcv', 'compiled'], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--mmcv must be 'lite' or 'full', got 'compiled'" in result.stderr
+    result = subprocess.run(
+        ['bash', INSTALL], env=dict(os.environ, DAG_MMCV='fast'), capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "got 'fast'" in result.stderr
+    result = subprocess.run(['bash', INSTALL, '--what'], capture_output=True, text=True)
+    assert result.returncode == 2 and 'unknown argument --what' in result.stderr
+    result = subprocess.run(['bash', INSTALL, '--help'], capture_output=True, text=True)
+    assert result.returncode == 0 and 'bash tools/install.sh --mmcv full' in result.stdout
+    assert 'set -euo' not in result.stdout

@@ -47,3 +47,19 @@ class TestInstalledPackage(TestCase):
         import dag_mmpose
 
         self.assertEqual(importlib.metadata.version('dag_mmpose'), dag_mmpose.__version__)
+
+
+class TestMMCVRoute(TestCase):
+    def test_route_names_what_serves_mmcv_ext(self):
+        import importlib.util
+
+        from dag_mmpose.utils.version_check import check_mmcv_ops, mmcv_route
+
+        origin = importlib.util.find_spec('mmcv._ext').origin
+        expected = 'lite' if origin.endswith('dag_mmcv_ext/ops.py') else 'full'
+        self.assertEqual(mmcv_route(), expected)
+        self.assertEqual(check_mmcv_ops(), expected)
+        with patch('importlib.util.find_spec', return_value=None):
+            self.assertEqual(mmcv_route(), 'missing')
+            with self.assertRaisesRegex(ImportError, r'--mmcv full'):
+                check_mmcv_ops()
