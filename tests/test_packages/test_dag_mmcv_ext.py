@@ -106,6 +106,30 @@ def test_nms_equals_full_mmcv_on_the_recorded_cases():
         np.testing.assert_array_equal(keep.numpy(), expected, err_msg=f'case {case}')
 
 
+def test_class_aware_batched_nms(monkeypatch):
+    """mmcv.ops.batched_nms (class-aware: boxes of other classes never suppress each other)
+    with the stand-in as its kernel: by hand, and equal to full mmcv's recorded cases."""
+    mmcv_nms = importlib.import_module('mmcv.ops.nms')  # the module (mmcv.ops.nms is a function)
+    monkeypatch.setattr(mmcv_nms, 'ext_module', ops)  # the stand-in, whatever is installed
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [1, 1, 11, 11]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    _, keep = mmcv_nms.batched_nms(boxes, scores, torch.tensor([0, 1, 0]), dict(iou_threshold=0.5))
+    assert keep.tolist() == [0, 1]  # box 2 overlaps box 0 of its class; box 1 is another class
+    ref = _reference()
+    starts = np.concatenate([[0], np.cumsum(ref['nms_sizes'])])
+    keep_starts = np.concatenate([[0], np.cumsum(ref['batched_keep_sizes'])])
+    for case in np.flatnonzero(ref['nms_sizes']):
+        part = slice(starts[case], starts[case + 1])
+        _, keep = mmcv_nms.batched_nms(
+            torch.from_numpy(ref['nms_boxes'][part]),
+            torch.from_numpy(ref['nms_scores'][part]),
+            torch.from_numpy(ref['nms_classes'][part]),
+            dict(type='nms', iou_threshold=float(ref['nms_thresholds'][case])),
+        )
+        expected = ref['batched_keep'][keep_starts[case] : keep_starts[case + 1]]
+        np.testing.assert_array_equal(keep.numpy(), expected, err_msg=f'case {case}')
+
+
 def _roi_case(ref, case):
     size = tuple(int(v) for v in ref['roi_size'][case])
     shape = (5, 3) + size
