@@ -11,13 +11,14 @@ from .config_batch import (
     type_name,
     write_keypoint_results,
 )
-from .refinement import mirror_exact_simcc_cfg, randomize_output_layer
+from .refinement import mirror_exact_simcc_cfg, no_host_transfer, randomize_output_layer
 
 __all__ = [
     'build_pipeline',
     'crop_size',
     'dataset_metainfo',
     'mirror_exact_simcc_cfg',
+    'no_host_transfer',
     'pack_batch',
     'randomize_output_layer',
     'size_entries',

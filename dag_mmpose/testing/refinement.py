@@ -2,7 +2,8 @@
 """Refinement heads for tests: a GCN that is not the identity, and a base head whose pose
 mirrors exactly with its input."""
 
-from typing import Tuple
+from contextlib import contextmanager
+from typing import Iterator, Tuple
 
 import torch
 from torch import nn
@@ -51,3 +52,30 @@ def mirror_exact_simcc_cfg(
         deconv_out_channels=None,
         decoder=dict(type='SimCCLabel', input_size=size, sigma=(2.0, 2.0), simcc_split_ratio=1.0),
     )
+
+
+@contextmanager
+def no_host_transfer() -> Iterator[None]:
+    """Make every way a tensor reaches the host raise inside the block: ``Tensor.cpu``,
+    ``numpy``, ``item``, ``tolist`` and ``__array__`` (what ``np.asarray(tensor)`` calls).
+
+    A model step that passes inside it queues work without waiting for the device (on a GPU
+    a host copy synchronises) and has no numpy between its operations (``torch.compile``,
+    ONNX export). The refinement heads' ``forward`` and ``loss`` are tested with it.
+    """
+
+    def refuse(name: str):
+        def method(self, *args, **kwargs):
+            raise AssertionError(f'host transfer inside a device-resident step: Tensor.{name}')
+
+        return method
+
+    names = ('cpu', 'numpy', 'item', 'tolist', '__array__')
+    originals = {name: getattr(torch.Tensor, name) for name in names}
+    try:
+        for name in names:
+            setattr(torch.Tensor, name, refuse(name))
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(torch.Tensor, name, method)

@@ -9,7 +9,13 @@ from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList, Predictions
+from mmpose.utils.typing import (
+    ConfigType,
+    Features,
+    OptConfigType,
+    OptSampleList,
+    Predictions,
+)
 from torch import Tensor
 
 from ...utils.checks import check_number, check_size
@@ -393,6 +399,8 @@ class IGPGCNHead(BaseHead):
                 '(original, flipped)'
             )
 
+        if self.pose_head is not None and not test_cfg.get('refine', True):
+            return self._predict_as_base(feats, batch_data_samples, test_cfg)
         if flip_test:
             base_outputs, keypoints, scores, refined = self._predict_with_flip(
                 feats, batch_data_samples, test_cfg
@@ -422,6 +430,20 @@ class IGPGCNHead(BaseHead):
         if test_cfg.get('output_heatmaps', False) and base_outputs is not None:
             return preds, outputs_to_pred_fields(base_outputs, preds)
         return preds
+
+    def _predict_as_base(
+        self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType
+    ) -> Predictions:
+        """``refine=False`` end to end: the base head's own ``predict`` (its numpy decoder,
+        flip test included), bit for bit; ``output_initial`` gives the same keypoints."""
+        flip_test = test_cfg.get('flip_test', False)
+        base_feats = [tuple(f[-1:]) for f in feats] if flip_test else tuple(feats[-1:])
+        result = self.pose_head.predict(base_feats, batch_data_samples, test_cfg)
+        preds = result[0] if isinstance(result, tuple) else result
+        if test_cfg.get('output_initial', False):
+            for instances in preds:
+                instances.initial_keypoints = instances.keypoints.copy()
+        return result
 
     def _predict_with_flip(
         self,

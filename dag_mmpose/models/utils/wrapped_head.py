@@ -3,6 +3,7 @@
 refines its pose: the base head's crop frame, its flip-test averaging and heatmap outputs, and
 loading a plain mmpose checkpoint of the base head into the wrapper."""
 
+import warnings
 from typing import Collection, Sequence, Tuple
 
 import numpy as np
@@ -16,6 +17,7 @@ from mmpose.utils.typing import ConfigType, InstanceList, PixelDataList
 from torch import Tensor, nn
 
 from .joint_sampling import HeadOutputs
+from .torch_decoding import torch_decode
 
 __all__ = [
     'base_head_frame',
@@ -57,14 +59,20 @@ def _numpy_friendly(outputs: HeadOutputs) -> HeadOutputs:
     return tuple(convert(t) for t in outputs)
 
 
+# codecs already warned about (decoded in numpy), so each is named once per process
+_NUMPY_DECODED: set = set()
+
+
 def decode_base_pose(
     base_head: nn.Module, outputs: HeadOutputs, num_keypoints: int, owner: str
 ) -> Tuple[Tensor, Tensor]:
-    """The base head's own decoding of ``outputs``, without gradient.
+    """The base head's decoding of ``outputs``, without gradient, on their device.
 
-    ``base_head.decode`` runs the configured codec (MSRA's quarter offset, DARK, UDP, SimCC
-    ...), so the pose is at the codec's sub-pixel precision and is exactly what the base head
-    alone predicts from the same outputs.
+    For the codecs of :func:`~dag_mmpose.models.utils.torch_decoding.torch_decode` (MSRA's
+    quarter offset, DARK, UDP, SimCC / RTMCC) the decoding runs in torch, batched: no host
+    transfer, and ``torch.compile`` and ONNX export see one graph; it gives what the codec's
+    numpy ``decode`` gives (``tests/test_models/test_utils/test_torch_decoding.py``). Any
+    other codec is decoded by ``base_head.decode`` in numpy, with a warning naming it once.
 
     Args:
         base_head (nn.Module): A top-down mmpose head with ``decode``.
@@ -73,8 +81,8 @@ def decode_base_pose(
         owner (str): The wrapping head's name, for the errors.
 
     Returns:
-        tuple: keypoints in crop pixels (B, K, 2) and scores (B, K), as the decoder gives
-        them (numpy dtype kept), on the device of ``outputs``.
+        tuple: keypoints in crop pixels (B, K, 2) and scores (B, K) on the device of
+        ``outputs`` (the numpy fallback keeps the decoder's dtypes).
     """
     if isinstance(outputs, Tensor):
         if outputs.ndim != 4 or outputs.shape[1] != num_keypoints:
@@ -85,6 +93,17 @@ def decode_base_pose(
         device = outputs.device
     else:
         device = outputs[0].device
+    decoded = torch_decode(getattr(base_head, 'decoder', None), outputs)
+    if decoded is not None:
+        return decoded
+    name = type(getattr(base_head, 'decoder', None)).__name__
+    if name not in _NUMPY_DECODED:
+        _NUMPY_DECODED.add(name)
+        warnings.warn(
+            f'{owner}: no torch decoder for {name}; its outputs are decoded by mmpose in numpy '
+            '(a copy to the host in every step, and no single graph for torch.compile / ONNX)',
+            stacklevel=2,
+        )
     with torch.no_grad():
         preds = base_head.decode(_numpy_friendly(outputs))
     keypoints = np.concatenate([pred.keypoints for pred in preds])

@@ -12,7 +12,7 @@ from torch import nn
 
 import dag_mmpose  # noqa: F401  (registers the modules)
 from dag_mmpose.models.heads import IGPGCNHead
-from dag_mmpose.testing import mirror_exact_simcc_cfg
+from dag_mmpose.testing import mirror_exact_simcc_cfg, no_host_transfer
 
 INPUT_SIZE = (48, 64)  # (w, h)
 HEATMAP_SIZE = (12, 16)  # (W, H)
@@ -217,6 +217,44 @@ class TestIGPGCNHead(TestCase):
         with torch.no_grad():
             preds = head.predict([_feats(), _feats(seed=3)], _samples(), dict(flip_test=True))
         self.assertEqual(preds[0].keypoints.shape, (1, 17, 2))
+
+    def test_no_host_transfer_and_refine_false_is_the_base(self):
+        """End to end and as a refiner, forward, loss and the flip-tested refinement never copy
+        a tensor to the host (the initial pose is decoded in torch); ``refine=False`` is the
+        base head's own predict, bit for bit, whatever its codec."""
+        for decoder in ('MSRAHeatmap', 'DARK', 'UDPHeatmap'):
+            cfg = _heatmap_cfg()
+            if decoder == 'DARK':
+                cfg['decoder'].update(unbiased=True)
+            else:
+                cfg['decoder']['type'] = decoder
+            with self.subTest(decoder):
+                head = _head(cfg).train()
+                with no_host_transfer():
+                    head.forward(_feats())
+                    losses = head.loss(_feats(), _samples())
+                    with torch.no_grad():
+                        head.eval()._predict_with_flip([_feats(), _feats(seed=3)], _samples(), {})
+                self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
+                for flip_test in (False, True):
+                    feats = [_feats(), _feats(seed=3)] if flip_test else _feats()
+                    base_feats = [f[-1:] for f in feats] if flip_test else feats[-1:]
+                    test_cfg = dict(flip_test=flip_test, refine=False, output_initial=True)
+                    with torch.no_grad():
+                        preds = head.predict(feats, _samples(), test_cfg)
+                        expected = head.pose_head.predict(base_feats, _samples(), test_cfg)
+                    for pred, exp in zip(preds, expected):
+                        np.testing.assert_array_equal(pred.keypoints, exp.keypoints)
+                        np.testing.assert_array_equal(pred.initial_keypoints, exp.keypoints)
+                        np.testing.assert_array_equal(pred.keypoint_scores, exp.keypoint_scores)
+        rng = np.random.RandomState(0)
+        initial = (rng.uniform(0, 40, (2, 17, 2)).astype(np.float32),
+                   rng.uniform(0, 1, (2, 17)).astype(np.float32))  # fmt: skip
+        refiner = _head(pose_cfg=None, num_keypoints=17, input_size=INPUT_SIZE).train()
+        with no_host_transfer():
+            refiner.forward(_feats(), _samples(initial=initial))
+            losses = refiner.loss(_feats(), _samples(initial=initial))
+        self.assertTrue(all(torch.isfinite(v) for v in losses.values()))
 
     def test_freeze_base(self):
         head = _head(freeze_base=True).train()
