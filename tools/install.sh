@@ -204,11 +204,11 @@ else
     pip_install --no-deps "mmpose==$MMPOSE_VERSION"
 fi
 
-step "openmim and test tools"
-if have "import mim, pytest, hypothesis, ruff" ; then
-    skip "openmim, pytest, hypothesis, ruff"
+step "openmim, test tools and ONNX export (onnx, onnxscript, onnxruntime)"
+if have "import mim, pytest, hypothesis, ruff, onnx, onnxscript, onnxruntime" ; then
+    skip "openmim, pytest, hypothesis, ruff, onnx, onnxscript, onnxruntime"
 else
-    pip_install "openmim==0.3.9" pytest hypothesis ruff
+    pip_install "openmim==0.3.9" pytest hypothesis ruff onnx onnxscript onnxruntime
 fi
 
 step "dag_mmpose (editable)"

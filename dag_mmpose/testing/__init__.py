@@ -11,9 +11,13 @@ from .config_batch import (
     type_name,
     write_keypoint_results,
 )
+from .models import DEMO_MODELS, build_demo_model, demo_config
 from .refinement import mirror_exact_simcc_cfg, no_host_transfer, randomize_output_layer
 
 __all__ = [
+    'DEMO_MODELS',
+    'build_demo_model',
+    'demo_config',
     'build_pipeline',
     'crop_size',
     'dataset_metainfo',

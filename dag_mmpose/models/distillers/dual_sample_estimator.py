@@ -162,6 +162,9 @@ class DualSampleEstimator(BaseModel):
             ``gnet_checkpoint``. Defaults to ``False``.
         data_preprocessor (dict, optional): ``None``: ENet's preprocessor settings as a
             ``DualSampleDataPreprocessor``.
+        train_cfg (dict, optional): Must be ``None``: each network keeps its own (the
+            argument is there because mmpose's ``init_model`` sets ``model.train_cfg=None``
+            on every config it builds). Defaults to ``None``.
         init_cfg (dict, optional): Initialisation config. Defaults to ``None``.
     """
 
@@ -176,8 +179,14 @@ class DualSampleEstimator(BaseModel):
         gnet_checkpoint: Optional[str] = None,
         shared_init: bool = False,
         data_preprocessor: Optional[ConfigType] = None,
+        train_cfg: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
+        if train_cfg is not None:
+            raise ValueError(
+                'DualSampleEstimator: give train_cfg to the networks (enet / gnet configs), '
+                f'not to the wrapper, got {train_cfg!r}'
+            )
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         if shared_init and gnet_checkpoint is not None:

@@ -110,10 +110,12 @@ class MultiHopModulatedGraphConv(nn.Module):
         gathered = torch.matmul(self.adjacencies.to(neighbors.dtype), neighbors.unsqueeze(1))
         hops = self.modulation * (own.unsqueeze(1) + gathered)  # (B, H, J, C_out)
         if self.hop_combination == 'gated':
-            # hop k is gated by prod_{j<k} (1 - Lambda_j)
-            gates = torch.cumprod(1.0 - self.modulation[:-1], dim=0)
-            gates = torch.cat([torch.ones_like(self.modulation[:1]), gates], dim=0)
-            hops = gates * hops
+            # hop k is gated by prod_{j<k} (1 - Lambda_j): the running product written out
+            # (what cumprod computes, in the same order; ONNX has no cumprod)
+            gates = [torch.ones_like(self.modulation[0])]
+            for factor in 1.0 - self.modulation[:-1]:
+                gates.append(gates[-1] * factor)
+            hops = torch.stack(gates) * hops
         out = hops.sum(dim=1)
         if self.bias is not None:
             out = out + self.bias
@@ -207,7 +209,9 @@ class JointNonLocal(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C) -> (B, J, C)."""
-        attended = F.scaled_dot_product_attention(self.query(x), self.key(x), self.value(x))
+        # one head, as (B, 1, J, C): the 4-D layout ONNX's attention export takes
+        query, key, value = (proj(x).unsqueeze(1) for proj in (self.query, self.key, self.value))
+        attended = F.scaled_dot_product_attention(query, key, value).squeeze(1)
         return x + self.gamma * self.out_proj(attended)
 
 

@@ -20,9 +20,8 @@ results agree to float rounding (``tests/test_models/test_utils/test_torch_decod
 Other codecs return ``None``: the caller falls back to mmpose's numpy decoder.
 """
 
-from typing import Dict, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
-import cv2
 import torch
 import torch.nn.functional as F
 from mmpose.codecs import MSRAHeatmap, SimCCLabel, UDPHeatmap
@@ -91,17 +90,28 @@ def _quarter_offset(locs: Tensor, heatmaps: Tensor) -> Tensor:
     return locs + torch.stack([dx, dy], dim=-1).sign().float() * 0.25
 
 
-_KERNELS: Dict[Tuple[int, str], Tensor] = {}
+# OpenCV's fixed kernels for the small sizes (``getGaussianKernel(size, 0)``); larger ones
+# follow its formula (sigma from the size), which gives the same float32 values
+_SMALL_KERNELS = {
+    1: (1.0,),
+    3: (0.25, 0.5, 0.25),
+    5: (0.0625, 0.25, 0.375, 0.25, 0.0625),
+    7: (0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125),
+    9: (0.015625, 0.05078125, 0.1171875, 0.19921875, 0.234375, 0.19921875, 0.1171875,
+        0.05078125, 0.015625),
+}  # fmt: skip
 
 
 def _gaussian_kernel(size: int, device: torch.device) -> Tensor:
-    """cv2's Gaussian kernel of ``size`` (sigma from the size, as ``GaussianBlur(.., 0)``),
-    float32, cached per device so each step moves nothing."""
-    key = (size, str(device))
-    if key not in _KERNELS:
-        kernel = cv2.getGaussianKernel(size, 0, ktype=cv2.CV_32F).reshape(-1)
-        _KERNELS[key] = torch.from_numpy(kernel).to(device)
-    return _KERNELS[key]
+    """cv2's Gaussian kernel of ``size`` (``GaussianBlur(.., (size, size), 0)``), float64,
+    built on ``device`` from constants (nothing for ``torch.compile`` to break on)."""
+    if size in _SMALL_KERNELS:
+        return torch.tensor(_SMALL_KERNELS[size], dtype=torch.float64, device=device)
+    sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    x = torch.arange(size, dtype=torch.float64, device=device) - (size - 1) / 2
+    weights = torch.exp(-x * x / (2 * sigma * sigma))
+    # OpenCV's float32 kernel: its values are what the blur multiplies by
+    return (weights / weights.sum()).float().double()
 
 
 def _gaussian_blur(heatmaps: Tensor, size: int) -> Tensor:
@@ -112,7 +122,7 @@ def _gaussian_blur(heatmaps: Tensor, size: int) -> Tensor:
     within one unit in the last place (a float32 convolution is off by two), and DARK's
     Newton step magnifies the difference where the Hessian is nearly singular."""
     batch, num, height, width = heatmaps.shape
-    kernel = _gaussian_kernel(size, heatmaps.device).double()
+    kernel = _gaussian_kernel(size, heatmaps.device)
     maps = heatmaps.double().reshape(batch * num, 1, height, width)
     border = (size - 1) // 2
     blurred = F.conv2d(F.pad(maps, (border,) * 4), kernel.reshape(1, 1, 1, size))
@@ -201,26 +211,26 @@ def torch_decode(codec, outputs: Outputs) -> Optional[Tuple[Tensor, Tensor]]:
     if name is None:
         return None
     codec = _resolve(codec)
-    with torch.no_grad():
-        if name == 'simcc':
-            simcc_x, simcc_y = (t.detach() for t in outputs)
-            if simcc_x.dtype == torch.bfloat16:
-                simcc_x, simcc_y = simcc_x.float(), simcc_y.float()
-            locs, scores = simcc_maximum(simcc_x, simcc_y)
-            return locs / codec.simcc_split_ratio, scores
-        heatmaps = outputs.detach()
-        if heatmaps.dtype == torch.bfloat16:
-            heatmaps = heatmaps.float()
-        locs, scores = heatmap_maximum(heatmaps)
-        if name == 'msra':
-            locs = _quarter_offset(locs, heatmaps)
-        elif name == 'dark':
-            locs = _dark(locs, heatmaps, codec.blur_kernel_size)
-        else:
-            locs = _dark_udp(locs, heatmaps, codec.blur_kernel_size)
-            # numpy: keypoints / [W - 1, H - 1] * input_size, in float64
-            width, height = codec.heatmap_size
-            frame = locs.new_tensor([width - 1, height - 1], dtype=torch.float64)
-            size = locs.new_tensor(codec.input_size, dtype=torch.float64)
-            return (locs.double() / frame * size).float(), scores
-        return locs * locs.new_tensor(codec.scale_factor), scores
+    # detached: the initial pose carries no gradient (mmpose's decoders are numpy)
+    if name == 'simcc':
+        simcc_x, simcc_y = (t.detach() for t in outputs)
+        if simcc_x.dtype == torch.bfloat16:
+            simcc_x, simcc_y = simcc_x.float(), simcc_y.float()
+        locs, scores = simcc_maximum(simcc_x, simcc_y)
+        return locs / codec.simcc_split_ratio, scores
+    heatmaps = outputs.detach()
+    if heatmaps.dtype == torch.bfloat16:
+        heatmaps = heatmaps.float()
+    locs, scores = heatmap_maximum(heatmaps)
+    if name == 'msra':
+        locs = _quarter_offset(locs, heatmaps)
+    elif name == 'dark':
+        locs = _dark(locs, heatmaps, codec.blur_kernel_size)
+    else:
+        locs = _dark_udp(locs, heatmaps, codec.blur_kernel_size)
+        # numpy: keypoints / [W - 1, H - 1] * input_size, in float64
+        width, height = codec.heatmap_size
+        frame = locs.new_tensor([width - 1, height - 1], dtype=torch.float64)
+        size = locs.new_tensor(codec.input_size, dtype=torch.float64)
+        return (locs.double() / frame * size).float(), scores
+    return locs * locs.new_tensor(codec.scale_factor), scores
