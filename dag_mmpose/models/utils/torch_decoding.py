@@ -114,33 +114,75 @@ def _gaussian_kernel(size: int, device: torch.device) -> Tensor:
     return (weights / weights.sum()).float().double()
 
 
-def _gaussian_blur(heatmaps: Tensor, size: int) -> Tensor:
-    """``gaussian_blur``: each map blurred with zeros beyond its border, then scaled back to
-    its own maximum (0 / 0 gives NaN for an all-zero map, as in numpy).
+class _BlurredMaps:
+    """mmpose's ``gaussian_blur`` of (B, K, H, W) heatmaps, read at chosen pixels only.
 
-    The blur runs in float64 and is rounded to float32: OpenCV's float32 blur is that to
-    within one unit in the last place (a float32 convolution is off by two), and DARK's
-    Newton step magnifies the difference where the Hessian is nearly singular."""
-    batch, num, height, width = heatmaps.shape
-    kernel = _gaussian_kernel(size, heatmaps.device)
-    maps = heatmaps.double().reshape(batch * num, 1, height, width)
-    border = (size - 1) // 2
-    blurred = F.conv2d(F.pad(maps, (border,) * 4), kernel.reshape(1, 1, 1, size))
-    blurred = F.conv2d(blurred, kernel.reshape(1, 1, size, 1)).float()
-    blurred = blurred.reshape(batch, num, height, width)
-    origin_max = heatmaps.float().amax(dim=(2, 3), keepdim=True)
-    return blurred * (origin_max / blurred.amax(dim=(2, 3), keepdim=True))
+    ``gaussian_blur`` blurs each map with zeros beyond its border (OpenCV's
+    ``GaussianBlur``, float32) and scales it back to the map's own maximum (0 / 0: NaN for
+    an all-zero map, as in numpy). DARK reads the result in a 5 x 5 neighbourhood of each
+    joint, DARK-UDP in a 3 x 3 one, so only those pixels are blurred, in float64 and rounded
+    to float32: OpenCV's float32 blur is that to within one unit in the last place (a
+    float32 convolution is off by two), which matters because the Newton step magnifies it
+    where the Hessian is nearly singular. The scale needs each blurred map's maximum: a
+    float32 convolution of the whole map gives it, to within that unit.
+    """
+
+    def __init__(self, heatmaps: Tensor, size: int) -> None:
+        batch, num, height, width = heatmaps.shape
+        self.maps = heatmaps.float().reshape(batch * num, height, width)
+        self.weights = _gaussian_kernel(size, heatmaps.device)
+        self.border = (size - 1) // 2
+        # the maps as the channels of one image: a depthwise convolution (one channel per
+        # group) is several times faster on CPU than a batch of one-channel maps
+        count = batch * num
+        kernel = self.weights.float()
+        whole = F.conv2d(
+            self.maps[None],
+            kernel.reshape(1, 1, 1, size).expand(count, 1, 1, size),
+            padding=(0, self.border),
+            groups=count,
+        )
+        whole = F.conv2d(
+            whole,
+            kernel.reshape(1, 1, size, 1).expand(count, 1, size, 1),
+            padding=(self.border, 0),
+            groups=count,
+        )
+        origin_max = self.maps.amax(dim=(1, 2))
+        self.scale = origin_max / whole[0].amax(dim=(1, 2))  # (B * K,), float32 as numpy
+
+    def at(self, maps: Tensor, ys: Tensor, xs: Tensor) -> Tensor:
+        """The scaled blurred value (float32) of map ``maps`` (indices into B * K) at pixel
+        ``(xs, ys)`` (inside the map), for integer tensors of one shape."""
+        height, width = self.maps.shape[-2:]
+        taps = torch.arange(-self.border, self.border + 1, device=ys.device)
+        rows = ys[..., None] + taps  # (..., S)
+        cols = xs[..., None] + taps
+        inside = ((rows >= 0) & (rows < height))[..., :, None] & ((cols >= 0) & (cols < width))[
+            ..., None, :
+        ]
+        window = self.maps[
+            maps[..., None, None],
+            rows.clamp(0, height - 1)[..., :, None],
+            cols.clamp(0, width - 1)[..., None, :],
+        ]
+        window = torch.where(inside, window.double(), 0)
+        blurred = (window * self.weights[:, None] * self.weights[None, :]).sum(dim=(-1, -2))
+        return blurred.float() * self.scale[maps]
 
 
 def _dark(locs: Tensor, heatmaps: Tensor, blur_kernel_size: int) -> Tensor:
     """``refine_keypoints_dark``: the Newton step on the log of the blurred heatmap at the
     argmax, where ``1 < x < W - 2`` and ``1 < y < H - 2`` and the Hessian is regular."""
-    height, width = heatmaps.shape[-2:]
-    logs = _gaussian_blur(heatmaps, blur_kernel_size).clamp_min(1e-10).log()
+    batch, num, height, width = heatmaps.shape
+    blurred = _BlurredMaps(heatmaps, blur_kernel_size)
+    maps = torch.arange(batch * num, device=locs.device).reshape(batch, num)
     x, y = locs[..., 0].long(), locs[..., 1].long()
 
     def at(dx: int, dy: int) -> Tensor:
-        return _gather(logs, x + dx, y + dy)
+        ys = (y + dy).clamp(0, height - 1)
+        xs = (x + dx).clamp(0, width - 1)
+        return blurred.at(maps, ys, xs).clamp_min(1e-10).log()
 
     center = at(0, 0)
     dx = 0.5 * (at(1, 0) - at(-1, 0))
@@ -162,19 +204,25 @@ def _dark(locs: Tensor, heatmaps: Tensor, blur_kernel_size: int) -> Tensor:
 
 def _dark_udp(locs: Tensor, heatmaps: Tensor, blur_kernel_size: int) -> Tensor:
     """``refine_keypoints_dark_udp``: the Newton step on the log of the blurred heatmap
-    (clipped to [1e-3, 50]) padded by one edge pixel, read through numpy's flat index (which
-    wraps around for the -1 of joints without a positive response)."""
+    (clipped to [1e-3, 50]) padded by one edge pixel, read through numpy's flat index of one
+    sample's padded maps (which wraps around for the -1 of joints without a positive
+    response, into other joints' maps)."""
     batch, num, height, width = heatmaps.shape
-    logs = _gaussian_blur(heatmaps, blur_kernel_size).clamp(1e-3, 50.0).log()
-    padded = F.pad(logs.reshape(batch * num, 1, height, width), (1, 1, 1, 1), mode='replicate')
+    blurred = _BlurredMaps(heatmaps, blur_kernel_size)
     row = width + 2
     per_map = row * (height + 2)
-    flat = padded.reshape(batch, num * per_map)
     index = (locs[..., 0] + 1 + (locs[..., 1] + 1) * row).long()
     index = index + per_map * torch.arange(num, device=locs.device)
+    first_map = num * torch.arange(batch, device=locs.device)[:, None]
 
     def at(shift: int) -> Tensor:
-        return flat.gather(1, (index + shift) % flat.shape[1])
+        flat = (index + shift) % (num * per_map)
+        rest = flat % per_map
+        # edge padding: a padded pixel reads the nearest pixel of the map
+        ys = (torch.div(rest, row, rounding_mode='floor') - 1).clamp(0, height - 1)
+        xs = (rest % row - 1).clamp(0, width - 1)
+        maps = first_map + torch.div(flat, per_map, rounding_mode='floor')
+        return blurred.at(maps, ys, xs).clamp(1e-3, 50.0).log()
 
     center = at(0)
     ix1, ix1_ = at(1), at(-1)
