@@ -122,3 +122,32 @@ def test_a_codec_without_a_torch_decoder_is_refused():
     model.head.decoder = SimCCLabel((96, 128), sigma=6.0, use_dark=True)
     with pytest.raises(ValueError, match='SimCCLabel of HeatmapHead has no torch decoder'):
         PoseExportWrapper(model)
+
+
+def test_crop_pixels_map_back_like_inference_topdown():
+    """docs/deployment.md's mapping of the graph's crop pixels to the image, against mmpose's
+    inference_topdown on the same image and box (flip test off: the graph has none)."""
+    from mmpose.apis import inference_topdown
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
+
+    model, cfg = build_demo_model('dag')
+    model.cfg = cfg
+    model.dataset_meta = parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+    model.test_cfg = dict(model.test_cfg, flip_test=False)
+    image = (np.random.default_rng(4).random((150, 200, 3)) * 255).astype(np.uint8)
+    box = np.array([[40.0, 20.0, 130.0, 140.0]], dtype=np.float32)
+    expected = inference_topdown(model, image, box)[0].pred_instances.keypoints
+
+    results = dict(img=image, bbox=box.copy())
+    results = TopdownAffine(input_size=(96, 128))(GetBBoxCenterScale(padding=1.25)(results))
+    crop = torch.from_numpy(results['img'].transpose(2, 0, 1)[None].astype(np.float32))
+    with torch.no_grad():
+        keypoints, _ = PoseExportWrapper(model)(crop)
+    size = np.array(results['input_size'], dtype=np.float32)
+    keypoints = (
+        keypoints.numpy() / size * results['input_scale']
+        + results['input_center']
+        - 0.5 * results['input_scale']
+    )
+    np.testing.assert_allclose(keypoints, expected, atol=1e-3)

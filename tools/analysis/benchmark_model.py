@@ -111,6 +111,13 @@ def parse_args() -> argparse.Namespace:
         'training, torch.autocast for inference',
     )
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--numpy-decode',
+        action='store_true',
+        help="decode the refinement heads' initial pose with mmpose's numpy decoders (a copy "
+        'to the host in every step, the path before the torch decoders) to measure what '
+        'the torch decoders change',
+    )
     args = parser.parse_args()
     if args.amp and not args.device.startswith('cuda'):
         parser.error('--amp measures CUDA autocast runs; use it with --device cuda')
@@ -255,6 +262,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     np.random.seed(args.seed)
+    if args.numpy_decode:
+        import warnings
+
+        from dag_mmpose.models.utils import wrapped_head
+
+        wrapped_head.torch_decode = lambda codec, outputs: None
+        warnings.filterwarnings('ignore', message='.*no torch decoder for')
 
     cfgs = [load_config(p, args.input_size, args.amp) for p in (args.config, args.baseline)]
     if args.batch_size is None:
@@ -304,6 +318,7 @@ def main() -> None:
             else f', {torch.get_num_threads()} threads'
         )
         + f', torch {torch.__version__}, input {h}x{w} (HxW), batch {args.batch_size}, '
+        f'initial pose decoded in {"numpy" if args.numpy_decode else "torch"}, '
         f'amp {args.amp}, flip test {first.flip_test}/{second.flip_test}, '
         f'median (min-max) of {args.rounds} rounds x {args.train_iters} train / '
         f'{args.test_iters} test steps after {args.warmup} warm-up round(s)'
