@@ -47,12 +47,14 @@ def base_head_frame(base_head: nn.Module, owner: str) -> Tuple[Tuple[int, int], 
 
 
 def _numpy_friendly(outputs: HeadOutputs) -> HeadOutputs:
-    """Detached outputs numpy can hold: bfloat16 becomes float32 (numpy has no bfloat16;
-    float16 stays as the base head's own ``predict`` decodes it)."""
+    """Detached copies of the outputs that numpy can hold: bfloat16 becomes float32 (numpy
+    has no bfloat16; float16 stays as the base head's own ``predict`` decodes it). Copies,
+    because some mmpose decoders blur their input in place (SimCC's DARK), and on the CPU
+    ``to_numpy`` shares memory with the head's outputs, which the loss still reads."""
 
     def convert(tensor: Tensor) -> Tensor:
         tensor = tensor.detach()
-        return tensor.float() if tensor.dtype == torch.bfloat16 else tensor
+        return tensor.float() if tensor.dtype == torch.bfloat16 else tensor.clone()
 
     if isinstance(outputs, Tensor):
         return convert(outputs)

@@ -149,3 +149,38 @@ def test_dtypes_and_unknown_codecs():
     assert torch_decoder_name(UDPHeatmap(INPUT, HEATMAP, heatmap_type='combined')) is None
     assert torch_decoder_name(SimCCLabel(INPUT, sigma=6.0, use_dark=True)) is None
     assert torch_decode(SimCCLabel(INPUT, sigma=6.0, use_dark=True), (maps, maps)) is None
+
+
+def test_unknown_codec_falls_back_to_numpy_with_one_warning():
+    """decode_base_pose: a codec without a torch decoder is decoded by the head's own numpy
+    ``decode``, and named once per process."""
+    import warnings
+    from types import SimpleNamespace
+
+    from dag_mmpose.models.utils import wrapped_head
+
+    codec = SimCCLabel(INPUT, sigma=(4.9, 5.66), simcc_split_ratio=2.0, use_dark=True)
+
+    def decode(outputs):
+        x, y = (o.numpy() for o in outputs)  # shared memory, as mmpose's to_numpy on CPU
+        return [
+            SimpleNamespace(keypoints=k, keypoint_scores=s)
+            for k, s in (codec.decode(a[None], b[None]) for a, b in zip(x, y))
+        ]
+
+    head = SimpleNamespace(decoder=codec, decode=decode)
+    rng = np.random.default_rng(0)
+    outputs = tuple(torch.from_numpy(rng.random((2, K, n), dtype=np.float32)) for n in (96, 128))
+    reference = tuple(o.clone() for o in outputs)
+    wrapped_head._NUMPY_DECODED.discard('SimCCLabel')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        keypoints, _ = wrapped_head.decode_base_pose(head, outputs, K, 'TestHead')
+        wrapped_head.decode_base_pose(head, outputs, K, 'TestHead')
+    named = [w for w in caught if 'no torch decoder for SimCCLabel' in str(w.message)]
+    assert len(named) == 1 and 'TestHead' in str(named[0].message)
+    # SimCC's DARK blurs its input in place: the head's outputs (read by the loss) are kept
+    for output, original in zip(outputs, reference):
+        assert torch.equal(output, original)
+    expected = np.concatenate([p.keypoints for p in decode(reference)])
+    np.testing.assert_array_equal(keypoints.numpy(), expected)
