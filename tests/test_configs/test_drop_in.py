@@ -467,16 +467,18 @@ class TestFGMHGCNHeadCombinedEncoderWeights(TestCase):
         with (
             mock.patch.object(loss_module, 'forward', side_effect=record),
             mock.patch(
-                'dag_mmpose.models.heads.labels.simcc_pck_accuracy',
-                return_value=(None, 1.0, 2),
+                'dag_mmpose.models.heads.fgmh_gcn_head.base_head_accuracy',
+                return_value=torch.tensor(1.0),
             ) as accuracy,
         ):
             self.head.loss(self.feats, self._packed_samples())
         for name in ('multi_weights', 'target_weights', 'coord_weights'):
             weights = calls[0][name]
             self.assertEqual(tuple(weights.shape), (2, K))
-        self.assertEqual(accuracy.call_args.kwargs['mask'].shape, (2, K))
-        self.assertFalse(bool(accuracy.call_args.kwargs['mask'][:, 3].any()))
+        # the accuracy's mask is weights > 0, taken from these (B, K) weights
+        accuracy_weights = accuracy.call_args.args[2]
+        self.assertEqual(tuple(accuracy_weights.shape), (2, K))
+        self.assertFalse(bool((accuracy_weights[:, 3] > 0).any()))
 
     def test_two_weight_sets_raise(self):
         """Two encoders that both emit keypoint_weights give (2, 1, K): a clear error."""
