@@ -159,10 +159,17 @@ class GraphConvBNAct(nn.Module):
 class ResidualGraphBlock(nn.Module):
     """Two :class:`GraphConvBNAct` layers with an identity shortcut.
 
+    ``y = x + F(x)``, or with ``post_norm`` ``y = ReLU(BN(x + F(x)))`` (the authors' DAG
+    release normalizes and activates the residual sum).
+
     Args:
         channels (int): Input, hidden and output channels.
         adjacencies (Tensor): Hop adjacencies in shape (H, J, J).
         dropout (float): Dropout probability inside the layers. Defaults to 0.
+        hop_combination (str): See :class:`MultiHopModulatedGraphConv`. Defaults to
+            ``'sum'``.
+        post_norm (bool): BatchNorm over channels and ReLU after the residual sum.
+            Defaults to ``False``.
     """
 
     def __init__(
@@ -171,14 +178,19 @@ class ResidualGraphBlock(nn.Module):
         adjacencies: Tensor,
         dropout: float = 0.0,
         hop_combination: str = 'sum',
+        post_norm: bool = False,
     ) -> None:
         super().__init__()
         self.layer1 = GraphConvBNAct(channels, channels, adjacencies, dropout, hop_combination)
         self.layer2 = GraphConvBNAct(channels, channels, adjacencies, dropout, hop_combination)
+        self.norm: Optional[nn.BatchNorm1d] = nn.BatchNorm1d(channels) if post_norm else None
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C) -> (B, J, C)."""
-        return x + self.layer2(self.layer1(x))
+        out = x + self.layer2(self.layer1(x))
+        if self.norm is None:
+            return out
+        return F.relu(self.norm(out.transpose(1, 2)).transpose(1, 2))
 
 
 class JointNonLocal(nn.Module):
@@ -190,29 +202,50 @@ class JointNonLocal(nn.Module):
     ``channels // 2``. ``gamma`` is a learnable scalar, by default starting at 0 so that the
     block starts as the identity and does not disturb the graph features early in training.
 
+    The authors' DAG release uses the embedded-Gaussian non-local block of Wang et al.:
+    logits without the ``1 / sqrt(d)`` scale (``qk_scale=1.0``) and a BatchNorm after the
+    output projection (``norm=True``; ``out = x + gamma * BN(W_o(...))`` with ``gamma = 1``,
+    which the release checkpoint converter writes).
+
     Args:
         channels (int): Joint feature channels C.
         inter_channels (int, optional): Channels of Q, K, V. Defaults to ``C // 2``.
         init_gamma (float): Initial ``gamma``. Defaults to 0.
+        qk_scale (float, optional): Factor on the Q.K logits; ``None`` is ``1 / sqrt(d)``.
+            Defaults to ``None``.
+        norm (bool): BatchNorm over channels after the output projection. Defaults to
+            ``False``.
     """
 
     def __init__(
-        self, channels: int, inter_channels: Optional[int] = None, init_gamma: float = 0.0
+        self,
+        channels: int,
+        inter_channels: Optional[int] = None,
+        init_gamma: float = 0.0,
+        qk_scale: Optional[float] = None,
+        norm: bool = False,
     ) -> None:
         super().__init__()
+        if qk_scale is not None and not qk_scale > 0:
+            raise ValueError(f'JointNonLocal: qk_scale must be positive or None, got {qk_scale!r}')
         inter_channels = inter_channels or max(channels // 2, 1)
+        self.qk_scale = None if qk_scale is None else float(qk_scale)
         self.query = nn.Linear(channels, inter_channels)
         self.key = nn.Linear(channels, inter_channels)
         self.value = nn.Linear(channels, inter_channels)
         self.out_proj = nn.Linear(inter_channels, channels)
+        self.norm: Optional[nn.BatchNorm1d] = nn.BatchNorm1d(channels) if norm else None
         self.gamma = nn.Parameter(torch.full((1,), float(init_gamma)))
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, J, C) -> (B, J, C)."""
         # one head, as (B, 1, J, C): the 4-D layout ONNX's attention export takes
         query, key, value = (proj(x).unsqueeze(1) for proj in (self.query, self.key, self.value))
-        attended = F.scaled_dot_product_attention(query, key, value).squeeze(1)
-        return x + self.gamma * self.out_proj(attended)
+        attended = F.scaled_dot_product_attention(query, key, value, scale=self.qk_scale)
+        out = self.out_proj(attended.squeeze(1))
+        if self.norm is not None:
+            out = self.norm(out.transpose(1, 2)).transpose(1, 2)
+        return x + self.gamma * out
 
 
 class MultiHopGCN(nn.Module):
@@ -255,9 +288,17 @@ class MultiHopGCN(nn.Module):
             convolution does, instead of the row-normalized ``D^-1 A``. Defaults to
             ``False``.
         late_channels (int): Channels of features joined to the hidden features before the
-            last residual block (``forward(x, late)``), as the release joins its joint
-            features; the last block, its non-local block and the output layer then work
-            on ``hidden + late_channels``. Defaults to 0 (everything enters at the input).
+            last residual block (``forward(x, late)``, joined in front:
+            ``cat[late, hidden]``), as the release joins its joint features; the last
+            block, its non-local block and the output layer then work on
+            ``hidden + late_channels``. Defaults to 0 (everything enters at the input).
+        residual_norm (bool): BatchNorm and ReLU after every residual sum (the release);
+            see :class:`ResidualGraphBlock`. Defaults to ``False``.
+        non_local_cfg (dict, optional): Further arguments of every :class:`JointNonLocal`
+            (``qk_scale``, ``norm``; the release: ``dict(qk_scale=1.0, norm=True)``).
+        self_links_in_degree (bool): A self link ``(i, i)`` in ``skeleton_links`` counts
+            towards joint ``i``'s 1-hop degree (the release's COCO table);
+            see :func:`~dag_mmpose.models.utils.k_hop_adjacency`. Defaults to ``False``.
 
     Example:
         >>> links = [(0, 1), (1, 2), (2, 3)]
@@ -280,6 +321,9 @@ class MultiHopGCN(nn.Module):
         hop_combination: str = 'sum',
         symmetric_adjacency: bool = False,
         late_channels: int = 0,
+        residual_norm: bool = False,
+        non_local_cfg: Optional[dict] = None,
+        self_links_in_degree: bool = False,
     ) -> None:
         super().__init__()
         if num_blocks < 0:
@@ -296,7 +340,9 @@ class MultiHopGCN(nn.Module):
             )
         self.num_joints = num_joints
         self.late_channels = int(late_channels)
-        adjacencies = multi_hop_adjacencies(skeleton_links, num_joints, num_hops)
+        adjacencies = multi_hop_adjacencies(
+            skeleton_links, num_joints, num_hops, self_links_in_degree=self_links_in_degree
+        )
         if symmetric_adjacency:
             adjacencies = 0.5 * (adjacencies + adjacencies.transpose(1, 2))
         hops = dict(hop_combination=hop_combination)
@@ -308,10 +354,12 @@ class MultiHopGCN(nn.Module):
             widths[-1] += late_channels
         blocks: List[nn.Module] = []
         for index, width in enumerate(widths):
-            blocks.append(ResidualGraphBlock(width, adjacencies, dropout, **hops))
+            blocks.append(
+                ResidualGraphBlock(width, adjacencies, dropout, post_norm=residual_norm, **hops)
+            )
             last = index == len(widths) - 1
             if placement == 'every' or (placement == 'once' and last):
-                blocks.append(JointNonLocal(width, init_gamma=0.1))
+                blocks.append(JointNonLocal(width, init_gamma=0.1, **(non_local_cfg or {})))
         # with late features the last block (and its non-local) runs after the join
         split = len(blocks) - (1 + int(placement != 'none')) if late_channels else len(blocks)
         self.blocks = nn.Sequential(*blocks[:split])
@@ -346,7 +394,7 @@ class MultiHopGCN(nn.Module):
             )
         out = self.blocks(self.input_layer(x))
         if self.late_blocks is not None:
-            out = self.late_blocks(torch.cat([out, late.to(out.dtype)], dim=-1))
+            out = self.late_blocks(torch.cat([late.to(out.dtype), out], dim=-1))
         return self.output_layer(out)
 
 

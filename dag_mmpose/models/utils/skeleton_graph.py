@@ -126,7 +126,11 @@ def hop_distances(skeleton_links: SkeletonLinks, num_joints: int) -> Tensor:
 
 
 def k_hop_adjacency(
-    skeleton_links: SkeletonLinks, num_joints: int, k: int, normalize: bool = True
+    skeleton_links: SkeletonLinks,
+    num_joints: int,
+    k: int,
+    normalize: bool = True,
+    self_links_in_degree: bool = False,
 ) -> Tensor:
     """Adjacency of the joints at shortest-path distance exactly ``k``.
 
@@ -136,6 +140,11 @@ def k_hop_adjacency(
         k (int): Hop count, ``k >= 1``.
         normalize (bool): Row-normalize (``D_k^-1 A_k``: mean over the k-hop
             neighbors). Defaults to ``True``.
+        self_links_in_degree (bool): With ``k=1``, a self link ``(i, i)`` in
+            ``skeleton_links`` counts towards joint ``i``'s degree in the normalization
+            (the diagonal stays zero), as the authors' DAG release normalizes its COCO
+            table, which links the right ear to itself. Defaults to ``False`` (self links
+            are ignored).
 
     Returns:
         Tensor: Float32 matrix in shape (J, J) with a zero diagonal; a joint with no
@@ -151,16 +160,31 @@ def k_hop_adjacency(
     if k < 1:
         raise ValueError(f'k must be >= 1 (self connections are not a hop), got {k}')
     adjacency = (hop_distances(skeleton_links, num_joints) == k).float()
-    return _row_normalize(adjacency) if normalize else adjacency
+    if not normalize:
+        return adjacency
+    if self_links_in_degree and k == 1:
+        looped = {i for i, j in check_skeleton_links(skeleton_links, num_joints) if i == j}
+        extra = torch.zeros(num_joints, 1)
+        extra[sorted(looped)] = 1.0
+        degree = adjacency.sum(dim=1, keepdim=True) + extra
+        return torch.where(degree > 0, adjacency / degree.clamp(min=1e-12), adjacency)
+    return _row_normalize(adjacency)
 
 
-def multi_hop_adjacencies(skeleton_links: SkeletonLinks, num_joints: int, num_hops: int) -> Tensor:
+def multi_hop_adjacencies(
+    skeleton_links: SkeletonLinks,
+    num_joints: int,
+    num_hops: int,
+    self_links_in_degree: bool = False,
+) -> Tensor:
     """Stack of the normalized 1..``num_hops`` exact-hop adjacencies.
 
     Args:
         skeleton_links (Sequence[Sequence[int]]): Links as (i, j) joint index pairs.
         num_joints (int): Number of joints J.
         num_hops (int): Number of hops H.
+        self_links_in_degree (bool): Self links count towards the 1-hop degree, see
+            :func:`k_hop_adjacency`. Defaults to ``False``.
 
     Returns:
         Tensor: Float32 tensor in shape (H, J, J); entry ``k - 1`` is
@@ -169,7 +193,12 @@ def multi_hop_adjacencies(skeleton_links: SkeletonLinks, num_joints: int, num_ho
     if num_hops < 1:
         raise ValueError(f'num_hops must be >= 1, got {num_hops}')
     return torch.stack(
-        [k_hop_adjacency(skeleton_links, num_joints, k) for k in range(1, num_hops + 1)]
+        [
+            k_hop_adjacency(
+                skeleton_links, num_joints, k, self_links_in_degree=self_links_in_degree
+            )
+            for k in range(1, num_hops + 1)
+        ]
     )
 
 

@@ -154,8 +154,47 @@ class TestResidualGraphBlock(TestCase):
         # with zero weights both layers output relu(bn(0)) = 0 in eval: identity block
         self.assertTrue(torch.allclose(block(x), x))
 
+    def test_post_norm(self):
+        """The release's form: BatchNorm and ReLU after the residual sum."""
+        torch.manual_seed(0)
+        block = ResidualGraphBlock(8, multi_hop_adjacencies(CHAIN, 5, 2), post_norm=True).eval()
+        with torch.no_grad():
+            block.norm.running_mean.uniform_(-1, 1)
+            block.norm.bias.uniform_(-1, 1)
+        x = torch.randn(3, 5, 8)
+        plain = x + block.layer2(block.layer1(x))
+        norm = block.norm
+        expected = torch.relu(
+            (plain - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps) * norm.weight
+            + norm.bias
+        )
+        self.assertTrue(torch.allclose(block(x), expected, atol=1e-6))
+        self.assertIsNone(ResidualGraphBlock(8, multi_hop_adjacencies(CHAIN, 5, 2)).norm)
+
 
 class TestJointNonLocal(TestCase):
+    def test_release_form(self):
+        """``qk_scale=1.0, norm=True``: the embedded-Gaussian block of the release,
+        ``x + BN(W_o softmax(Q K^T) V)`` with gamma 1."""
+        torch.manual_seed(0)
+        block = JointNonLocal(8, qk_scale=1.0, norm=True, init_gamma=1.0).eval()
+        with torch.no_grad():
+            block.norm.running_mean.uniform_(-1, 1)
+            block.norm.weight.uniform_(0.5, 1.5)
+        x = torch.randn(2, 5, 8)
+        attention = torch.softmax(block.query(x) @ block.key(x).transpose(1, 2), dim=-1)
+        out = block.out_proj(attention @ block.value(x))
+        norm = block.norm
+        out = (out - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps)
+        expected = x + out * norm.weight + norm.bias
+        self.assertTrue(torch.allclose(block(x), expected, atol=1e-5))
+        # the default scales the logits by 1 / sqrt(d)
+        default = JointNonLocal(8, norm=True, init_gamma=1.0).eval()
+        default.load_state_dict(block.state_dict())
+        self.assertFalse(torch.allclose(default(x), expected, atol=1e-3))
+        with self.assertRaisesRegex(ValueError, 'qk_scale'):
+            JointNonLocal(8, qk_scale=0.0)
+
     def test_identity_at_init_then_mixes_joints(self):
         torch.manual_seed(0)
         block = JointNonLocal(8)
@@ -218,6 +257,22 @@ class TestMultiHopGCN(TestCase):
         )
         with self.assertRaisesRegex(ValueError, 'non_local'):
             MultiHopGCN(2, 2, CHAIN, num_joints=5, non_local='twice')
+
+    def test_self_links_in_degree(self):
+        """The release's COCO table links the right ear (4) to itself and counts that link
+        in the ear's degree: its two neighbours get 1/3 each, not 1/2."""
+        links = [(0, 1), (0, 2), (1, 3), (2, 4), (4, 4), (3, 5), (4, 6), (5, 6)]
+        plain = k_hop_adjacency(links, 7, 1)
+        release = k_hop_adjacency(links, 7, 1, self_links_in_degree=True)
+        self.assertEqual(plain[4].tolist(), [0, 0, 0.5, 0, 0, 0, 0.5])
+        self.assertTrue(torch.allclose(release[4], torch.tensor([0, 0, 1, 0, 0, 0, 1]) / 3))
+        self.assertTrue(torch.equal(release[:4], plain[:4]))
+        self.assertEqual(release.diagonal().abs().sum().item(), 0.0)
+        # hops beyond the first have no self links
+        both = multi_hop_adjacencies(links, 7, 2, self_links_in_degree=True)
+        self.assertTrue(torch.equal(both[1], k_hop_adjacency(links, 7, 2)))
+        gcn = MultiHopGCN(2, 2, links, num_joints=7, self_links_in_degree=True)
+        self.assertTrue(torch.equal(gcn.output_layer.adjacencies, both))
 
     def test_symmetric_adjacency(self):
         gcn = MultiHopGCN(2, 2, CHAIN, num_joints=5, symmetric_adjacency=True)
