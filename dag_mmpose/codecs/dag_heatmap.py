@@ -15,6 +15,7 @@ from mmpose.registry import KEYPOINT_CODECS
 
 from ..datasets.transforms.keypoint_utils import check_finite_keypoints, other_people
 from ..utils.checks import check_number, check_size
+from .legacy_msra_heatmap import LegacyMSRAHeatmap
 
 
 @KEYPOINT_CODECS.register_module()
@@ -68,6 +69,11 @@ class DAGHeatmap(BaseKeypointCodec):
             ``False``.
         blur_kernel_size (int): Gaussian blur kernel size of the DarkPose / UDP heatmap
             modulation in :meth:`decode`. Defaults to 11.
+        legacy_decode (bool): Decode like
+            :class:`~dag_mmpose.codecs.LegacyMSRAHeatmap` (the original HRNet code's
+            ``get_final_preds``, which the authors' DAG release uses) instead of mmpose's
+            ``MSRAHeatmap``; encoding is unchanged. Only with ``use_udp=False`` and
+            ``unbiased=False``. Defaults to ``False``.
         with_target_heatmaps (bool): Emit ``heatmaps`` and ``keypoint_weights``. Set it to
             ``False`` to combine this codec with another one that supervises the base head
             (e.g. ``SimCCLabel`` in ``GenerateTarget(encoder=[...])``): combined encoders
@@ -115,6 +121,7 @@ class DAGHeatmap(BaseKeypointCodec):
         unbiased: bool = False,
         blur_kernel_size: int = 11,
         with_target_heatmaps: bool = True,
+        legacy_decode: bool = False,
     ) -> None:
         super().__init__()
         owner = 'DAGHeatmap'
@@ -132,6 +139,12 @@ class DAGHeatmap(BaseKeypointCodec):
                 'with `use_udp=True` decoding is already distribution-aware, so leave '
                 '`unbiased=False`.'
             )
+        if legacy_decode and (use_udp or unbiased):
+            raise ValueError(
+                'DAGHeatmap: legacy_decode=True decodes as the original HRNet code (quarter '
+                'offset); it does not combine with use_udp or unbiased'
+            )
+        self.legacy_decode = bool(legacy_decode)
         self.input_size = tuple(input_size)
         self.heatmap_size = tuple(heatmap_size)
         self.sigma = sigma
@@ -152,7 +165,8 @@ class DAGHeatmap(BaseKeypointCodec):
                 blur_kernel_size=blur_kernel_size,
             )
         else:
-            self._target_codec = MSRAHeatmap(
+            target_codec = LegacyMSRAHeatmap if legacy_decode else MSRAHeatmap
+            self._target_codec = target_codec(
                 input_size=input_size,
                 heatmap_size=heatmap_size,
                 sigma=sigma,
@@ -307,7 +321,7 @@ class DAGHeatmap(BaseKeypointCodec):
 
     def decode(self, encoded: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Decode target heatmaps exactly like ``MSRAHeatmap`` (``UDPHeatmap`` when
-        ``use_udp=True``).
+        ``use_udp=True``, ``LegacyMSRAHeatmap`` when ``legacy_decode=True``).
 
         Args:
             encoded (np.ndarray): Target heatmaps in shape (K, H, W).

@@ -11,7 +11,9 @@ batched, on the outputs' device, for the codecs the base heads use:
 - ``MSRAHeatmap``: argmax and the quarter offset towards the higher neighbour
   (``refine_keypoints``), or with ``unbiased=True`` DARK (``refine_keypoints_dark``);
 - ``UDPHeatmap`` (``heatmap_type='gaussian'``): DARK-UDP (``refine_keypoints_dark_udp``);
-- ``DAGHeatmap``: the MSRA / UDP codec it delegates to;
+- ``LegacyMSRAHeatmap``: the original HRNet code's quarter offset (both axes inside, or
+  none) with (0, 0) for joints of no positive response;
+- ``DAGHeatmap``: the MSRA / UDP / legacy codec it delegates to;
 - ``SimCCLabel`` (SimCC / RTMCC heads, ``use_dark=False``): argmax of the x / y vectors.
 
 Every quirk of the numpy code is kept (the ``1 < x`` bounds of the quarter offset, joints of
@@ -27,6 +29,8 @@ import torch.nn.functional as F
 from mmpose.codecs import MSRAHeatmap, SimCCLabel, UDPHeatmap
 from torch import Tensor
 
+from ...codecs.legacy_msra_heatmap import LegacyMSRAHeatmap
+
 __all__ = ['heatmap_maximum', 'simcc_maximum', 'torch_decode', 'torch_decoder_name']
 
 Outputs = Union[Tensor, Tuple[Tensor, Tensor]]
@@ -38,9 +42,12 @@ def _resolve(codec) -> object:
 
 
 def torch_decoder_name(codec) -> Optional[str]:
-    """Which torch decoder serves ``codec`` (``'msra'``, ``'dark'``, ``'udp'``, ``'simcc'``),
+    """Which torch decoder serves ``codec`` (``'msra'``, ``'legacy'``, ``'dark'``, ``'udp'``,
+    ``'simcc'``),
     or ``None`` when there is none here."""
     codec = _resolve(codec)
+    if type(codec) is LegacyMSRAHeatmap:
+        return 'legacy'
     if type(codec) is MSRAHeatmap:
         return 'dark' if codec.unbiased else 'msra'
     if type(codec) is UDPHeatmap and codec.heatmap_type == 'gaussian':
@@ -88,6 +95,20 @@ def _quarter_offset(locs: Tensor, heatmaps: Tensor) -> Tensor:
     dx = torch.where((x > 1) & (x < width - 1) & (y > 0) & (y < height), dx, 0)
     dy = torch.where((y > 1) & (y < height - 1) & (x > 0) & (x < width), dy, 0)
     return locs + torch.stack([dx, dy], dim=-1).sign().float() * 0.25
+
+
+def _legacy_quarter_offset(locs: Tensor, heatmaps: Tensor) -> Tensor:
+    """:func:`~dag_mmpose.codecs.legacy_msra_heatmap.legacy_refine` in torch: (0, 0) where
+    ``locs`` is -1 (no positive response), the quarter offset on both axes only when
+    ``1 < x < W - 1`` and ``1 < y < H - 1``."""
+    height, width = heatmaps.shape[-2:]
+    locs = locs.clamp(min=0.0)
+    x, y = locs[..., 0].long(), locs[..., 1].long()
+    dx = _gather(heatmaps, x + 1, y) - _gather(heatmaps, x - 1, y)
+    dy = _gather(heatmaps, x, y + 1) - _gather(heatmaps, x, y - 1)
+    inside = ((x > 1) & (x < width - 1) & (y > 1) & (y < height - 1))[..., None]
+    step = torch.stack([dx, dy], dim=-1).sign().float() * 0.25
+    return locs + torch.where(inside, step, 0.0)
 
 
 # OpenCV's fixed kernels for the small sizes (``getGaussianKernel(size, 0)``); larger ones
@@ -272,6 +293,8 @@ def torch_decode(codec, outputs: Outputs) -> Optional[Tuple[Tensor, Tensor]]:
     locs, scores = heatmap_maximum(heatmaps)
     if name == 'msra':
         locs = _quarter_offset(locs, heatmaps)
+    elif name == 'legacy':
+        locs = _legacy_quarter_offset(locs, heatmaps)
     elif name == 'dark':
         locs = _dark(locs, heatmaps, codec.blur_kernel_size)
     else:

@@ -8,7 +8,7 @@ import torch
 from mmpose.codecs import MSRAHeatmap, SimCCLabel, UDPHeatmap
 from mmpose.codecs.utils import generate_gaussian_heatmaps
 
-from dag_mmpose.codecs import DAGHeatmap
+from dag_mmpose.codecs import DAGHeatmap, LegacyMSRAHeatmap
 from dag_mmpose.models.utils.torch_decoding import (
     heatmap_maximum,
     torch_decode,
@@ -27,6 +27,8 @@ CODECS = {
     'udp': UDPHeatmap(INPUT, HEATMAP, sigma=2.0),
     'dag_msra': DAGHeatmap(INPUT, HEATMAP, sigma=2.0),
     'dag_udp': DAGHeatmap(INPUT, HEATMAP, sigma=2.0, use_udp=True),
+    'legacy': LegacyMSRAHeatmap(INPUT, HEATMAP, sigma=2.0),
+    'dag_legacy': DAGHeatmap(INPUT, HEATMAP, sigma=2.0, legacy_decode=True),
 }
 
 
@@ -82,7 +84,7 @@ def test_heatmap_decoders_match_mmpose(name, kind):
     keypoints = keypoints.numpy()
     np.testing.assert_array_equal(np.isnan(keypoints), np.isnan(expected_kpts))
     diff = np.linalg.norm(np.nan_to_num(keypoints - expected_kpts), axis=-1)
-    if torch_decoder_name(codec) == 'msra' or kind in ('zero', 'peaked', 'border'):
+    if torch_decoder_name(codec) in ('msra', 'legacy') or kind in ('zero', 'peaked', 'border'):
         assert diff.max() <= 1e-4
         return
     argmax, _ = heatmap_maximum(torch.from_numpy(maps))
