@@ -1,6 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor
+
+from ...utils.checks import check_number
 
 
 def _autocast_enabled(device_type: str) -> bool:
@@ -126,6 +128,26 @@ class ADAM(BaseModule):
             ``attention_index``: the identity on ``F_m`` and zero on the attended
             map; our choice, the release initializes it at random), so the module
             still starts as the identity ``F_t = F_m``. Default: ``False``.
+        attention_index (int, optional): Attend to ``inputs[attention_index]``
+            instead of ``inputs[in_index]`` (the release: HRNet's stage-3 map).
+            Default: ``None``.
+        instance_scale (float | str, optional): The authors' release multiplies the
+            instance vector by a ``Linear(1, 1)`` it creates anew, at random, in
+            every forward pass: ``r * v`` with ``r ~ U(-1, 1)``, one ``r`` per
+            call, so its heatmaps are ``A + r B``. ``None`` (the default) leaves
+            the vector as it is (``r = 1``, ours); a number fixes ``r`` (``0.`` is
+            the release's expectation, ``E[A + r B] = A``); ``'random'`` draws
+            ``r`` as the release does, from torch's global CPU generator exactly as
+            ``nn.Linear(1, 1)`` initializes its weight (so a seed set with
+            ``torch.manual_seed`` or mmengine's ``randomness.seed`` fixes the
+            draws). ``docs/release_deviations.md`` says what each choice means.
+        multi_features (str): What ``F_m`` is: ``'input'`` (the default: the
+            selected map, ``inputs[in_index]``) or ``'attended'`` (the map after
+            the channel / spatial attention, before ``fuse_input``'s fusion: the
+            input of the release's multi-joint predictor).
+        upsample_factor (int): Upsample ``F_m`` and ``F_t`` bilinearly by this
+            factor (``align_corners=False``) after everything else, as the
+            release does before its heatmap convs (``UP_SCALE=2``). Default: 1.
         init_cfg (:obj:`ConfigDict` or dict or list[:obj:`ConfigDict` or \
             dict], optional): Initialization config dict. ``None`` (the
             default) keeps PyTorch's default init for the Q / K / V convs and
@@ -156,8 +178,34 @@ class ADAM(BaseModule):
         init_cfg: OptMultiConfig = None,
         fuse_input: bool = False,
         attention_index: Optional[int] = None,
+        instance_scale: Optional[Union[float, str]] = None,
+        multi_features: str = 'input',
+        upsample_factor: int = 1,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        if isinstance(instance_scale, str):
+            if instance_scale != 'random':
+                raise ValueError(
+                    "ADAM: instance_scale must be None, a number or 'random', got "
+                    f'{instance_scale!r}'
+                )
+        elif instance_scale is not None:
+            instance_scale = check_number(instance_scale, 'instance_scale', 'ADAM')
+        if multi_features not in ('input', 'attended'):
+            raise ValueError(
+                f"ADAM: multi_features must be 'input' or 'attended', got {multi_features!r}"
+            )
+        upsample_factor = check_number(
+            upsample_factor, 'upsample_factor', 'ADAM', ge=1, integer=True
+        )
+        if instance_scale is not None and not use_channel_attention:
+            raise ValueError(
+                "ADAM: instance_scale scales the channel attention's instance vector; it "
+                'needs use_channel_attention=True'
+            )
+        self.instance_scale = instance_scale
+        self.multi_features = multi_features
+        self.upsample_factor = int(upsample_factor)
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
         if not isinstance(in_index, int):
@@ -237,7 +285,12 @@ class ADAM(BaseModule):
                     f'{self.attention_index} (attention_index), which must be of one size; got '
                     f'{tuple(feats.shape)} and {tuple(attended.shape)}'
                 )
-        if not (self.use_channel_attention or self.use_spatial_attention or self.fuse_input):
+        if not (
+            self.use_channel_attention
+            or self.use_spatial_attention
+            or self.fuse_input
+            or self.upsample_factor > 1
+        ):
             return feats, attended
 
         # float16 / bfloat16 are computed in float32, float64 stays float64.
@@ -249,13 +302,26 @@ class ADAM(BaseModule):
                 x = self._channel_attention(x)
             if self.use_spatial_attention:
                 x = self._spatial_attention(x)
+            multi = x if self.multi_features == 'attended' else feats
             if self.fuse_input:
                 x = F.conv2d(
                     torch.cat([feats.to(compute_dtype), x], dim=1),
                     self.fusion_conv.weight.to(compute_dtype),
                     self.fusion_conv.bias.to(compute_dtype),
                 )
-        return feats, x.to(out_dtype)
+            if self.upsample_factor > 1:
+                multi, x = (
+                    F.interpolate(
+                        t,
+                        scale_factor=self.upsample_factor,
+                        mode='bilinear',
+                        align_corners=False,
+                    )
+                    for t in (multi, x)
+                )
+        if multi is not feats:
+            multi = multi.to(out_dtype)
+        return multi, x.to(out_dtype)
 
     def _select_input(
         self, inputs: Tuple[Tensor, ...], index: int, name: str = 'in_index'
@@ -297,6 +363,14 @@ class ADAM(BaseModule):
         row = min(int(self.center_yx[0] * h), h - 1)
         col = min(int(self.center_yx[1] * w), w - 1)
         instance = x[:, :, row, col]
+        if self.instance_scale == 'random':
+            # the release's fresh nn.Linear(1, 1): its weight is PyTorch's default init,
+            # kaiming_uniform_(a=sqrt(5)) of a (1, 1) tensor, i.e. U(-1, 1), drawn on the CPU
+            scale = torch.empty(1, 1)
+            nn.init.kaiming_uniform_(scale, a=math.sqrt(5))
+            instance = instance * scale.to(device=x.device, dtype=x.dtype)
+        elif self.instance_scale is not None:
+            instance = instance * self.instance_scale
         weights = F.linear(
             instance, self.channel_fc.weight.to(x.dtype), self.channel_fc.bias.to(x.dtype)
         )

@@ -159,6 +159,81 @@ class TestADAM(TestCase):
         self.assertIs(multi_feats, stage4)
         torch.testing.assert_close(target_feats, _naive_adam(neck, stage3), rtol=1e-5, atol=1e-5)
 
+    def _release_neck(self, **kwargs) -> ADAM:
+        neck = ADAM(
+            in_channels=8,
+            in_index=0,
+            attention_index=1,
+            use_spatial_attention=False,
+            fuse_input=True,
+            **kwargs,
+        )
+        with torch.no_grad():
+            for param in neck.parameters():
+                param.normal_(std=0.3)
+        return neck
+
+    def _release_attended(self, neck: ADAM, stage3: Tensor, r: float) -> Tensor:
+        """The release's channel attention: X3 * atn(r * v), v the centre feature."""
+        h, w = stage3.shape[-2:]
+        instance = stage3[:, :, h // 2, w // 2] * r
+        return stage3 * neck.channel_fc(instance)[:, :, None, None]
+
+    def test_instance_scale(self):
+        """None: r = 1 (ours); a number: that r; 'random': the weight a fresh
+        nn.Linear(1, 1) draws, one per forward, as the release computes it."""
+        stage4, stage3 = torch.randn(2, 8, 6, 4), torch.randn(2, 8, 6, 4)
+        for scale in (None, 0.0, -0.4):
+            neck = self._release_neck(instance_scale=scale)
+            r = 1.0 if scale is None else scale
+            expected = neck.fusion_conv(
+                torch.cat([stage4, self._release_attended(neck, stage3, r)], dim=1)
+            )
+            torch.testing.assert_close(neck((stage4, stage3))[1], expected)
+        neck = self._release_neck(instance_scale='random')
+        torch.manual_seed(3)
+        draws = [torch.nn.Linear(1, 1, bias=False).weight.item() for _ in range(2)]
+        self.assertNotAlmostEqual(draws[0], draws[1])
+        torch.manual_seed(3)
+        outputs = [neck((stage4, stage3))[1] for _ in range(2)]
+        for r, out in zip(draws, outputs):
+            attended = self._release_attended(neck, stage3, r)
+            expected = neck.fusion_conv(torch.cat([stage4, attended], dim=1))
+            torch.testing.assert_close(out, expected)
+        for bad in ('uniform', float('nan'), True):
+            with self.assertRaisesRegex((ValueError, TypeError), 'instance_scale'):
+                ADAM(in_channels=8, instance_scale=bad)
+        with self.assertRaisesRegex(ValueError, 'use_channel_attention=True'):
+            ADAM(in_channels=8, use_channel_attention=False, instance_scale=0.0)
+
+    def test_release_outputs(self):
+        """``multi_features='attended'``: F_m is the attended stage-3 map;
+        ``upsample_factor=2``: both outputs upsampled bilinearly afterwards."""
+        stage4, stage3 = torch.randn(2, 8, 6, 4), torch.randn(2, 8, 6, 4)
+        neck = self._release_neck(instance_scale=0.3)
+        multi, target = neck((stage4, stage3))
+        self.assertIs(multi, stage4)
+        neck.multi_features = 'attended'
+        attended, fused = neck((stage4, stage3))
+        torch.testing.assert_close(attended, self._release_attended(neck, stage3, 0.3))
+        torch.testing.assert_close(fused, target)
+        neck.upsample_factor = 2
+        up_attended, up_fused = neck((stage4, stage3))
+        self.assertEqual(tuple(up_fused.shape), (2, 8, 12, 8))
+        for up, low in ((up_attended, attended), (up_fused, fused)):
+            expected = F.interpolate(low, scale_factor=2, mode='bilinear', align_corners=False)
+            torch.testing.assert_close(up, expected)
+        # upsampling alone also runs (no attention, no fusion)
+        plain = ADAM(
+            in_channels=8, use_channel_attention=False, use_spatial_attention=False,
+            upsample_factor=2,
+        )  # fmt: skip
+        self.assertEqual(tuple(plain((stage4,))[0].shape), (2, 8, 12, 8))
+        with self.assertRaisesRegex(ValueError, 'multi_features'):
+            ADAM(in_channels=8, multi_features='stage3')
+        with self.assertRaisesRegex(ValueError, 'upsample_factor'):
+            ADAM(in_channels=8, upsample_factor=0)
+
     def test_attention_index_errors_name_the_map(self):
         stage4 = torch.randn(2, 32, 16, 12)
         neck = ADAM(in_channels=32, in_index=0, attention_index=1, fuse_input=True)
