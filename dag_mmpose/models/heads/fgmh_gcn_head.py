@@ -3,6 +3,7 @@
 
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
@@ -28,6 +29,7 @@ from ..utils.joint_sampling import (
     pixels_to_normalized,
     sample_joint_features,
 )
+from ..utils.norm import batch_statistics
 from ..utils.skeleton_graph import resolve_skeleton_links
 from ..utils.wrapped_head import (
     base_head_frame,
@@ -55,26 +57,36 @@ class _Refinement(NamedTuple):
     - keypoints (Tensor): initial pose in crop pixels (B, K, 2), exactly what the base head's
       decoder gives for ``base_outputs`` (its dtype kept).
     - scores (Tensor): the decoder's keypoint scores of the initial pose (B, K).
-    - offsets (Tensor): the GCN's offsets in [-1, 1] units (B, K, 2), float32.
+    - offsets (Tensor): the GCN's offsets in [-1, 1] units (B, K, 2), float32: of the crop,
+      or with ``boxes`` of each person's box.
+    - boxes (Tensor, optional): with ``coord_frame='box'`` the boxes the GCN's coordinates
+      are normalized over, (B, 4) as ``(x0, y0, w, h)`` in crop pixels.
     """
 
     base_outputs: BaseOutputs
     keypoints: Tensor
     scores: Tensor
     offsets: Tensor
+    boxes: Optional[Tensor] = None
 
     def initial(self, input_size: Tuple[int, int]) -> Tensor:
-        """Initial pose in [-1, 1] (B, K, 2), float32."""
+        """Initial pose in [-1, 1] over the crop (B, K, 2), float32."""
         return pixels_to_normalized(self.keypoints.float(), input_size)
 
     def refined(self, input_size: Tuple[int, int]) -> Tensor:
-        """Refined pose in [-1, 1] (B, K, 2), float32: ``initial + offsets``."""
-        return self.initial(input_size) + self.offsets
+        """Refined pose in [-1, 1] over the crop (B, K, 2), float32: ``initial + offsets``
+        (offsets in the box frame are first turned into crop pixels)."""
+        if self.boxes is None:
+            return self.initial(input_size) + self.offsets
+        return pixels_to_normalized(self.refined_pixels(input_size).float(), input_size)
 
     def refined_pixels(self, input_size: Tuple[int, int]) -> Tensor:
         """Refined pose in crop pixels (B, K, 2), in the initial pose's dtype: the offsets
         are added in pixels, so zero offsets give the initial pose bit for bit."""
-        half_size = self.keypoints.new_tensor(input_size) / 2.0
+        if self.boxes is None:
+            half_size = self.keypoints.new_tensor(input_size) / 2.0
+        else:
+            half_size = self.boxes[:, None, 2:].to(self.keypoints.dtype) / 2.0
         return self.keypoints + self.offsets.to(self.keypoints.dtype) * half_size
 
 
@@ -121,6 +133,12 @@ class FGMHGCNHead(BaseHead):
             them, :class:`~dag_mmpose.models.utils.RegressedPointSampler`; heatmap base
             heads only, ``sample_heatmaps`` off). Defaults to ``'sampled'``.
         regressor_channels (int): Width of that MLP. Defaults to 1024 (the release's).
+        coord_frame (str): The frame of the GCN's coordinates and offsets: ``'crop'`` ([-1, 1]
+            over the crop, ours) or ``'box'`` ([-1, 1] over each person's box, as released;
+            the box is the sample's ``gt_instances.bboxes`` mapped into the crop by its
+            ``input_center`` / ``input_scale``, so ``forward`` without data samples refuses
+            it). The loss sees the refined pose in the crop frame either way. Defaults to
+            ``'crop'``.
         use_multi_branch (bool): Build the multi-joint branch. Defaults to ``True``.
         use_gcn (bool): Build the GCN refinement. Defaults to ``True``.
         loss (dict, optional): Config of the loss, called like :class:`DAGLoss`. Defaults to
@@ -163,6 +181,7 @@ class FGMHGCNHead(BaseHead):
         feature_position: str = 'input',
         joint_features: str = 'sampled',
         regressor_channels: int = 1024,
+        coord_frame: str = 'crop',
     ) -> None:
         if not (use_multi_branch or use_gcn):
             raise ValueError(
@@ -186,6 +205,9 @@ class FGMHGCNHead(BaseHead):
                 'sample_heatmaps=True is for the sampled F_t features'
             )
         self.joint_features = joint_features
+        if coord_frame not in ('crop', 'box'):
+            raise ValueError(f"coord_frame must be 'crop' or 'box', got {coord_frame!r}")
+        self.coord_frame = coord_frame
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
@@ -308,13 +330,20 @@ class FGMHGCNHead(BaseHead):
 
     def _forward_base(self, feats: Sequence[Tensor]) -> BaseOutputs:
         """The base head's forward on ``F_t = feats[-1]``."""
-        return self.pose_head.forward(tuple(feats[-1:]))
+        return self.pose_head(tuple(feats[-1:]))
 
     def _offsets(
-        self, feats: Sequence[Tensor], base_outputs: BaseOutputs, keypoints: Tensor, scores: Tensor
+        self,
+        feats: Sequence[Tensor],
+        base_outputs: BaseOutputs,
+        keypoints: Tensor,
+        scores: Tensor,
+        boxes: Optional[Tensor] = None,
     ) -> Tensor:
         """The GCN's offsets (B, K, 2) in [-1, 1] units, float32, for the pose ``keypoints``
-        (crop pixels, B x K x 2) with ``scores`` (B, K) on the features ``feats``.
+        (crop pixels, B x K x 2) with ``scores`` (B, K) on the features ``feats``; the units
+        are those of the crop, or with ``boxes`` ((B, 4) ``(x0, y0, w, h)`` in crop pixels)
+        those of each box.
 
         Joint features: ``F_t = feats[-1]`` sampled at the joints, with ``sample_heatmaps``
         also ``base_outputs`` (with ``joint_features='regressed'`` instead the base heatmaps
@@ -340,18 +369,26 @@ class FGMHGCNHead(BaseHead):
         # one dtype for the GCN input, that of the features (fp16 / bf16 under autocast
         # or a half model); the refined pose itself is added in float32
         dtype = joint_feats[0].dtype
-        pose = [pixels_to_normalized(keypoints.float(), self.input_size).to(dtype)]
+        if boxes is None:
+            coords = pixels_to_normalized(keypoints.float(), self.input_size)
+        else:
+            # as released: (x - x0) / w - 0.5, doubled
+            boxes = boxes.float()[:, None]
+            coords = ((keypoints.float() - boxes[..., :2]) / boxes[..., 2:] - 0.5) * 2.0
+        pose = [coords.to(dtype)]
         if self.use_scores:
             pose.append(scores.unsqueeze(-1).to(dtype))
         if self.feature_position == 'last':
             return self.gcn(torch.cat(pose, dim=-1), torch.cat(joint_feats, dim=-1)).float()
         return self.gcn(torch.cat(joint_feats + pose, dim=-1)).float()
 
-    def _refine(self, feats: Sequence[Tensor]) -> _Refinement:
+    def _refine(self, feats: Sequence[Tensor], boxes: Optional[Tensor] = None) -> _Refinement:
         """Base head forward, its decoded pose and the GCN's offsets.
 
         Args:
             feats (Sequence[Tensor]): Features; ``feats[-1]`` is ``F_t`` (B, C, H, W).
+            boxes (Tensor, optional): With ``coord_frame='box'``, the boxes in crop pixels,
+                (B, 4) ``(x0, y0, w, h)`` (:meth:`_boxes_in_crop`).
 
         Returns:
             _Refinement: base outputs, initial keypoints and scores, offsets.
@@ -360,8 +397,51 @@ class FGMHGCNHead(BaseHead):
             raise RuntimeError('FGMHGCNHead(use_gcn=False) has no GCN refinement')
         base_outputs = self._forward_base(feats)
         keypoints, scores = self._initial_pose(base_outputs)
-        offsets = self._offsets(feats, base_outputs, keypoints, scores)
-        return _Refinement(base_outputs, keypoints, scores, offsets)
+        offsets = self._offsets(feats, base_outputs, keypoints, scores, boxes)
+        return _Refinement(base_outputs, keypoints, scores, offsets, boxes)
+
+    def _boxes_in_crop(self, batch_data_samples: OptSampleList, device) -> Optional[Tensor]:
+        """With ``coord_frame='box'``: each sample's box in crop pixels, (B, 4) float32
+        ``(x0, y0, w, h)``; ``None`` in the crop frame.
+
+        The box is ``gt_instances.bboxes`` (image pixels, ``x1, y1, x2, y2``; the detection
+        box at test) mapped into the crop by the sample's ``input_center`` and
+        ``input_scale`` (``TopdownAffine``): exact at test; a training crop's rotation is
+        left out (the frame then is the box shifted and scaled with the crop).
+        """
+        if self.coord_frame != 'box':
+            return None
+        if not batch_data_samples:
+            raise ValueError(
+                "FGMHGCNHead(coord_frame='box') normalizes the GCN's coordinates over each "
+                "person's box, which it reads from the data samples' gt_instances.bboxes"
+            )
+        size = np.asarray(self.input_size, dtype=np.float64)
+        rows = []
+        for sample in batch_data_samples:
+            meta = sample.metainfo
+            bboxes = sample.gt_instances.get('bboxes') if 'gt_instances' in sample else None
+            missing = [k for k in ('input_center', 'input_scale') if k not in meta]
+            if bboxes is None or missing:
+                raise ValueError(
+                    "FGMHGCNHead(coord_frame='box') needs each data sample's "
+                    'gt_instances.bboxes and metainfo input_center / input_scale (PackPoseInputs '
+                    f'after TopdownAffine); sample {meta.get("id", meta.get("img_id"))} lacks '
+                    f'{"gt_instances.bboxes" if bboxes is None else ", ".join(missing)}'
+                )
+            box = np.asarray(to_numpy(bboxes), dtype=np.float64).reshape(-1, 4)[0]
+            center = np.asarray(meta['input_center'], dtype=np.float64).reshape(2)
+            scale = np.asarray(meta['input_scale'], dtype=np.float64).reshape(2)
+            top_left = (box[:2] - (center - scale / 2)) * size / scale
+            extent = (box[2:] - box[:2]) * size / scale
+            if not (np.isfinite(top_left).all() and (extent > 0).all()):
+                raise ValueError(
+                    "FGMHGCNHead(coord_frame='box') divides by the box size; sample "
+                    f'{meta.get("id", meta.get("img_id"))} has box {box.tolist()} (x1, y1, x2, '
+                    f'y2) with input_center {center.tolist()}, input_scale {scale.tolist()}'
+                )
+            rows.append(np.concatenate([top_left, extent]))
+        return torch.as_tensor(np.stack(rows), dtype=torch.float32, device=device)
 
     def forward(self, feats: Tuple[Tensor]) -> Union[Tuple[BaseOutputs, Tensor], BaseOutputs]:
         """Run the base head and the refinement (no multi-joint branch: training only).
@@ -376,6 +456,12 @@ class FGMHGCNHead(BaseHead):
         """
         if self.gcn is None:
             return self._forward_base(feats)
+        if self.coord_frame == 'box':
+            raise ValueError(
+                "FGMHGCNHead(coord_frame='box') reads each person's box from the data "
+                'samples, which forward() does not get; use predict() / loss(), or '
+                "coord_frame='crop'"
+            )
         result = self._refine(feats)
         return result.base_outputs, result.refined(self.input_size)
 
@@ -383,7 +469,7 @@ class FGMHGCNHead(BaseHead):
         """Multi-joint heatmaps from ``F_m = feats[multi_in_index]``, (B, K, H, W)."""
         if self.multi_head is None:
             raise RuntimeError('FGMHGCNHead(use_multi_branch=False) has no multi-joint branch')
-        return self.multi_head.forward((feats[self.multi_in_index],))
+        return self.multi_head((feats[self.multi_in_index],))
 
     # ----------------------------------------------------------------------- predict
 
@@ -426,11 +512,20 @@ class FGMHGCNHead(BaseHead):
             base_feats = [tuple(f[-1:]) for f in feats] if flip_test else tuple(feats[-1:])
             return self.pose_head.predict(base_feats, batch_data_samples, test_cfg)
 
-        if flip_test:
-            flip_indices = batch_data_samples[0].metainfo['flip_indices']
-            result = self._refine_with_flip(feats, flip_indices, test_cfg)
-        else:
-            result = self._refine(feats)
+        norm_stats = test_cfg.get('gcn_norm_stats', 'running')
+        if norm_stats not in ('running', 'batch'):
+            raise ValueError(
+                f"FGMHGCNHead: test_cfg gcn_norm_stats must be 'running' or 'batch', got "
+                f'{norm_stats!r}'
+            )
+        device = (feats[0] if flip_test else feats)[-1].device
+        boxes = self._boxes_in_crop(batch_data_samples, device)
+        with batch_statistics(self.gcn, enabled=norm_stats == 'batch'):
+            if flip_test:
+                flip_indices = batch_data_samples[0].metainfo['flip_indices']
+                result = self._refine_with_flip(feats, flip_indices, test_cfg, boxes)
+            else:
+                result = self._refine(feats, boxes)
 
         keypoints = to_numpy(result.refined_pixels(self.input_size).detach())
         scores = to_numpy(result.scores)
@@ -447,7 +542,11 @@ class FGMHGCNHead(BaseHead):
         return preds
 
     def _refine_with_flip(
-        self, feats: List[Tuple[Tensor]], flip_indices: Sequence[int], test_cfg: ConfigType
+        self,
+        feats: List[Tuple[Tensor]],
+        flip_indices: Sequence[int],
+        test_cfg: ConfigType,
+        boxes: Optional[Tensor] = None,
     ) -> _Refinement:
         """Flip test: the base head's flip-averaged pose, refined on both passes.
 
@@ -456,26 +555,43 @@ class FGMHGCNHead(BaseHead):
         scores are the base head's flip-test prediction. The GCN refines that pose on the
         original pass and its mirror (``shift_coords``, default ``True``: mmpose's pixel flip
         ``x -> w - 1 - x``) on the flipped pass; the flipped pass's offsets are mirrored
-        back (x negated, symmetric joints swapped) and the two are averaged.
+        back (x negated, symmetric joints swapped) and the two are averaged. With
+        ``refine_flip='original'`` the GCN runs once, on the original pass, as released.
         """
+        refine_flip = test_cfg.get('refine_flip', 'average')
+        if refine_flip not in ('average', 'original'):
+            raise ValueError(
+                "FGMHGCNHead: test_cfg refine_flip must be 'average' or 'original', got "
+                f'{refine_flip!r}'
+            )
         base_outputs = self._forward_base(feats[0])
         flipped_outputs = self._forward_base(feats[1])
         averaged = flip_average_outputs(base_outputs, flipped_outputs, flip_indices, test_cfg)
         keypoints, scores = self._initial_pose(averaged)
         flip_indices = list(flip_indices)
 
-        offsets = self._offsets(feats[0], base_outputs, keypoints, scores)
+        offsets = self._offsets(feats[0], base_outputs, keypoints, scores, boxes)
+        if refine_flip == 'original':
+            return _Refinement(averaged, keypoints, scores, offsets, boxes)
+        shift = test_cfg.get('shift_coords', True)
         mirrored = flip_normalized(
             pixels_to_normalized(keypoints.float(), self.input_size),
             flip_indices,
             self.input_size,
-            test_cfg.get('shift_coords', True),
+            shift,
         )
+        mirrored_boxes = None
+        if boxes is not None:
+            # the box mirrored into the flipped crop with the same pixel flip
+            right = boxes[:, 0] + boxes[:, 2]
+            mirrored_boxes = boxes.clone()
+            mirrored_boxes[:, 0] = self.input_size[0] - float(shift) - right
         mirrored_offsets = self._offsets(
             feats[1],
             flipped_outputs,
             normalized_to_pixels(mirrored, self.input_size),
             scores[:, flip_indices],
+            mirrored_boxes,
         )
         mirrored_offsets = mirrored_offsets[:, flip_indices] * offsets.new_tensor([-1.0, 1.0])
         return _Refinement(
@@ -483,6 +599,7 @@ class FGMHGCNHead(BaseHead):
             keypoints=keypoints,
             scores=scores,
             offsets=0.5 * (offsets + mirrored_offsets),
+            boxes=boxes,
         )
 
     # -------------------------------------------------------------------------- loss
@@ -510,7 +627,8 @@ class FGMHGCNHead(BaseHead):
         """
         train_cfg = {} if train_cfg is None else train_cfg
         if self.gcn is not None:
-            result = self._refine(feats)
+            boxes = self._boxes_in_crop(batch_data_samples, feats[-1].device)
+            result = self._refine(feats, boxes)
             base_outputs, refined = result.base_outputs, result.refined(self.input_size)
         else:
             base_outputs, refined = self._forward_base(feats), None

@@ -26,6 +26,7 @@ from .joint_sampling import (
     sample_joint_features,
     soft_argmax,
 )
+from .norm import batch_statistics
 from .skeleton_graph import (
     check_skeleton_links,
     couple_links,
@@ -58,6 +59,7 @@ __all__ = [
     'SemGraphConv',
     'SemGraphConvBNAct',
     'base_head_frame',
+    'batch_statistics',
     'check_skeleton_links',
     'couple_links',
     'decode_base_pose',

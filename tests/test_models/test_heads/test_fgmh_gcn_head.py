@@ -705,6 +705,154 @@ class TestFGMHGCNHead(TestCase):
         losses = head.loss(_feats(), _samples())
         self.assertTrue(torch.isfinite(losses['loss_multi']))
 
+    def _box_samples(self, boxes, size=HEATMAP_SIZE) -> List[PoseDataSample]:
+        """Samples whose crop is the image itself (input_center / input_scale), with
+        ``boxes`` (x1, y1, x2, y2)."""
+        samples = _samples(len(boxes))
+        for sample, box in zip(samples, boxes):
+            sample.set_metainfo(
+                dict(
+                    input_size=size,
+                    input_center=np.array(size, dtype=np.float64) / 2,
+                    input_scale=np.array(size, dtype=np.float64),
+                )
+            )
+            sample.gt_instances = InstanceData(bboxes=np.array([box], dtype=np.float64))
+        return samples
+
+    def _gcn_inputs(self, head: FGMHGCNHead) -> list:
+        inputs = []
+        head.gcn.register_forward_hook(lambda m, args, out: inputs.append(args[0].clone()))
+        return inputs
+
+    def test_box_frame(self):
+        """coord_frame='box': the GCN sees ((x - x0) / w - 0.5) * 2 over each person's box
+        (mapped into the crop), its offsets are in box units, the loss in the crop frame."""
+        head = randomize_output_layer(_head(coord_frame='box', use_scores=False)).eval()
+        boxes = [(2.0, 1.0, 10.0, 13.0), (0.5, 3.0, 6.5, 9.0)]
+        # the crop is the image at twice its resolution: the box maps with it
+        samples = self._box_samples([[c / 2 for c in box] for box in boxes])
+        for sample in samples:
+            sample.set_metainfo(dict(input_size=INPUT_SIZE, input_scale=np.array(HEATMAP_SIZE)))
+        inputs = self._gcn_inputs(head)
+        test_cfg = dict(output_initial=True)
+        with torch.no_grad():
+            preds = head.predict(_feats(), samples, test_cfg)
+        scale = INPUT_SIZE[0] / HEATMAP_SIZE[0]
+        for pred, box, coords in zip(preds, boxes, inputs[0]):
+            origin, extent = (
+                np.array(box[:2]) * scale / 2,
+                np.subtract(box[2:], box[:2]) * scale / 2,
+            )
+            initial = pred.initial_keypoints[0]
+            np.testing.assert_allclose(
+                coords[:, -2:].numpy(),
+                ((initial - origin) / extent - 0.5) * 2,
+                rtol=1e-5,
+                atol=1e-5,
+            )
+        # the same offsets in the crop frame move the keypoints by crop units instead
+        crop = randomize_output_layer(_head(use_scores=False)).eval()
+        crop.load_state_dict(head.state_dict())
+        with torch.no_grad():
+            crop_preds = crop.predict(_feats(), samples, test_cfg)
+        self.assertGreater(np.abs(crop_preds[0].keypoints - preds[0].keypoints).max(), 1e-3)
+        # training: boxes from the samples, a finite loss in the crop frame
+        head.train()
+        samples = self._box_samples(boxes, size=INPUT_SIZE)
+        losses = head.loss(_feats(), samples)
+        self.assertTrue(torch.isfinite(losses['loss_coord']))
+        with self.assertRaisesRegex(ValueError, 'forward'):
+            head.forward(_feats())
+
+    def test_box_frame_errors_name_the_sample(self):
+        head = _head(coord_frame='box').eval()
+        samples = self._box_samples([(1.0, 1.0, 5.0, 5.0), (3.0, 2.0, 3.0, 9.0)])
+        samples[1].set_metainfo(dict(id=7))
+        with self.assertRaisesRegex(ValueError, r'sample 7 has box \[3.0, 2.0, 3.0, 9.0\]'):
+            head.predict(_feats(), samples, {})
+        del samples[1].gt_instances
+        with self.assertRaisesRegex(ValueError, 'sample 7 lacks gt_instances.bboxes'):
+            head.predict(_feats(), samples, {})
+        with self.assertRaisesRegex(ValueError, 'coord_frame'):
+            _head(coord_frame='image')
+
+    def test_box_frame_flip_test_is_mirror_symmetric(self):
+        """With flip test the mirrored pass sees the box mirrored too: the GCN's inputs of
+        the two passes are mirror images, and mirrored inputs give mirrored results."""
+        head = randomize_output_layer(
+            _head(_mirror_exact_cfg(), loss=KL_LOSS, coord_frame='box', use_scores=False)
+        ).eval()
+        flip_indices = parse_pose_metainfo(COCO)['flip_indices']
+        width = HEATMAP_SIZE[0]
+        box = (2.0, 1.0, 8.0, 14.0)
+        mirror_box = (width - 1 - box[2], box[1], width - 1 - box[0], box[3])
+        feats, feats_mirror = _feats(seed=1), _feats(seed=2)
+        inputs = self._gcn_inputs(head)
+        test_cfg = dict(flip_test=True, output_initial=True)
+        with torch.no_grad():
+            pred = head.predict([feats, feats_mirror], self._box_samples([box] * 2), test_cfg)
+            mirror = head.predict(
+                [feats_mirror, feats], self._box_samples([mirror_box] * 2), test_cfg
+            )
+        # the box-frame coordinates (the last two channels) of the two passes
+        original, mirrored = inputs[0][..., -2:], inputs[1][..., -2:]
+        expected = mirrored[:, flip_indices] * torch.tensor([-1.0, 1.0])
+        torch.testing.assert_close(original, expected, rtol=1e-5, atol=1e-5)
+        for one, other in zip(pred, mirror):
+            flipped = other.keypoints[:, flip_indices].copy()
+            flipped[..., 0] = width - 1 - flipped[..., 0]
+            np.testing.assert_allclose(one.keypoints, flipped, atol=1e-4)
+
+    def test_refine_flip_original(self):
+        """refine_flip='original': the GCN runs once, on the original pass (as released);
+        'average' (default) runs it on both passes."""
+        head = randomize_output_layer(_head()).eval()
+        inputs = self._gcn_inputs(head)
+        feats = [_feats(seed=1), _feats(seed=2)]
+        with torch.no_grad():
+            original = head.predict(feats, _samples(), dict(flip_test=True, refine_flip='original'))
+            self.assertEqual(len(inputs), 1)
+            average = head.predict(feats, _samples(), dict(flip_test=True))
+            self.assertEqual(len(inputs), 3)
+            single = head._refine(feats[0])
+        self.assertGreater(np.abs(original[0].keypoints - average[0].keypoints).max(), 1e-4)
+        with self.assertRaisesRegex(ValueError, 'refine_flip'):
+            head.predict(feats, _samples(), dict(flip_test=True, refine_flip='both'))
+        self.assertEqual(single.offsets.shape, (2, 17, 2))
+
+    def test_gcn_norm_stats(self):
+        """'batch': the GCN's BatchNorms use the test batch's statistics (the release tests
+        its GCN in training mode), the running statistics stay as they were."""
+        head = randomize_output_layer(_head()).eval()
+        with torch.no_grad():
+            for module in head.gcn.modules():
+                if isinstance(module, nn.BatchNorm1d):
+                    module.running_mean.uniform_(-1, 1)
+        before = copy.deepcopy(head.state_dict())
+        feats = _feats(batch_size=4)
+        with torch.no_grad():
+            running = head.predict(feats, _samples(4), {})
+            batch = head.predict(feats, _samples(4), dict(gcn_norm_stats='batch'))
+            trained = copy.deepcopy(head.gcn).train()
+            result = head._refine(feats)
+            keypoints, scores = result.keypoints, result.scores
+            coords = torch.cat(
+                [2.0 * keypoints / keypoints.new_tensor(INPUT_SIZE) - 1.0, scores[..., None]], -1
+            )
+            joint = head._sample_at(feats[-1], keypoints)
+            offsets = trained(torch.cat([joint, coords], dim=-1))
+        self.assertGreater(np.abs(running[0].keypoints - batch[0].keypoints).max(), 1e-3)
+        expected = result.keypoints + offsets * torch.tensor(INPUT_SIZE) / 2
+        np.testing.assert_allclose(
+            np.concatenate([p.keypoints for p in batch]), expected.numpy(), atol=1e-4
+        )
+        for key, value in head.state_dict().items():
+            self.assertTrue(torch.equal(value, before[key]), key)
+        self.assertFalse(head.gcn.training)
+        with self.assertRaisesRegex(ValueError, 'gcn_norm_stats'):
+            head.predict(feats, _samples(4), dict(gcn_norm_stats='train'))
+
     def test_registered(self):
         head = MODELS.build(
             dict(
