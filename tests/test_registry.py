@@ -25,7 +25,7 @@ EXPECTED = {
         'PackDualPoseInputs',
         'PartPaste',
     },
-    'KEYPOINT_CODECS': {'DAGHeatmap'},
+    'KEYPOINT_CODECS': {'DAGHeatmap', 'LegacyMSRAHeatmap'},
     'HOOKS': {'RefinementVisualizationHook'},
     'METRICS': {'OccludedKeypointMetric', 'OPECCocoMetric'},
     'DATASETS': {'OCPoseDataset'},
