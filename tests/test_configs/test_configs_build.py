@@ -282,7 +282,13 @@ def test_plain_checkpoint_loads_through_mmengine(pair):
         assert torch.equal(dag_state[_dag_name(name, dag_state)], value), name
 
 
-@pytest.mark.parametrize('pair', CHECKPOINT_PAIRS, ids=lambda p: osp.basename(p[1]))
+# The release model's heatmaps are 2x the plain model's (a bilinear upsample before the
+# output conv), so a plain checkpoint loads into it (above) but cannot predict as the plain
+# model does; its own weights come from tools/model_converters/dag_release2mmpose.py.
+SAME_PREDICTION_PAIRS = [pair for pair in CHECKPOINT_PAIRS if 'dag-release' not in pair[1]]
+
+
+@pytest.mark.parametrize('pair', SAME_PREDICTION_PAIRS, ids=lambda p: osp.basename(p[1]))
 def test_plain_checkpoint_predicts_as_the_plain_model(pair):
     """Fine-tuning DAG from a plain mmpose checkpoint starts from the plain model's accuracy:
     with its weights loaded, the untrained DAG parts (ADAM, zero-init GCN output layer) leave
