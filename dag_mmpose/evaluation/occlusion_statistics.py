@@ -12,6 +12,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..utils.json_io import load_json
+from ..utils.visibility import check_visibility_convention, check_visibility_flags, occluded_flags
 
 __all__ = ['IOU_THRESHOLDS', 'max_box_ious', 'occlusion_statistics']
 
@@ -28,29 +29,39 @@ def max_box_ious(boxes: np.ndarray) -> np.ndarray:
     return ious.max(1)
 
 
-def occlusion_statistics(ann_file: str) -> Dict[str, Optional[float]]:
+def occlusion_statistics(
+    ann_file: str, visibility_convention: str = 'coco'
+) -> Dict[str, Optional[float]]:
     """Occlusion statistics of a COCO-format keypoint annotation file.
 
     People are the non-crowd annotations with at least one labelled joint (v > 0).
 
     Args:
         ann_file (str): COCO, CrowdPose, OCHuman or generated keypoint json.
+        visibility_convention (str): ``'coco'`` (occluded: v=1) or ``'coco-re'`` (COCO-RE,
+            the DAG paper's relabelled COCO val2017: occluded v=1 and v=3). See
+            :mod:`dag_mmpose.utils.visibility`. Defaults to ``'coco'``.
 
     Returns:
         dict: ``images``, ``people``, ``joints`` (labelled), ``occluded`` (share of labelled
-        joints with v=1; ``None`` when the file has no v=1 label at all, i.e. does not label
-        occlusion), ``person_iou`` (mean over people of their largest box IoU with another
-        person), ``person_iou>T`` (share of people above T), ``image_iou>T`` (share of
-        images whose largest IoU between two people is above T), for T in
+        joints that are occluded; ``None`` when the file has no occluded label at all, i.e.
+        does not label occlusion), ``person_iou`` (mean over people of their largest box IoU
+        with another person), ``person_iou>T`` (share of people above T), ``image_iou>T``
+        (share of images whose largest IoU between two people is above T), for T in
         :data:`IOU_THRESHOLDS`.
 
     Raises:
         KeyError: When the file lacks ``images`` or ``annotations``.
+        ValueError: A visibility flag the convention does not know (v=3 under ``'coco'``),
+            naming the annotations.
     """
+    convention = check_visibility_convention(visibility_convention, 'occlusion_statistics')
+    occluded_values = occluded_flags(convention)
     data = load_json(ann_file)
     for key in ('images', 'annotations'):
         if not isinstance(data, dict) or key not in data:
             raise KeyError(f'{ann_file} has no {key!r} list; is it a COCO keypoint file?')
+    check_visibility_flags(data['annotations'], convention, ann_file)
     by_image: Dict[int, List[dict]] = {img['id']: [] for img in data['images']}
     for ann in data['annotations']:
         vis = np.asarray(ann.get('keypoints', []), dtype=np.float64).reshape(-1, 3)[:, 2]
@@ -65,7 +76,7 @@ def occlusion_statistics(ann_file: str) -> Dict[str, Optional[float]]:
         image_ious.append(float(ious.max()) if len(ious) else 0.0)
         for person in people:
             labelled += int(np.count_nonzero(person['vis'] > 0))
-            occluded += int(np.count_nonzero(person['vis'] == 1))
+            occluded += int(np.count_nonzero(np.isin(person['vis'], occluded_values)))
     person_ious = np.asarray(person_ious)
     image_ious = np.asarray(image_ious)
     stats: Dict[str, Optional[float]] = dict(

@@ -218,3 +218,84 @@ def test_bad_files_and_arguments_name_the_problem(tmp_path):
     ):
         with pytest.raises(ValueError, match=f'OccludedKeypointMetric: {name}'):
             OccludedKeypointMetric(ann_file=ann_file, **kwargs)
+
+
+# COCO-RE: person A with its unlabelled joint 3 relabelled v=3 ("labelled and occluded")
+A_RE = dict(A, keypoints=A['keypoints'][:9] + [90, 90, 3])
+
+
+def _a_re_prediction() -> np.ndarray:
+    pred = _a_prediction()  # occluded joint 1 20 px off, visible joint 2 3 px off
+    pred[3, 1] -= 6  # the v=3 joint 6 px off
+    return pred
+
+
+def test_coco_re_counts_v3_joints_as_occluded(tmp_path):
+    samples = [_sample(1, _a_re_prediction()), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    m = _metric(tmp_path, [A_RE, B, C], samples, visibility_convention='coco-re')
+    # occluded: A's joint 1 (v=1, 20 px) and joint 3 (v=3, 6 px); PCK@0.1 is 10 px, @0.05 5 px
+    assert m['occ/PCK@0.1'] == 0.5 and m['occ/PCK@0.05'] == 0.0
+    assert m['occ/err'] == pytest.approx((0.2 + 0.06) / 2)
+    assert m['occ/OKS'] == pytest.approx((math.exp(-0.5) + math.exp(-36 / 800)) / 2)
+    # the v=3 joint labels the second torso diagonal: both are 80 * sqrt(2) long
+    assert m['occ/PCK@0.1-torso'] == 0.5  # 6 px <= 11.3 px < 20 px
+    assert m['occ/PCK@0.05-torso'] == 0.0  # 5.7 px
+    assert m['vis/PCK@0.1'] == 1.0 and m['vis/err'] == pytest.approx(0.003)  # unchanged
+    assert m['all/PCK@0.1'] == pytest.approx(11 / 12)  # 12 labelled joints, v=3 included
+    assert m['iou[0.3,0.5)/occ/PCK@0.1'] == 0.5
+    # occ/AP: A over its two occluded joints, OKS (0.607 + 0.956) / 2 = 0.781: a match at
+    # the thresholds 0.50 ... 0.75, six of ten
+    assert m['occ/AP'] == pytest.approx(0.6)
+
+
+def test_coco_re_v3_scores_exactly_as_v1(tmp_path):
+    """A file flagging the occluded joint v=3 gives every figure of the same file with v=1."""
+    samples = [_sample(1, _a_prediction()), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    a_v3 = dict(A, keypoints=[3 if i == 5 else v for i, v in enumerate(A['keypoints'])])
+    assert a_v3['keypoints'][3:6] == [90, 10, 3]
+    m3 = _metric(tmp_path, [a_v3, B, C], samples, visibility_convention='coco-re')
+    m1 = _metric(tmp_path, [A, B, C], samples, visibility_convention='coco-re')
+    assert m3 == m1
+    assert m1 == _metric(tmp_path, [A, B, C], samples)  # coco-re on a plain COCO file
+    assert m3['occ/err'] == pytest.approx(0.2) and m3['occ/AP'] == pytest.approx(0.3)
+
+
+def test_only_v3_joints_make_the_occ_figures(tmp_path):
+    """A COCO-RE person whose occluded joints are all v=3 is one of ``occ/AP``'s people."""
+    a_v3 = dict(A, keypoints=[3 if i == 5 else v for i, v in enumerate(A['keypoints'])])
+    samples = [_sample(1, _gt(A)), _sample(1, _gt(B)), _sample(2, _gt(C))]
+    m = _metric(tmp_path, [a_v3, B, C], samples, visibility_convention='coco-re')
+    assert m['occ/PCK@0.05'] == 1.0 and m['occ/AP'] == pytest.approx(1.0)
+    far = _gt(A).copy()
+    far[1] += 1000  # only the v=3 joint wrong: the visible ones still match A
+    m = _metric(
+        tmp_path, [a_v3, B, C], [_sample(1, far), _sample(1, _gt(B)), _sample(2, _gt(C))],
+        visibility_convention='coco-re',
+    )  # fmt: skip
+    assert m['occ/PCK@0.1'] == 0.0 and m['vis/PCK@0.1'] == 1.0 and m['occ/AP'] == 0.0
+
+
+def test_default_convention_refuses_v3(tmp_path):
+    """Under the default 'coco' convention a v=3 joint would drop out of occ/ unseen."""
+    with pytest.raises(ValueError) as error:
+        OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [A_RE, B, C]))
+    message = str(error.value)
+    assert 'ann.json' in message and 'labelled v=3' in message and '[1]' in message
+    assert "visibility_convention='coco-re'" in message
+
+
+@pytest.mark.parametrize('flag', [4, -1, 1.5])
+@pytest.mark.parametrize('convention', ['coco', 'coco-re'])
+def test_unknown_visibility_flags_name_the_annotation(tmp_path, flag, convention):
+    bad = dict(B, keypoints=B['keypoints'][:8] + [flag] + B['keypoints'][9:])
+    named = rf'ann.json: 1 annotation\(s\) .* annotation 2 \(v={flag:g}\)'
+    with pytest.raises(ValueError, match=named):
+        OccludedKeypointMetric(
+            ann_file=_ann_file(tmp_path, [A, bad, C]), visibility_convention=convention
+        )
+
+
+@pytest.mark.parametrize('value', ['COCO-RE', 'coco_re', None, (1, 3)])
+def test_bad_visibility_convention_is_refused(tmp_path, value):
+    with pytest.raises(ValueError, match='OccludedKeypointMetric: visibility_convention must be'):
+        OccludedKeypointMetric(ann_file=_ann_file(tmp_path, [A, B]), visibility_convention=value)

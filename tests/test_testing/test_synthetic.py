@@ -22,6 +22,7 @@ from dag_mmpose.testing.synthetic import (
     generate_coco_style,
     mask_to_rle,
     render_scene,
+    summarize_annotations,
 )
 from dag_mmpose.testing.synthetic.figure import (
     POSES,
@@ -374,6 +375,8 @@ class TestArguments:
             dict(img_size=(16, 16)),
             dict(seed=-1),
             dict(variety='sideways'),
+            dict(visibility_convention='coco_re'),
+            dict(split='test', layout='crowdpose', visibility_convention='coco-re'),
         ],
     )
     def test_bad_arguments(self, tmp_path, kwargs):
@@ -413,6 +416,22 @@ class TestArguments:
         )
         assert all(s.skipped for s in generate_all(root, 'coco', img_size=SMALL))
 
+    def test_kept_split_of_another_visibility_convention_is_refused(self, tmp_path):
+        root = str(tmp_path)
+        generate_all(root, 'coco', num_images=[1, 1, 1], img_size=SMALL)
+        with pytest.raises(ValueError, match="visibility_convention='coco', not 'coco-re'"):
+            generate_all(
+                root, 'coco', num_images=[1, 1, 1], img_size=SMALL, visibility_convention='coco-re'
+            )
+        summaries = generate_all(
+            root, 'coco', [1, 1, 1], SMALL, visibility_convention='coco-re', force=True
+        )
+        assert not any(s.skipped for s in summaries)
+        with pytest.raises(ValueError, match="visibility_convention='coco-re', not 'coco'"):
+            generate_all(root, 'coco', img_size=SMALL)
+        with pytest.raises(ValueError, match="'coco' layout only"):
+            generate_all(root, 'ochuman', visibility_convention='coco-re')
+
     def test_generate_all_counts(self, tmp_path):
         with pytest.raises(ValueError, match='one image count'):
             generate_all(str(tmp_path), 'crowdpose', num_images=[1, 2, 3])
@@ -441,6 +460,72 @@ class TestCLI:
         main = runpy.run_path(str(TOOL))['main']
         with pytest.raises(SystemExit):
             main([str(tmp_path), '--format', 'coco', '--num-images', '1', '2'])
+
+
+class TestCocoRe:
+    """``visibility_convention='coco-re'``: hidden joints written v=3, as COCO-RE flags them."""
+
+    def test_v3_replaces_v1_and_nothing_else(self, tmp_path):
+        args = dict(num_images=4, split='val', seed=0, img_size=SMALL, people=(2, 3))
+        coco_file = generate_coco_style(str(tmp_path / 'coco'), **args)
+        re_file = generate_coco_style(str(tmp_path / 're'), visibility_convention='coco-re', **args)
+        coco, re = _load(coco_file), _load(re_file)
+        assert re['info']['visibility_convention'] == 'coco-re'
+        assert coco['info']['visibility_convention'] == 'coco'
+        assert len(re['annotations']) == len(coco['annotations']) > 0
+        hidden = 0
+        for a, b in zip(coco['annotations'], re['annotations']):
+            ka, kb = _keypoints(a), _keypoints(b)
+            np.testing.assert_array_equal(ka[:, :2], kb[:, :2])
+            assert set(np.unique(kb[:, 2])) <= {0, 2, 3}
+            np.testing.assert_array_equal(kb[:, 2], np.where(ka[:, 2] == 1, 3, ka[:, 2]))
+            # v=3 joints are labelled: num_keypoints counts them
+            assert b['num_keypoints'] == a['num_keypoints'] == np.count_nonzero(kb[:, 2] > 0)
+            hidden += int(np.count_nonzero(kb[:, 2] == 3))
+        assert hidden > 0
+        images = tmp_path / 're' / 'images' / 'val'
+        assert _all_files(images) == _all_files(tmp_path / 'coco' / 'images' / 'val')
+
+        summary = summarize_annotations(re_file, 'val', visibility_convention='coco-re')
+        plain = summarize_annotations(coco_file, 'val')
+        assert summary.num_occluded == plain.num_occluded == hidden
+        assert summary.num_labelled == plain.num_labelled
+        with pytest.raises(ValueError, match=r'labelled v=3 .*--visibility-convention coco-re'):
+            summarize_annotations(re_file, 'val')
+
+    def test_loads_in_mmpose_with_every_person(self, tmp_path):
+        pytest.importorskip('mmpose.datasets')
+        from mmpose.registry import DATASETS
+
+        root = str(tmp_path)
+        ann_file = generate_coco_style(
+            root, num_images=3, split='val', img_size=SMALL, visibility_convention='coco-re'
+        )
+        dataset = DATASETS.build(synthetic_dataset_cfg(root, 'coco', 'val', pipeline=[]))
+        anns = _load(ann_file)['annotations']
+        assert len(dataset) == len(anns)
+        for i, ann in enumerate(anns):
+            info = dataset.get_data_info(i)
+            np.testing.assert_array_equal(info['keypoints_visible'][0], _keypoints(ann)[:, 2] > 0)
+
+    def test_cli(self, tmp_path, capsys):
+        main = runpy.run_path(str(TOOL))['main']
+        root = str(tmp_path / 'coco_re')
+        argv = [root, '--num-images', '2', '--img-size', '96', '128']
+        assert main(argv + ['--visibility-convention', 'coco-re']) == 0
+        out = capsys.readouterr().out
+        assert "visibility_convention='coco-re'" in out and 'occluded' in out
+        flags = np.concatenate(
+            [
+                _keypoints(a)[:, 2]
+                for a in _load(LAYOUTS['coco'].ann_path(root, 'val'))['annotations']
+            ]
+        )
+        assert (flags == 3).any() and not (flags == 1).any()
+        with pytest.raises(SystemExit, match="visibility_convention='coco-re', not 'coco'"):
+            main(argv)
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / 'o'), '--format', 'ochuman', '--visibility-convention', 'coco-re'])
 
 
 class TestMMPoseIntegration:

@@ -96,6 +96,45 @@ def test_cli_table_and_published_rows(tmp_path, capsys, monkeypatch):
         runpy.run_path(STATS_TOOL, run_name='__main__')
 
 
+def test_coco_re_counts_v3_as_occluded(tmp_path):
+    path = _write(
+        tmp_path,
+        [
+            _ann(1, 1, [0, 0, 10, 10], [2, 1, 3]),  # COCO's occluded joint and a relabelled one
+            _ann(2, 2, [0, 0, 10, 10], [3, 3, 2]),
+        ],
+    )
+    stats = occlusion_statistics(path, visibility_convention='coco-re')
+    assert (stats['people'], stats['joints']) == (2, 6)  # v=3 joints are labelled
+    assert stats['occluded'] == pytest.approx(4 / 6)
+    only_re = _write(tmp_path, [_ann(1, 1, [0, 0, 10, 10], [3, 2, 0])], num_images=1)
+    assert occlusion_statistics(only_re, 'coco-re')['occluded'] == pytest.approx(1 / 2)
+
+
+def test_default_convention_refuses_v3_and_unknown_flags(tmp_path):
+    path = _write(tmp_path, [_ann(7, 1, [0, 0, 10, 10], [2, 1, 3])])
+    with pytest.raises(ValueError, match=r'ann.json: 1 joint.*v=3.*\[7\].*--visibility-convention'):
+        occlusion_statistics(path)
+    path = _write(tmp_path, [_ann(8, 1, [0, 0, 10, 10], [2, 4, 3])])
+    for convention in ('coco', 'coco-re'):
+        with pytest.raises(ValueError, match=r'outside .* annotation 8 \(v=4\)'):
+            occlusion_statistics(path, convention)
+    with pytest.raises(ValueError, match='occlusion_statistics: visibility_convention must be'):
+        occlusion_statistics(path, 'coco_re')
+
+
+def test_cli_coco_re_flag(tmp_path, capsys, monkeypatch):
+    path = _write(tmp_path, [_ann(1, 1, [0, 0, 10, 10], [2, 1, 3])], num_images=1)
+    argv = [STATS_TOOL, path, '--names', 're', '--visibility-convention', 'coco-re']
+    monkeypatch.setattr(sys, 'argv', argv)
+    runpy.run_path(STATS_TOOL, run_name='__main__')
+    row = capsys.readouterr().out.splitlines()[2]
+    assert row.startswith('| re | 1 | 1 | 66.7% |')
+    monkeypatch.setattr(sys, 'argv', [STATS_TOOL, path])
+    with pytest.raises(SystemExit, match=r'error: .*ann.json: 1 joint.* labelled v=3'):
+        runpy.run_path(STATS_TOOL, run_name='__main__')
+
+
 def test_browse_draws_visibility(tmp_path, monkeypatch):
     path = _write(tmp_path, [_ann(1, 1, [0, 0, 10, 10], [2, 1, 0])], num_images=1)
     cv2.imwrite(str(tmp_path / '0.jpg'), np.full((40, 40, 3), 128, np.uint8))

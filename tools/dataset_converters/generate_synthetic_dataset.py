@@ -11,6 +11,12 @@ Examples::
         --format ochuman --num-images 100 100
     python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_ocpose \\
         --format ocpose --num-images 100 50
+    python tools/dataset_converters/generate_synthetic_dataset.py data/synthetic_coco_re \\
+        --format coco --visibility-convention coco-re
+
+``--visibility-convention coco-re`` writes the hidden joints v=3 ("labelled and occluded"), as
+COCO-RE, the DAG paper's relabelled COCO val2017, does: evaluate such a set with
+``OccludedKeypointMetric(visibility_convention='coco-re')``.
 
 Splits whose annotation file already exists are kept unless ``--force`` is given.
 See :mod:`dag_mmpose.testing.synthetic` for what is drawn and written.
@@ -22,6 +28,7 @@ from typing import List, Optional
 
 from dag_mmpose.testing.synthetic import LAYOUTS, VARIETIES, generate_all
 from dag_mmpose.utils import synthetic_dataset_cfg
+from dag_mmpose.utils.visibility import VISIBILITY_CONVENTIONS
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -77,6 +84,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="'full' (default): every pose and viewing direction, the benchmark; 'upright': "
         'upright poses seen from the front or the back, its fast setting',
     )
+    parser.add_argument(
+        '--visibility-convention',
+        choices=sorted(VISIBILITY_CONVENTIONS),
+        default='coco',
+        help="how hidden joints are flagged: 'coco' (default) v=1; 'coco-re' v=3, "
+        '"labelled and occluded" as in COCO-RE (the DAG paper\'s relabelled COCO val2017; '
+        '--format coco only)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='base random seed (default: 0)')
     parser.add_argument(
         '--force', action='store_true', help='regenerate splits whose json already exists'
@@ -106,6 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             seed=args.seed,
             force=args.force,
             variety=args.variety,
+            visibility_convention=args.visibility_convention,
         )
     except ValueError as err:
         raise SystemExit(f'error: {err}') from err
@@ -124,6 +140,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  {split}: type='{cfg['type']}', data_root='{args.root}', "
             f"ann_file='{cfg['ann_file']}', data_prefix=dict(img='{cfg['data_prefix']['img']}')"
             f'{extra}'
+        )
+    if args.visibility_convention == 'coco-re':
+        print(
+            "  occluded joints are v=3 (COCO-RE): evaluate with dict(type='OccludedKeypointMetric'"
+            ", ann_file=..., visibility_convention='coco-re')"
         )
     return 0
 

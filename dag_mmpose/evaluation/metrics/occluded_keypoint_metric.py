@@ -1,6 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Keypoint accuracy split by occlusion: occluded (v=1) vs visible (v=2) joints, and by how
-much of the person others overlap."""
+"""Keypoint accuracy split by occlusion: occluded (v=1; v=1 and v=3 in COCO-RE) vs visible
+(v=2) joints, and by how much of the person others overlap."""
 
 import contextlib
 import io
@@ -16,12 +16,16 @@ from xtcocotools.cocoeval import COCOeval
 
 from ...utils.checks import check_finite, check_interval, check_number
 from ...utils.json_io import load_json
+from ...utils.visibility import (
+    check_visibility_convention,
+    check_visibility_flags,
+    labelled_flags,
+    occluded_flags,
+)
 from ..occlusion_statistics import max_box_ious
 
 __all__ = ['OccludedKeypointMetric']
 
-# joint groups by ground-truth visibility flag
-GROUPS = (('all', (1, 2)), ('occ', (1,)), ('vis', (2,)))
 # torso diagonals, by mmpose keypoint names (COCO, CrowdPose, OCHuman, ...)
 TORSO = (('left_shoulder', 'right_hip'), ('right_shoulder', 'left_hip'))
 
@@ -36,12 +40,13 @@ class OccludedKeypointMetric(BaseMetric):
             dict(type='OccludedKeypointMetric', ann_file=ann_file),
         ]
 
-    Every labelled ground-truth joint is scored by its visibility flag (``occ``: v=1,
-    ``vis``: v=2, ``all``: both). Predictions are matched to the ground-truth people of their
-    image as COCO does: by score, greedily, each to the unmatched person with the highest OKS,
-    if that OKS reaches ``match_oks_thr`` (with ground-truth boxes every prediction finds its
-    own person). Joints of an unmatched person count as misses (PCK and OKS 0) and are left
-    out of the error. Reported, for each group ``g``:
+    Every labelled ground-truth joint is scored by its visibility flag (``occ``: v=1, and
+    v=3 with ``visibility_convention='coco-re'``; ``vis``: v=2; ``all``: every labelled
+    joint). Predictions are matched to the ground-truth people of their image as COCO does:
+    by score, greedily, each to the unmatched person with the highest OKS, if that OKS
+    reaches ``match_oks_thr`` (with ground-truth boxes every prediction finds its own
+    person). Joints of an unmatched person count as misses (PCK and OKS 0) and are left out
+    of the error. Reported, for each group ``g``:
 
     - ``g/PCK@t``: share of joints within ``t`` times the longer side of the person's box;
     - ``g/PCK@t-torso``: the same relative to the torso (mean of the labelled shoulder-to-
@@ -53,14 +58,21 @@ class OccludedKeypointMetric(BaseMetric):
     - ``occ/AP``: COCO OKS-AP of the people with an occluded joint, computed on their
       occluded joints only (xtcocotools ``COCOeval``; visible joints are unlabelled for it).
 
-    A dataset (or bucket) without any v=1 joint has no ``occ`` figures: they are left out with
-    a warning, never reported as 0.
+    A dataset (or bucket) without any occluded joint has no ``occ`` figures: they are left
+    out with a warning, never reported as 0.
+
+    COCO-RE (the DAG paper's relabelling of COCO val2017) adds the occluded joints COCO left
+    unlabelled as v=3, "labelled and occluded": evaluate it with
+    ``visibility_convention='coco-re'``, where v=3 joints are occluded joints everywhere above
+    (the ``occ`` / ``all`` figures, the people of ``occ/AP`` and their joints in it).
 
     Bad input: the annotation file is checked when the metric is built. Repeated annotation
-    ids, NaN / infinite keypoints, and (``use_area=True``) labelled people without a positive
-    ``area`` raise a ``ValueError`` naming the file and the ids; labelled people whose box
-    has no positive size cannot be scaled and are left out of every figure, with a warning
-    giving their count. Predictions whose joint count is not the dataset's raise; predicted
+    ids, NaN / infinite keypoints, visibility flags the convention does not know (v=3 under
+    the default ``'coco'``, where it would silently drop out of ``occ``; anything but 0-3
+    under both) and (``use_area=True``) labelled people without a positive ``area`` raise a
+    ``ValueError`` naming the file and the ids; labelled people whose box has no positive
+    size cannot be scaled and are left out of every figure, with a warning giving their
+    count. Predictions whose joint count is not the dataset's raise; predicted
     joints that are NaN or infinite are misses (PCK and OKS 0, left out of the error and
     unmatched in ``occ/AP``), with a warning giving their count.
 
@@ -74,6 +86,10 @@ class OccludedKeypointMetric(BaseMetric):
             ``0.53 * box area`` (xtcocotools, CrowdPose). Defaults to ``True``.
         keypoint_score_thr (float): Keypoint scores above it make the instance score
             (``bbox_score * mean``, CocoMetric's rescoring). Defaults to 0.2.
+        visibility_convention (str): What the ground truth's visibility flags mean:
+            ``'coco'`` (v=0, 1, 2; occluded: v=1) or ``'coco-re'`` (also v=3, "labelled and
+            occluded"; occluded: v=1 and v=3). See :mod:`dag_mmpose.utils.visibility`.
+            Defaults to ``'coco'``.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to ``None``.
     """
@@ -88,6 +104,7 @@ class OccludedKeypointMetric(BaseMetric):
         match_oks_thr: float = 0.5,
         use_area: bool = True,
         keypoint_score_thr: float = 0.2,
+        visibility_convention: str = 'coco',
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -98,20 +115,32 @@ class OccludedKeypointMetric(BaseMetric):
             raise ValueError(f'iou_buckets must be (a, b) with 0 < a < b <= 1, got {iou_buckets}')
         self.ann_file = ann_file
         self.use_area = bool(use_area)
-        self.coco, self._unscaled = self._load_ground_truth(ann_file, self.use_area)
+        convention = check_visibility_convention(visibility_convention, owner)
+        self.visibility_convention = convention
+        self.occluded_flags = occluded_flags(convention)
+        # joint groups by ground-truth visibility flag
+        self._groups = (
+            ('all', labelled_flags(convention)),
+            ('occ', self.occluded_flags),
+            ('vis', (2,)),
+        )
+        self.coco, self._unscaled = self._load_ground_truth(ann_file, self.use_area, convention)
         self.pck_thrs = tuple(check_number(t, 'pck_thrs', owner, gt=0) for t in pck_thrs)
         self.iou_buckets = (low, high)
         self.match_oks_thr = check_number(match_oks_thr, 'match_oks_thr', owner, ge=0, le=1)
         self.keypoint_score_thr = check_number(keypoint_score_thr, 'keypoint_score_thr', owner)
 
     @staticmethod
-    def _load_ground_truth(ann_file: str, use_area: bool) -> Tuple[COCO, set]:
+    def _load_ground_truth(
+        ann_file: str, use_area: bool, convention: str = 'coco'
+    ) -> Tuple[COCO, set]:
         """The annotations as an xtcocotools ``COCO``, checked, and the ids of the labelled
         people without a usable box (left out of every figure, with a warning).
 
         Raises:
             ValueError: The file is not COCO-format, annotation ids repeat, keypoints are not
-                finite or (``use_area=True``) a labelled person has no positive ``area``.
+                finite, a visibility flag is not the ``convention``'s or (``use_area=True``)
+                a labelled person has no positive ``area``.
         """
         data = load_json(ann_file)
         if not isinstance(data, dict) or not all(
@@ -145,6 +174,7 @@ class OccludedKeypointMetric(BaseMetric):
                 and ann['area'] > 0
             ):  # fmt: skip
                 no_area.append(ann.get('id'))
+        check_visibility_flags(data['annotations'], convention, ann_file)
         if no_area:
             raise ValueError(
                 f'{ann_file}: {len(no_area)} labelled annotations have no positive `area` '
@@ -272,7 +302,7 @@ class OccludedKeypointMetric(BaseMetric):
             matches = self._match(people, by_image.get(img_id, []), sigmas)
             for person, match in zip(people, matches):
                 joints.extend(self._joint_rows(person, match, sigmas))
-                if (person['joints'][:, 2] == 1).any():
+                if np.isin(person['joints'][:, 2], self.occluded_flags).any():
                     occ_gt.append(person['ann'])
                     if match is not None:
                         occ_dt.append((img_id, match[0], match[1]))
@@ -281,9 +311,10 @@ class OccludedKeypointMetric(BaseMetric):
         if any(k.startswith('occ/') for k in metrics):
             metrics['occ/AP'] = self._occluded_ap(occ_gt, occ_dt, sigmas)
         else:
+            flags = ' or '.join(f'v={v}' for v in self.occluded_flags)
             warnings.warn(
-                f'OccludedKeypointMetric: {self.ann_file} has no occluded (v=1) joints; the '
-                'occ/ figures are left out',
+                f'OccludedKeypointMetric: {self.ann_file} has no occluded ({flags}) joints; '
+                'the occ/ figures are left out',
                 stacklevel=2,
             )
         return metrics
@@ -321,7 +352,7 @@ class OccludedKeypointMetric(BaseMetric):
 
     def _aggregate(self, rows: np.ndarray, key_prefix: str, buckets: bool = True) -> dict:
         metrics = {}
-        for group, flags in GROUPS:
+        for group, flags in self._groups:
             sel = rows[np.isin(rows[:, 0], flags)]
             if not len(sel):
                 continue
@@ -348,11 +379,15 @@ class OccludedKeypointMetric(BaseMetric):
         return metrics
 
     def _occluded_ap(self, gt_anns: List[dict], dets: List[tuple], sigmas: np.ndarray) -> float:
-        """COCO OKS-AP of the people with an occluded joint, on their occluded joints only."""
+        """COCO OKS-AP of the people with an occluded joint, on their occluded joints only.
+
+        The other joints are made unlabelled (v=0); the occluded ones keep their flag, which
+        xtcocotools counts as labelled for any v > 0 (v=3 of COCO-RE included)."""
         annotations = []
         for ann in gt_anns:
             joints = np.asarray(ann['keypoints'], dtype=np.float64).reshape(-1, 3).copy()
-            joints[joints[:, 2] == 2, 2] = 0  # visible joints do not count
+            # visible joints do not count
+            joints[~np.isin(joints[:, 2], self.occluded_flags), 2] = 0
             annotations.append(
                 dict(
                     ann,

@@ -19,6 +19,10 @@ of each person's visible region. The files load with mmpose's ``CocoDataset``,
 ``CrowdPoseDataset`` and ``OCHumanDataset``, so the whole pipeline can be trained and
 evaluated end to end in minutes on a CPU.
 
+``visibility_convention='coco-re'`` (``'coco'`` layout) writes the hidden joints v=3 instead
+of v=1, as COCO-RE (the DAG paper's relabelled COCO val2017) flags its "labelled and occluded"
+joints, so that its evaluation setting can be run end to end.
+
 ``variety='upright'`` keeps all of that but draws only upright poses (standing, walking, arms
 raised, reaching across the body) seen from the front or the back: the benchmark's fast
 setting, which a tiny model learns on a short CPU schedule (the demo and the CPU ablation).

@@ -266,7 +266,7 @@ class SplitSummary:
         num_images (int): Images.
         num_instances (int): Annotated people.
         num_labelled (int): Joints with v > 0.
-        num_occluded (int): Joints with v == 1.
+        num_occluded (int): Occluded joints (v == 1; v == 1 or 3 in a COCO-RE file).
         skipped (bool): The file existed and was kept.
     """
 
@@ -280,7 +280,7 @@ class SplitSummary:
 
     @property
     def occluded_fraction(self) -> float:
-        """float: Fraction of labelled joints that are occluded (v == 1)."""
+        """float: Fraction of labelled joints that are occluded."""
         return self.num_occluded / max(self.num_labelled, 1)
 
     def __str__(self) -> str:

@@ -9,6 +9,12 @@ import cv2
 import numpy as np
 
 from ...utils.json_io import dump_json, load_json
+from ...utils.visibility import (
+    RELABELLED,
+    check_visibility_convention,
+    check_visibility_flags,
+    occluded_flags,
+)
 from .figure import VARIETIES
 from .layout import (
     LAYOUTS,
@@ -85,9 +91,14 @@ def crowd_index(keypoints: Sequence[np.ndarray], boxes: Sequence[Sequence[float]
 
 
 def _annotation(
-    person: SyntheticPerson, layout: LayoutSpec, ann_id: int, image_id: int
+    person: SyntheticPerson,
+    layout: LayoutSpec,
+    ann_id: int,
+    image_id: int,
+    occluded_flag: int = 1,
 ) -> Optional[dict]:
-    """COCO annotation of one figure; ``None`` if nothing of it can be seen."""
+    """COCO annotation of one figure; ``None`` if nothing of it can be seen. Hidden joints
+    are written with ``occluded_flag`` (1, COCO's; 3, COCO-RE's)."""
     index = layout.point_index
     vis = person.visibility[index]
     if not np.any(vis == 2):
@@ -101,12 +112,14 @@ def _annotation(
         if v == 0:
             keypoints += [0, 0, 0]
         else:
-            keypoints += [round(float(x), 2), round(float(y), 2), int(v)]
+            flag = occluded_flag if v == 1 else int(v)
+            keypoints += [round(float(x), 2), round(float(y), 2), flag]
     return {
         'id': ann_id,
         'image_id': image_id,
         'category_id': 1,
         'keypoints': keypoints,
+        # every labelled joint, the occluded ones of either convention included
         'num_keypoints': int(np.count_nonzero(vis)),
         'bbox': [int(v) for v in person.bbox],
         'area': float(area),
@@ -176,9 +189,11 @@ def _check_args(
     occlusion: float,
     seed: int,
     variety: str = 'full',
+    visibility_convention: str = 'coco',
 ) -> LayoutSpec:
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
+    _check_convention(layout, visibility_convention)
     spec = LAYOUTS[layout]
     if split not in spec.splits:
         raise ValueError(f'the {layout} layout has splits {spec.splits}, got {split!r}')
@@ -199,6 +214,17 @@ def _check_args(
     return spec
 
 
+def _check_convention(layout: str, visibility_convention: str) -> None:
+    """COCO-RE relabels COCO: its v=3 is written for the ``'coco'`` layout only (the
+    CrowdPose, OCHuman and OCPose tools and converters know v=0, 1, 2)."""
+    check_visibility_convention(visibility_convention, 'synthetic dataset')
+    if visibility_convention == 'coco-re' and layout != 'coco':
+        raise ValueError(
+            "visibility_convention='coco-re' (occluded joints written v=3, COCO-RE's "
+            f"relabelled COCO val2017) is for the 'coco' layout only, got layout={layout!r}"
+        )
+
+
 def _write_json(path: str, data: Union[dict, list]) -> None:
     dump_json(data, path, separators=(',', ':'))
 
@@ -215,6 +241,7 @@ def generate_coco_style(
     detections: Optional[bool] = None,
     jpeg_quality: int = 92,
     variety: str = 'full',
+    visibility_convention: str = 'coco',
 ) -> str:
     """Write one split of a synthetic dataset: JPEG images and a COCO-format json.
 
@@ -246,6 +273,11 @@ def generate_coco_style(
         jpeg_quality (int): JPEG quality.
         variety (str): ``'full'`` (the benchmark: every pose and viewing direction) or
             ``'upright'`` (its fast setting: upright poses seen from the front or the back).
+        visibility_convention (str): ``'coco'`` (hidden joints written v=1) or ``'coco-re'``
+            (written v=3, "labelled and occluded", as the DAG paper's COCO-RE relabelling of
+            COCO val2017 flags the occluded joints it adds; ``'coco'`` layout only). Either
+            way ``num_keypoints`` counts every labelled joint. Recorded in the json's
+            ``info``. Defaults to ``'coco'``.
 
     Returns:
         str: Path of the annotation json.
@@ -255,7 +287,10 @@ def generate_coco_style(
     occlusion = float(
         occlusion if occlusion is not None else (spec.default_occlusion if spec else 0.0)
     )
-    spec = _check_args(layout, split, num_images, img_size, people, occlusion, seed, variety)
+    spec = _check_args(
+        layout, split, num_images, img_size, people, occlusion, seed, variety, visibility_convention
+    )
+    occluded_flag = RELABELLED if visibility_convention == 'coco-re' else 1
     if spec.pairs:
         people = (max(2, people[0]), max(2, people[1]))
     width, height = int(img_size[0]), int(img_size[1])
@@ -278,7 +313,7 @@ def generate_coco_style(
         cv2.imwrite(osp.join(img_dir, file_name), img, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         anns = []
         for number, person in enumerate(persons, start=1):
-            ann = _annotation(person, spec, image_id * 100 + number, image_id)
+            ann = _annotation(person, spec, image_id * 100 + number, image_id, occluded_flag)
             if ann is not None:
                 anns.append(ann)
         info = {'id': image_id, 'file_name': file_name, 'width': width, 'height': height}
@@ -302,6 +337,7 @@ def generate_coco_style(
             'people': list(people),
             'occlusion': occlusion,
             'variety': variety,
+            'visibility_convention': visibility_convention,
         },
         'licenses': [],
         'images': images,
@@ -361,23 +397,32 @@ def write_ocpose_raw(coco: dict, out_dir: str, split: str) -> Tuple[str, str]:
     return raw_path, list_path
 
 
-def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False) -> SplitSummary:
+def summarize_annotations(
+    ann_file: str, split: str = '', skipped: bool = False, visibility_convention: str = 'coco'
+) -> SplitSummary:
     """Count images, instances and labelled / occluded joints of a COCO keypoint json.
 
     Args:
         ann_file (str): Path of the json.
         split (str): Split name to report.
         skipped (bool): Mark the summary as "kept existing file".
+        visibility_convention (str): ``'coco'`` (occluded: v=1) or ``'coco-re'`` (v=1 and
+            v=3). Defaults to ``'coco'``.
 
     Returns:
         SplitSummary: The counts.
+
+    Raises:
+        ValueError: A visibility flag the convention does not know (v=3 under ``'coco'``).
     """
+    convention = check_visibility_convention(visibility_convention, 'summarize_annotations')
     data = load_json(ann_file)
+    check_visibility_flags(data['annotations'], convention, ann_file)
     labelled = occluded = 0
     for ann in data['annotations']:
         vis = np.asarray(ann['keypoints']).reshape(-1, 3)[:, 2]
         labelled += int(np.count_nonzero(vis > 0))
-        occluded += int(np.count_nonzero(vis == 1))
+        occluded += int(np.count_nonzero(np.isin(vis, occluded_flags(convention))))
     return SplitSummary(
         split=split,
         ann_file=ann_file,
@@ -391,12 +436,13 @@ def summarize_annotations(ann_file: str, split: str = '', skipped: bool = False)
 
 def _check_kept_split(ann_path: str, wanted: Dict[str, Any]) -> None:
     """Raise unless the kept split was generated as ``wanted`` says (``variety``, ``seed``,
-    ``img_size``, ``num_images`` ...; a value of ``None`` is not compared). Files written
-    before a setting was recorded count as ``variety='full'`` and are not compared on the
-    others."""
+    ``img_size``, ``num_images``, ``visibility_convention`` ...; a value of ``None`` is not
+    compared). Files written before a setting was recorded count as ``variety='full'`` and
+    ``visibility_convention='coco'`` and are not compared on the others."""
     data = load_json(ann_path)
     info = dict(data.get('info', {}))
     info.setdefault('variety', 'full')
+    info.setdefault('visibility_convention', 'coco')
     info['num_images'] = len(data.get('images', []))
     differ = [
         f'{key}={info[key]!r}, not {value!r}'
@@ -425,6 +471,7 @@ def generate_all(
     seed: int = 0,
     force: bool = False,
     variety: str = 'full',
+    visibility_convention: str = 'coco',
 ) -> List[SplitSummary]:
     """Write every split of one layout under ``root``; keep splits whose json exists (and
     was generated with the same settings).
@@ -441,18 +488,22 @@ def generate_all(
         seed (int): Base seed.
         force (bool): Regenerate splits whose json already exists.
         variety (str): ``'full'`` or ``'upright'`` (see :func:`generate_coco_style`).
+        visibility_convention (str): ``'coco'`` or ``'coco-re'`` (occluded joints written
+            v=3; see :func:`generate_coco_style`).
 
     Returns:
         list[SplitSummary]: One per split, ``skipped`` where an existing file was kept.
 
     Raises:
-        ValueError: A kept split was drawn with other settings: another ``variety`` (files
-            written before the option existed count as ``'full'``), ``seed``, ``img_size``,
-            ``people`` or ``occlusion`` (where given), or another image count (where
-            ``num_images`` is given). Nothing is written then.
+        ValueError: A kept split was drawn with other settings: another ``variety`` or
+            ``visibility_convention`` (files written before the options existed count as
+            ``'full'`` and ``'coco'``), ``seed``, ``img_size``, ``people`` or ``occlusion``
+            (where given), or another image count (where ``num_images`` is given). Nothing
+            is written then.
     """
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {sorted(LAYOUTS)}, got {layout!r}')
+    _check_convention(layout, visibility_convention)
     spec = LAYOUTS[layout]
     counts = list(num_images) if num_images is not None else list(spec.default_num_images)
     if len(counts) == 1:
@@ -468,6 +519,7 @@ def generate_all(
         if spec.ann_path(root, split) in kept:
             wanted = dict(
                 variety=variety,
+                visibility_convention=visibility_convention,
                 seed=seed,
                 img_size=img_size,
                 people=people,
@@ -479,7 +531,7 @@ def generate_all(
     for split, count in zip(spec.splits, counts):
         ann_path = spec.ann_path(root, split)
         if ann_path in kept:
-            summaries.append(summarize_annotations(ann_path, split, skipped=True))
+            summaries.append(summarize_annotations(ann_path, split, True, visibility_convention))
             continue
         ann_path = generate_coco_style(
             root,
@@ -491,6 +543,9 @@ def generate_all(
             occlusion=occlusion,
             layout=layout,
             variety=variety,
+            visibility_convention=visibility_convention,
         )
-        summaries.append(summarize_annotations(ann_path, split))
+        summaries.append(
+            summarize_annotations(ann_path, split, visibility_convention=visibility_convention)
+        )
     return summaries
