@@ -7,7 +7,8 @@ backbone and neck, the head, and the decoding of the initial pose in torch
 (:func:`~dag_mmpose.models.utils.torch_decoding.torch_decode`), so the refinement is inside
 the graph:
 
-- ``FGMHGCNHead`` (DAG): the base head's pose plus the GCN's offsets;
+- ``FGMHGCNHead`` (DAG): the base head's pose plus the GCN's offsets; with
+  ``coord_frame='box'`` (the authors' release) each person's box in the crop is an input;
 - ``IGPGCNHead`` (OPEC-Net) end to end: the base head's pose, with the GCN's last pose in
   place of the joints the model's ``test_cfg`` lets it replace (OPEC-Net's low-score rule:
   ``score_thr`` 0.2, or ``refine_joints='all'``); as a refiner the initial pose (and with
@@ -41,9 +42,12 @@ class PoseExportWrapper(nn.Module):
         model (nn.Module): A built top-down pose estimator (weights loaded), or a
             ``DualSampleEstimator`` (its ENet is exported).
 
-    Inputs of :meth:`forward`:
+    Inputs of :meth:`forward`, in the order of :attr:`input_names`:
         - img (Tensor): (B, 3, H, W) crops as ``TopdownAffine`` makes them (BGR, 0-255,
           float); the wrapper converts and normalises them as the data preprocessor does.
+        - boxes (Tensor): ``FGMHGCNHead(coord_frame='box')`` only, (B, 4) ``(x0, y0, w, h)``:
+          each person's box (the detection) in crop pixels, the frame of the GCN's
+          coordinates (the head's ``_boxes_in_crop`` maps it from the image);
         - initial_keypoints, initial_scores (Tensor): refiner mode only, (B, K, 2) crop
           pixels and (B, K);
         - partner_keypoints, partner_scores (Tensor): CoupleGraph only, the same shapes.
@@ -59,6 +63,8 @@ class PoseExportWrapper(nn.Module):
         self.model = model.eval()
         head = model.head
         self.input_names = ['img']
+        if isinstance(head, FGMHGCNHead) and head.gcn is not None and head.coord_frame == 'box':
+            self.input_names.append('boxes')
         if isinstance(head, IGPGCNHead) and head.pose_head is None:
             self.input_names += ['initial_keypoints', 'initial_scores']
             if head.couple_graph:
@@ -83,15 +89,16 @@ class PoseExportWrapper(nn.Module):
         test_cfg = dict(getattr(model, 'test_cfg', None) or {})
         self.refine_all = test_cfg.get('refine_joints', 'low_score') == 'all'
         self.score_thr = float(test_cfg.get('score_thr', 0.2))
+        self.eval()
 
-    def forward(
-        self,
-        img: Tensor,
-        initial_keypoints: Optional[Tensor] = None,
-        initial_scores: Optional[Tensor] = None,
-        partner_keypoints: Optional[Tensor] = None,
-        partner_scores: Optional[Tensor] = None,
-    ) -> Tuple[Tensor, Tensor]:
+    def forward(self, img: Tensor, *given: Tensor) -> Tuple[Tensor, Tensor]:
+        """Keypoints (B, K, 2) in crop pixels and scores (B, K) of the crops ``img``;
+        ``given`` are the other inputs of :attr:`input_names`, in that order."""
+        if len(given) != len(self.input_names) - 1:
+            raise ValueError(
+                f'PoseExportWrapper takes {self.input_names}, got img and {len(given)} more'
+            )
+        named = dict(zip(self.input_names[1:], given))
         x = img.float()
         if self.bgr_to_rgb:
             x = x.flip(1)
@@ -100,11 +107,17 @@ class PoseExportWrapper(nn.Module):
         if isinstance(head, FGMHGCNHead):
             if head.gcn is None:
                 return torch_decode(head.pose_head.decoder, head.forward(feats))
-            refinement = head._refine(feats)
+            refinement = head._refine(feats, named.get('boxes'))
             return refinement.refined_pixels(head.input_size), refinement.scores
         if isinstance(head, IGPGCNHead):
-            return self._opec(head, feats, initial_keypoints, initial_scores,
-                              partner_keypoints, partner_scores)  # fmt: skip
+            return self._opec(
+                head,
+                feats,
+                named.get('initial_keypoints'),
+                named.get('initial_scores'),
+                named.get('partner_keypoints'),
+                named.get('partner_scores'),
+            )
         return torch_decode(head.decoder, head.forward(feats))
 
     def _opec(
@@ -138,15 +151,21 @@ def export_inputs(
     batch_size: int = 2,
     seed: int = 0,
 ) -> Tuple[Tensor, ...]:
-    """Example inputs of ``wrapper`` (random crops, and random given poses for a refiner),
-    in the order of ``wrapper.input_names``."""
+    """Example inputs of ``wrapper`` (random crops; random boxes inside the crop, as
+    mmpose's 1.25 padding leaves them, for a box-frame head; random given poses for a
+    refiner), in the order of ``wrapper.input_names``."""
     generator = torch.Generator().manual_seed(seed)
     width, height = input_size
     inputs = [torch.rand(batch_size, 3, height, width, generator=generator) * 255]
     head = wrapper.model.head
     num_keypoints = getattr(head, 'num_keypoints', None)
     for name in wrapper.input_names[1:]:
-        if name.endswith('keypoints'):
+        if name == 'boxes':
+            size = torch.tensor([width, height], dtype=torch.float32)
+            extent = (0.6 + 0.2 * torch.rand(batch_size, 2, generator=generator)) * size
+            top_left = torch.rand(batch_size, 2, generator=generator) * (size - extent)
+            inputs.append(torch.cat([top_left, extent], dim=1))
+        elif name.endswith('keypoints'):
             scale = torch.tensor([width, height], dtype=torch.float32)
             inputs.append(torch.rand(batch_size, num_keypoints, 2, generator=generator) * scale)
         else:
@@ -165,7 +184,10 @@ def export_onnx(
     ``torch.export``-based exporter); returns ``out_file``."""
     inputs = export_inputs(wrapper, input_size, batch_size)
     batch = torch.export.Dim('batch', min=1, max=4096)
-    dynamic_shapes = {name: {0: batch} for name in wrapper.input_names}
+    # img, then the other inputs as forward's *given
+    dynamic_shapes = [{0: batch}]
+    if len(wrapper.input_names) > 1:
+        dynamic_shapes.append(tuple({0: batch} for _ in wrapper.input_names[1:]))
     with torch.no_grad():
         torch.onnx.export(
             wrapper,
@@ -173,7 +195,7 @@ def export_onnx(
             out_file,
             input_names=wrapper.input_names,
             output_names=['keypoints', 'scores'],
-            dynamic_shapes=dynamic_shapes,
+            dynamic_shapes=tuple(dynamic_shapes),
             opset_version=opset_version,
             dynamo=True,
             external_data=False,

@@ -43,6 +43,8 @@ def _config_and_checkpoint(name: str, tmp_path) -> tuple:
     'name, inputs',
     [
         ('dag', ['img']),
+        # the demo's release architecture (crop frame); the release-exact model, boxes
+        # in, is tested below
         ('dag-release', ['img']),
         ('opec', ['img']),
         (
@@ -151,3 +153,67 @@ def test_crop_pixels_map_back_like_inference_topdown():
         - 0.5 * results['input_scale']
     )
     np.testing.assert_allclose(keypoints, expected, atol=1e-3)
+
+
+def test_the_release_model_exports_with_its_boxes(tmp_path, capsys):
+    """The authors' release as our release config builds it (every switch: the GCN over each
+    person's box, 2x heatmaps, legacy decoding, release GCN blocks), on the release
+    fixture's small architecture with its converted weights: each person's box in the crop
+    is an input of the graph, which gives what the model predicts for samples with those
+    boxes (flip test off), and the tool's onnxruntime check passes."""
+    from mmpose.structures import PoseDataSample
+
+    from dag_mmpose.testing.release import build_converted, fixture_config, load_fixture
+
+    fixture = load_fixture(osp.join(REPO_ROOT, 'tests', 'data', 'dag_release_fixture.npz'))
+    model = build_converted(fixture, str(tmp_path))
+    assert model.head.coord_frame == 'box'
+    wrapper = PoseExportWrapper(model)
+    assert wrapper.input_names == ['img', 'boxes']
+    width, height = model.head.input_size
+    img, boxes = export_inputs(wrapper, (width, height), batch_size=3, seed=5)
+    assert (boxes[:, :2] >= 0).all() and (
+        boxes[:, :2] + boxes[:, 2:] <= torch.tensor([width, height])
+    ).all()
+    samples = []
+    for box in boxes.double().numpy():
+        # the image is the crop: the box in the image is the box in the crop
+        sample = PoseDataSample(
+            metainfo=dict(
+                input_size=(width, height),
+                input_center=np.array([width / 2, height / 2]),
+                input_scale=np.array([width, height], dtype=np.float64),
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=np.concatenate([box[:2], box[:2] + box[2:]])[None]
+        )
+        samples.append(sample)
+    with torch.no_grad():
+        keypoints, scores = wrapper(img, boxes)
+        data = model.data_preprocessor(dict(inputs=list(img), data_samples=samples))
+        feats = model.extract_feat(data['inputs'])
+        preds = model.head.predict(
+            feats, data['data_samples'], dict(model.test_cfg, flip_test=False)
+        )
+    np.testing.assert_allclose(
+        keypoints.numpy(), np.concatenate([p.keypoints for p in preds]), atol=1e-4
+    )
+    np.testing.assert_array_equal(
+        scores.numpy(), np.concatenate([p.keypoint_scores for p in preds])
+    )
+    # another box, another refinement: the boxes really reach the GCN
+    with torch.no_grad():
+        moved, _ = wrapper(img, boxes * torch.tensor([1.0, 1.0, 0.5, 0.5]))
+    assert not torch.allclose(moved, keypoints)
+    with pytest.raises(ValueError, match=r"takes \['img', 'boxes'\], got img and 0 more"):
+        wrapper(img)
+
+    config = str(tmp_path / 'release.py')
+    fixture_config(fixture['meta']).dump(config)
+    checkpoint = str(tmp_path / 'release_converted.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), checkpoint)
+    out = str(tmp_path / 'release.onnx')
+    assert _tool().main([config, checkpoint, out]) == 0
+    assert 'onnxruntime vs PyTorch' in capsys.readouterr().out
+    assert [i.name for i in onnx.load(out).graph.input] == ['img', 'boxes']

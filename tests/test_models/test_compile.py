@@ -48,7 +48,33 @@ def test_couple_graph_refiner_is_one_graph():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize('name', ['dag-release', 'opec', 'dslope'])
+def test_release_exact_model_is_one_graph(tmp_path):
+    """The authors' release as our release config builds it (the GCN over each person's
+    box, 2x heatmaps, legacy decoding, release GCN blocks; the release fixture's small
+    architecture): its export wrapper, crop and boxes in, is one graph, and inductor's
+    compiled graph gives eager's outputs."""
+    import os.path as osp
+
+    from dag_mmpose.testing.release import build_converted, load_fixture
+
+    from ..conftest import REPO_ROOT
+
+    fixture = load_fixture(osp.join(REPO_ROOT, 'tests', 'data', 'dag_release_fixture.npz'))
+    wrapper = PoseExportWrapper(build_converted(fixture, str(tmp_path)))
+    inputs = export_inputs(wrapper, wrapper.model.head.input_size)
+    assert len(inputs) == 2  # img, boxes
+    explained = torch._dynamo.explain(wrapper)(*inputs)
+    assert explained.graph_break_count == 0, [r.reason for r in explained.break_reasons]
+    assert explained.graph_count == 1
+    with torch.no_grad():
+        eager = wrapper(*inputs)
+        compiled = torch.compile(wrapper)(*inputs)
+    for a, b in zip(eager, compiled):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+# DAG: the release-exact model, compiled above
+@pytest.mark.parametrize('name', ['opec', 'dslope'])
 def test_inductor_matches_eager(name):
     model, _ = _model(name)
     x = torch.rand(2, 3, 128, 96, generator=torch.Generator().manual_seed(1))
