@@ -25,7 +25,7 @@ def _flat(outputs):
 
 @pytest.mark.parametrize('name', ['dag', 'dag-release', 'opec', 'dslope'])
 def test_tensor_forward_is_one_graph(name):
-    """DAG (ADAM + FGMH-GCN, and every release switch of the release config), OPEC-Net (CFA +
+    """DAG (ADAM + FGMH-GCN; ours and the release demo's architecture), OPEC-Net (CFA +
     IGP-GCN) and D-Slope's ENet: the initial pose is decoded in torch, nothing breaks."""
     model, _ = _model(name)
     explained = torch._dynamo.explain(model)(torch.rand(2, 3, 128, 96), None, mode='tensor')
