@@ -199,6 +199,7 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(ROUTE != 'lite', reason=f'mmcv-lite route only (this install: {ROUTE})')
 class TestLiteRoute:
+    @pytest.mark.slow  # eight fresh interpreters
     def test_every_import_order(self):
         """mmpose.models (edpose_head imports mmcv.ops) without or before dag_mmpose, and
         mmdet.models: the stand-in is hooked in at interpreter start, not by dag_mmpose."""
@@ -272,6 +273,7 @@ print(f'predictions for {{len(results)}} image; stand-in calls {{calls}}')
 """
 
 
+@pytest.mark.slow
 def test_detector_through_the_inferencer(tmp_path):
     """mmdet's Faster R-CNN with random weights (nms in the RPN and the head, roi_align
     in the RoI extractor) in front of the demo pose model, end to end, on either route

@@ -56,6 +56,7 @@ def data_root(tmp_path_factory) -> str:
     return str(root) + '/'
 
 
+@pytest.mark.slow
 def test_cli_on_demo_dag_config(data_root, tool_env, tmp_path):
     out = tmp_path / 'grid.png'
     result = subprocess.run(

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import REPO_ROOT
 
 INSTALL = os.path.join(REPO_ROOT, 'tools', 'install.sh')
@@ -23,6 +25,7 @@ def _pins():
     return pins
 
 
+@pytest.mark.machine_pins
 def test_torch_pins_are_the_installed_ones():
     # The env the suite runs in was made by this script, so the pins and the installed
     # packages must agree; a pin the machine cannot install would have stopped CI earlier.
@@ -41,6 +44,7 @@ def test_readme_names_the_pinned_torch():
     assert f'torch {pins["TORCH_VERSION"]} + torchvision {pins["TORCHVISION_VERSION"]}' in readme
 
 
+@pytest.mark.slow
 def test_uninstallable_pin_names_package_version_and_pip_reason(tmp_path):
     env = dict(
         os.environ,
