@@ -7,7 +7,7 @@
 # at the elbows, knees and hip centre, a third of the twins clean (D-Slope's share; its patch
 # pool was never released). Validation and test run ENet only; export it with
 # tools/misc/export_enet.py to use it with the baseline config. Two networks per step: about
-# twice the baseline's memory and time (see the README's D-Slope section).
+# twice the baseline's memory and time (docs/benchmark.md, "Cost and speed").
 # The same network trained alone on the twins: td-hm_hrnet-w32_occ-aug-8xb64-210e_coco-256x192.py
 _base_ = ['../../dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
 
