@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from dag_mmpose.testing.synthetic import generate_all, generate_demo_data
-from dag_mmpose.utils import use_demo_data
+from dag_mmpose.benchmark import use_demo_data
+from dag_mmpose.benchmark.synthetic import generate_all, generate_demo_data
 
 # The metric names of mmpose's CocoMetric (without prefix) under each protocol.
 COCO_KEYS = (

@@ -17,8 +17,8 @@ from typing import List
 
 import torch
 
-from dag_mmpose.testing.experiments import evaluate_split, experiment_cfg, train_cfg_once
-from dag_mmpose.testing.synthetic import VARIETIES, generate_demo_data
+from dag_mmpose.benchmark.experiments import evaluate_split, experiment_cfg, train_cfg_once
+from dag_mmpose.benchmark.synthetic import VARIETIES, generate_demo_data
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(

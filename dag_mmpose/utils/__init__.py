@@ -4,8 +4,6 @@ from .config import (
     drop_pretrained,
     loader_dataset_cfg,
     pipeline_steps,
-    synthetic_dataset_cfg,
-    use_demo_data,
 )
 from .version_check import check_openmmlab_versions, check_version
 
@@ -16,6 +14,4 @@ __all__ = [
     'drop_pretrained',
     'loader_dataset_cfg',
     'pipeline_steps',
-    'synthetic_dataset_cfg',
-    'use_demo_data',
 ]

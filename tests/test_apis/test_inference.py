@@ -19,8 +19,8 @@ from mmpose.structures import merge_data_samples
 from mmpose.visualization import PoseLocalVisualizer
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
+from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.engine import draw_refinement, initial_keypoints_in_image
-from dag_mmpose.testing.synthetic import generate_coco_style
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(

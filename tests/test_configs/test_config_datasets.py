@@ -33,8 +33,9 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 from mmpose.registry import DATASETS
 
-from dag_mmpose.testing.synthetic import LAYOUTS
-from dag_mmpose.utils import loader_dataset_cfg, pipeline_steps, synthetic_dataset_cfg
+from dag_mmpose.benchmark import synthetic_dataset_cfg
+from dag_mmpose.benchmark.synthetic import LAYOUTS
+from dag_mmpose.utils import loader_dataset_cfg, pipeline_steps
 
 from ..conftest import COCO_KEYS, CROWDPOSE_KEYS
 

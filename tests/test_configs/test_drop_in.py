@@ -25,9 +25,9 @@ from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 from mmpose.testing import get_coco_sample
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
+from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.models.necks import ADAM
 from dag_mmpose.models.utils import MultiHopGCN
-from dag_mmpose.testing.synthetic import generate_coco_style
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'drop_in')

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.datasets import InstancePool, build_instance_pool
 from dag_mmpose.datasets.instance_pool import INDEX_FILE, InstancePoolWriter
 from dag_mmpose.datasets.instance_pool_builder import SKIP_REASONS, format_summary
-from dag_mmpose.testing.synthetic import generate_coco_style
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17

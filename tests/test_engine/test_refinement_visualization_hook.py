@@ -25,6 +25,7 @@ from mmpose.registry import HOOKS, MODELS
 from mmpose.structures import PoseDataSample
 
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
+from dag_mmpose.benchmark.synthetic import generate_all
 from dag_mmpose.engine import (
     RefinementVisualizationHook,
     draw_refinement,
@@ -33,7 +34,6 @@ from dag_mmpose.engine import (
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
 from dag_mmpose.testing import mirror_exact_simcc_cfg, randomize_output_layer
-from dag_mmpose.testing.synthetic import generate_all
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')

@@ -16,8 +16,8 @@ from mmpose.datasets import CocoDataset
 from mmpose.evaluation import CocoMetric
 
 import dag_mmpose  # noqa: F401
-from dag_mmpose.testing.synthetic import LAYOUTS, generate_coco_style
-from dag_mmpose.utils import synthetic_dataset_cfg
+from dag_mmpose.benchmark import synthetic_dataset_cfg
+from dag_mmpose.benchmark.synthetic import LAYOUTS, generate_coco_style
 
 from ..conftest import REPO_ROOT
 

@@ -95,7 +95,7 @@ def test_augmentation_probability_is_chosen_on_val(tool_env, tmp_path):
 
 
 def test_aug_prob_needs_an_augmenting_config(tmp_path):
-    from dag_mmpose.testing.experiments import experiment_cfg
+    from dag_mmpose.benchmark.experiments import experiment_cfg
 
     with pytest.raises(ValueError, match='trains without'):
         experiment_cfg(CONFIGS[0], str(tmp_path), str(tmp_path / 'w'), 0, aug_prob=0.5)

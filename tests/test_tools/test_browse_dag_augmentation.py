@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dag_mmpose.testing.synthetic import generate_demo_data
+from dag_mmpose.benchmark.synthetic import generate_demo_data
 
 from ..conftest import REPO_ROOT
 

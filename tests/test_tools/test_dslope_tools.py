@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from dag_mmpose.utils import use_demo_data
+from dag_mmpose.benchmark import use_demo_data
 
 from ..conftest import REPO_ROOT
 from .test_train_tools import TINY, _RecordFirstIter, _run, dist_train

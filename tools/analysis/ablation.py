@@ -35,13 +35,13 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from dag_mmpose.testing.experiments import (
+from dag_mmpose.benchmark.experiments import (
     AUGMENTATIONS,
     evaluate_split,
     experiment_cfg,
     train_cfg_once,
 )
-from dag_mmpose.testing.synthetic import VARIETIES, generate_demo_data
+from dag_mmpose.benchmark.synthetic import VARIETIES, generate_demo_data
 from dag_mmpose.utils.config import loader_dataset_cfg
 from dag_mmpose.utils.json_io import dump_json, load_json
 

@@ -5,7 +5,7 @@ top-down training pipeline, measured side by side in one process on one core.
 The stock pipeline is mmpose's top-down recipe: ``LoadImage``, ``GetBBoxCenterScale``,
 ``RandomFlip``, ``RandomHalfBody``, ``RandomBBoxTransform``, ``TopdownAffine`` and
 ``GenerateTarget(MSRAHeatmap)``, run from the annotation of a generated 640x480 JPEG
-(``dag_mmpose.testing.synthetic``), image decoding included. ``MaskJoints`` and
+(``dag_mmpose.benchmark.synthetic``), image decoding included. ``MaskJoints`` and
 ``InstancePaste`` are timed on their own, on the crop that ``TopdownAffine`` produced for
 the same sample, with ``prob=1`` (the cost of a sample they are applied to; at the release
 ``prob=0.5`` the average cost is about half). ``InstancePaste`` uses a pool cut from the
@@ -45,7 +45,7 @@ from mmpose.datasets import CocoDataset
 from mmpose.registry import TRANSFORMS
 
 import dag_mmpose  # noqa: F401  (registers MaskJoints and InstancePaste)
-from dag_mmpose.testing.synthetic import generate_coco_style
+from dag_mmpose.benchmark.synthetic import generate_coco_style
 
 # name: (input size (w, h), heatmap size (W, H), sigma) as in mmpose's HRNet recipes
 SETTINGS: Dict[str, Tuple[Tuple[int, int], Tuple[int, int], float]] = {

@@ -19,15 +19,15 @@ COCO-RE, the DAG paper's relabelled COCO val2017, does: evaluate such a set with
 ``OccludedKeypointMetric(visibility_convention='coco-re')``.
 
 Splits whose annotation file already exists are kept unless ``--force`` is given.
-See :mod:`dag_mmpose.testing.synthetic` for what is drawn and written.
+See :mod:`dag_mmpose.benchmark.synthetic` for what is drawn and written.
 """
 
 import argparse
 import time
 from typing import List, Optional
 
-from dag_mmpose.testing.synthetic import LAYOUTS, VARIETIES, generate_all
-from dag_mmpose.utils import synthetic_dataset_cfg
+from dag_mmpose.benchmark import synthetic_dataset_cfg
+from dag_mmpose.benchmark.synthetic import LAYOUTS, VARIETIES, generate_all
 from dag_mmpose.utils.visibility import VISIBILITY_CONVENTIONS
 
 

@@ -33,7 +33,7 @@ splits never share images and image ``i`` does not depend on how many images are
 
 Example:
     >>> import tempfile
-    >>> from dag_mmpose.testing.synthetic import generate_coco_style
+    >>> from dag_mmpose.benchmark.synthetic import generate_coco_style
     >>> with tempfile.TemporaryDirectory() as root:
     ...     ann_file = generate_coco_style(root, num_images=2, split='val', seed=0)
 """

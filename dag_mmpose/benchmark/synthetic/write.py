@@ -331,7 +331,7 @@ def generate_coco_style(
         'info': {
             'description': f'dag_mmpose synthetic occluded-pose dataset ({spec.name}, {split})',
             'version': '1.0',
-            'generator': 'dag_mmpose.testing.synthetic',
+            'generator': 'dag_mmpose.benchmark.synthetic',
             'seed': seed,
             'img_size': [width, height],
             'people': list(people),

@@ -9,7 +9,8 @@ from typing import Dict, Optional, Tuple
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..utils.config import loader_dataset_cfg, use_demo_data
+from ..utils.config import loader_dataset_cfg
+from .data_config import use_demo_data
 
 __all__ = ['AUGMENTATIONS', 'evaluate_split', 'experiment_cfg', 'train_cfg_once']
 
@@ -29,7 +30,7 @@ def experiment_cfg(
 
     Args:
         path (str): Config file (COCO layout, e.g. ``configs/demo/*.py``).
-        data_root (str): Generated data (``dag_mmpose.testing.synthetic.generate_demo_data``).
+        data_root (str): Generated data (``dag_mmpose.benchmark.synthetic.generate_demo_data``).
         work_dir (str): Work folder of this run.
         seed (int): ``randomness.seed``.
         epochs (int, optional): Override ``train_cfg.max_epochs``.

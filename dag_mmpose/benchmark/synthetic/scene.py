@@ -192,7 +192,7 @@ def render_scene(
         pairs (bool): Place figures in pairs that overlap heavily (box IoU >= 0.5 where it
             fits), pairs away from each other (OCHuman style).
         variety (str): Which poses and views figures take (see
-            :data:`~dag_mmpose.testing.synthetic.figure.VARIETIES`).
+            :data:`~dag_mmpose.benchmark.synthetic.figure.VARIETIES`).
 
     Returns:
         tuple[np.ndarray, list[SyntheticPerson]]: The BGR image (H, W, 3) uint8 and the

@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from dag_mmpose.testing.synthetic import (
+from dag_mmpose.benchmark import synthetic_dataset_cfg
+from dag_mmpose.benchmark.synthetic import (
     COCO_KEYPOINT_NAMES,
     COCO_SKELETON,
     CROWDPOSE_KEYPOINT_NAMES,
@@ -24,13 +25,12 @@ from dag_mmpose.testing.synthetic import (
     render_scene,
     summarize_annotations,
 )
-from dag_mmpose.testing.synthetic.figure import (
+from dag_mmpose.benchmark.synthetic.figure import (
     POSES,
     hidden_by_itself,
     paint_figure,
     sample_figure,
 )
-from dag_mmpose.utils import synthetic_dataset_cfg
 
 TOOL = (
     Path(__file__).resolve().parents[2]
