@@ -3,7 +3,8 @@
 benchmarks and the demo.
 
 Modules: :mod:`.layout` (joint names, skeletons, file layout), :mod:`.figure` (one person),
-:mod:`.scene` (people, occluders and visibility), :mod:`.write` (images and json),
+:mod:`.scene` (people, occluders and visibility), :mod:`.write` (images and json of a
+split), :mod:`.splits` (every split of a layout, kept or written, and counted),
 :mod:`.demo` (the README's main-job data).
 
 Draws people as posed 3D skeletons seen from any side (front, profile, back) in varied poses
@@ -54,14 +55,8 @@ from .layout import (
     SyntheticPerson,
 )
 from .scene import render_scene
-from .write import (
-    crowd_index,
-    generate_all,
-    generate_coco_style,
-    mask_to_rle,
-    summarize_annotations,
-    write_ocpose_raw,
-)
+from .splits import generate_all, summarize_annotations
+from .write import crowd_index, generate_coco_style, mask_to_rle, write_ocpose_raw
 
 __all__ = [
     'COCO_KEYPOINT_NAMES',

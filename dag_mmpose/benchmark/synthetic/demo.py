@@ -5,7 +5,7 @@ import os.path as osp
 from typing import List, Sequence
 
 from .layout import LAYOUTS
-from .write import generate_all
+from .splits import generate_all
 
 # Filters for pools cut from the generated data: its stick people are smaller (median area
 # ~2700 px at 256x192) and overlap more than COCO's, so the COCO defaults keep almost nobody.
