@@ -65,12 +65,12 @@ CHECKPOINT_PAIRS = [
         'demo/td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py',
     ),
     (
-        'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        'body_2d_keypoint/baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py',
         'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py',
     ),
     (
         # every release switch, HRNetWithStages included (same weights as HRNet)
-        'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
+        'body_2d_keypoint/baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py',
         'body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-release-8xb64-210e_coco-256x192.py',
     ),
 ]

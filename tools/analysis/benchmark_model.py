@@ -64,8 +64,9 @@ from dag_mmpose.utils.config import drop_pretrained
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO, 'configs', 'body_2d_keypoint', 'dag', 'coco')
+BASELINE_DIR = osp.join(REPO, 'configs', 'body_2d_keypoint', 'baselines', 'coco')
 DEFAULT_CONFIG = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py')
-DEFAULT_BASELINE = osp.join(CONFIG_DIR, 'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
+DEFAULT_BASELINE = osp.join(BASELINE_DIR, 'td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py')
 # config keys that hold a crop, heatmap or feature-map size as (w, h)
 
 

@@ -1,8 +1,9 @@
 # DAG (ICASSP 2024): ImageNet-pretrained HRNet-W32 + ADAM neck + FGMH-GCN head on COCO, 256x192.
 # Schedule as released by the authors (Adam 1e-3, x0.1 at epochs 170 and 200, 210 epochs) plus
-# mmpose's linear warm-up. The same-recipe baseline is td-hm_hrnet-w32_8xb64-210e_coco-256x192.py
-# in this folder: it differs only in the model (no neck, plain HeatmapHead), the targets and
-# the occlusion augmentation (Mask Joints, Instance Paste). Paper Table 2's rows are the
+# mmpose's linear warm-up. The same-recipe baseline is
+# ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py: it differs only in
+# the model (no neck, plain HeatmapHead), the targets and the occlusion augmentation (Mask
+# Joints, Instance Paste). Paper Table 2's rows are the
 # ..._dag-da-, ..._dag-adam- and ..._dag-gcn- siblings.
 _base_ = ['mmpose::_base_/default_runtime.py']
 

@@ -1,9 +1,10 @@
 # Paper Table 2, row "+DA" (COCO val2017, HRNet-W32 256x192; paper AP 74.7): DAG's data part
-# alone. The same-recipe baseline td-hm_hrnet-w32_8xb64-210e_coco-256x192.py with Mask Joints
+# alone. The same-recipe baseline
+# ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py with Mask Joints
 # and Instance Paste added to its training pipeline, set as in the full DAG config
 # td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py; model (no neck, plain HeatmapHead), codec,
 # loss and schedule are the baseline's.
-_base_ = ['./td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
+_base_ = ['../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 

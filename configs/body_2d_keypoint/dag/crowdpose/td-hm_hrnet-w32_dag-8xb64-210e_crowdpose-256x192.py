@@ -3,7 +3,7 @@
 # The recipe of ../coco/td-hm_hrnet-w32_dag-8xb64-210e_coco-256x192.py (Adam 1e-3, x0.1 at epochs
 # 170 and 200, 210 epochs, mmpose's linear warm-up) with CrowdPose's 14 joints, skeleton, data
 # and metric (mmpose's topdown_heatmap/crowdpose settings). The same-recipe baseline is
-# td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py in this folder.
+# ../../baselines/crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)

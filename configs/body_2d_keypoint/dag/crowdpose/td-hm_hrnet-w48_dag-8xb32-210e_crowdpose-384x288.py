@@ -3,7 +3,8 @@
 # The recipe of td-hm_hrnet-w32_dag-8xb64-210e_crowdpose-256x192.py (Adam 1e-3, x0.1 at epochs
 # 170 and 200, 210 epochs, mmpose's linear warm-up) with the W48 backbone, the larger input and
 # 8 x 32 images per step, as ../coco/td-hm_hrnet-w48_dag-8xb32-210e_coco-384x288.py. The
-# same-recipe baseline is td-hm_hrnet-w48_8xb32-210e_crowdpose-384x288.py in this folder.
+# same-recipe baseline is
+# ../../baselines/crowdpose/td-hm_hrnet-w48_baseline-8xb32-210e_crowdpose-384x288.py.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)

@@ -1,7 +1,7 @@
 # D-Slope (dual-sample mutual learning) on HRNet-W32, COCO 256x192. GNet and ENet are both the
-# same-recipe baseline ../../dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py (ImageNet
-# HRNet-W32 + HeatmapHead, Adam 1e-3, 210 epochs): GNet learns on the clean crop, ENet on its
-# occluded twin, both from the clean labels, each mimicking the other's HRNet stages 2-4
+# same-recipe baseline ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py
+# (ImageNet HRNet-W32 + HeatmapHead, Adam 1e-3, 210 epochs): GNet learns on the clean crop,
+# ENet on its occluded twin, both from the clean labels, each mimicking the other's HRNet stages 2-4
 # (every branch) and heatmaps, MSE to the other's detached output, weights 1e-3 (ENet) and
 # 1e-5 (GNet) as D-Slope. The twin: body-part patches (PartPaste) from the COCO instance pool
 # at the elbows, knees and hip centre, a third of the twins clean (D-Slope's share; its patch
@@ -9,7 +9,7 @@
 # tools/misc/export_enet.py to use it with the baseline config. Two networks per step: about
 # twice the baseline's memory and time (docs/benchmark.md, "Cost and speed").
 # The same network trained alone on the twins: td-hm_hrnet-w32_occ-aug-8xb64-210e_coco-256x192.py
-_base_ = ['../../dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
+_base_ = ['../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
 
 # model settings
 model = dict(

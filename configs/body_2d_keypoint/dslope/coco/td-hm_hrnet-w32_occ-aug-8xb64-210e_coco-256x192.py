@@ -1,9 +1,9 @@
 # D-Slope's baseline: the same network as td-hm_hrnet-w32_dslope-8xb64-210e_coco-256x192.py's
-# ENet (the W32 baseline ../../dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py) trained
-# alone on exactly the images ENet sees: OccludedTwin(twin_key='img') puts the occluded twin
+# ENet (the W32 baseline ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py)
+# trained alone on exactly the images ENet sees: OccludedTwin(twin_key='img') puts the occluded twin
 # in place of the crop (body-part patches at the elbows, knees and hip centre, a third left
 # clean). D-Slope's gain over this config is the mutual learning, not the augmentation.
-_base_ = ['../../dag/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
+_base_ = ['../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
 
 # pipelines
 train_pipeline = [

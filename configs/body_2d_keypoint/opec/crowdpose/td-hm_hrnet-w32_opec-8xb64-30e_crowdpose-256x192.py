@@ -4,8 +4,8 @@
 # with one warm-up epoch, gradient clipping at 1.0). Test: OPEC-Net's rule (the GCN replaces
 # joints whose initial score is below 0.2), scored on CrowdPose's 14 joints and on OPEC-Net's 12
 # (head and neck dropped, sigmas[:12], AP .8 / AP .9). Its same-recipe baseline is the base model
-# itself: ../../dag/crowdpose/td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py.
-_base_ = ['../../dag/crowdpose/td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py']
+# itself: ../../baselines/crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py.
+_base_ = ['../../baselines/crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 

@@ -4,7 +4,8 @@
 # pairs are formed) on a 2K-node graph. The poses come from COCO keypoint result files of the
 # base model (here the CrowdPose HRNet-W32 of the OPEC config, whose frozen backbone also gives
 # the image features); write them with tools/test.py, e.g. for the train split:
-#   python tools/test.py ../../dag/crowdpose/td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py \
+#   BASELINES=configs/body_2d_keypoint/baselines/crowdpose
+#   python tools/test.py $BASELINES/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py \
 #       <checkpoint> --cfg-options \
 #       test_dataloader.dataset.ann_file=annotations/mmpose_crowdpose_trainval.json \
 #       test_dataloader.dataset.bbox_file=None \

@@ -3,8 +3,9 @@
 # then validated on OCHuman val and tested on OCHuman test with ground-truth boxes, on COCO's
 # 17 joints and on OPEC-Net's 12 (COCO joints 5-16, AP .8 / .9). The schedule is that of
 # ../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py. Same-recipe baseline: the
-# base model, ../../dag/ochuman/td-hm_hrnet-w32_8xb64-210e_ochuman-256x192.py with its checkpoint.
-_base_ = ['../../dag/ochuman/td-hm_hrnet-w32_8xb64-210e_ochuman-256x192.py']
+# base model, ../../baselines/ochuman/td-hm_hrnet-w32_baseline-8xb64-210e_ochuman-256x192.py
+# with its checkpoint.
+_base_ = ['../../baselines/ochuman/td-hm_hrnet-w32_baseline-8xb64-210e_ochuman-256x192.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 

@@ -1,10 +1,14 @@
 # OPEC-Net on HRNet-W32 256x192, OCPose: CFA + IGP-GCN trained for 30 epochs on the frozen
-# OCPose baseline (train td-hm_hrnet-w32_8xb64-210e_ocpose-256x192.py first: load_from names
-# its best checkpoint; there is no public OCPose model). Schedule, test rule and modules as
+# OCPose baseline ../../baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py
+# (train it first: load_from names its last checkpoint; there is no public OCPose model).
+# Schedule, test rule and modules as
 # ../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py, 12 joints.
 _base_ = ['../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py']
 
-load_from = 'work_dirs/td-hm_hrnet-w32_8xb64-210e_ocpose-256x192/best_ocpose_AP.pth'
+# the base model's last checkpoint, in mmpose's default work_dir of (from the repository root)
+#   python tools/train.py \
+#   configs/body_2d_keypoint/baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py
+load_from = 'work_dirs/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192/epoch_210.pth'
 
 default_hooks = dict(checkpoint=dict(save_best='ocpose/AP', rule='greater'))
 

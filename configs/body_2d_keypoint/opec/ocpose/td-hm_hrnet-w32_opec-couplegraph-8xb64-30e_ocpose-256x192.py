@@ -1,12 +1,16 @@
 # OPEC-Net's CoupleGraph on OCPose (OPEC-Net reports 33.6 mAP with it, 32.8 without): as in the
-# paper it runs after OPEC-Net, refining the predictions of td-hm_hrnet-w32_opec-8xb64-30e_
-# ocpose-256x192.py, every person together with its partner on the 2K-node graph; the frozen
-# backbone of the OCPose baseline td-hm_hrnet-w32_8xb64-210e_ocpose-256x192.py gives the
-# features (load_from its best checkpoint). Write the OPEC-Net predictions on train and test with
+# paper it runs after OPEC-Net, refining the predictions of
+# td-hm_hrnet-w32_opec-8xb64-30e_ocpose-256x192.py, every person together with its partner on the
+# 2K-node graph; the frozen backbone of the OCPose baseline
+# ../../baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py gives the features
+# (load_from its last checkpoint). Write the OPEC-Net predictions on train and test with
 # tools/test.py and test_evaluator.outfile_prefix, as the CrowdPose CoupleGraph config shows.
 _base_ = ['../crowdpose/td-hm_hrnet-w32_opec-couplegraph-8xb64-30e_crowdpose-256x192.py']
 
-load_from = 'work_dirs/td-hm_hrnet-w32_8xb64-210e_ocpose-256x192/best_ocpose_AP.pth'
+# the base model's last checkpoint, in mmpose's default work_dir of (from the repository root)
+#   python tools/train.py \
+#   configs/body_2d_keypoint/baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py
+load_from = 'work_dirs/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192/epoch_210.pth'
 predictions = 'work_dirs/ocpose_w32_opec_predictions/'
 codec = dict(type='DAGHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 

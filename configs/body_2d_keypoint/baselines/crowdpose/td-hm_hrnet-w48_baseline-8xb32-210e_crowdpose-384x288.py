@@ -2,8 +2,9 @@
 # HRNet-W48 + plain HeatmapHead on CrowdPose, 384x288, with the DAG schedule, data, boxes, metric
 # and loss scale, so the two configs differ only in the DAG parts (neck, head, multi-joint
 # targets). mmpose ships no HRNet-W48 CrowdPose recipe; this is its HRNet-W48 384x288 COCO recipe
-# (td-hm_hrnet-w48_8xb32-210e_coco-384x288.py) on CrowdPose with Adam lr 1e-3 instead of 5e-4 and
-# KeypointMSELoss loss_weight 0.5 instead of 1, as td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py.
+# (td-hm_hrnet-w48_8xb32-210e_coco-384x288.py) on CrowdPose with Adam lr 1e-3 instead of 5e-4
+# and KeypointMSELoss loss_weight 0.5 instead of 1, as
+# td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 # runtime

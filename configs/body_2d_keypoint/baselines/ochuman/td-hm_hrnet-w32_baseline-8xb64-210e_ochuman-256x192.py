@@ -1,12 +1,12 @@
 # test only: `python tools/test.py <this> <COCO checkpoint>`
 # The same-recipe HRNet-W32 256x192 baseline COCO model (the checkpoint of
-# ../coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py) on OCHuman, which has no train split
+# ../coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py) on OCHuman, which has no train split
 # (docs/evaluation.md): ground-truth boxes, CocoMetric on the OCHuman json;
 # val_dataloader / val_evaluator
 # read OCHuman val, test_dataloader / test_evaluator OCHuman test. Model, pipelines and flip test
 # are the COCO config's; train_dataloader stays COCO's, so tools/train.py with this file trains the
 # COCO model and validates it on OCHuman val.
-_base_ = ['../coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py']
+_base_ = ['../coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
 
 # base dataset settings
 dataset_type = 'OCHumanDataset'

@@ -1,11 +1,13 @@
 # Same-recipe HRNet-W32 256x192 baseline on OCPose (OPEC-Net's 12 joints, two intertwined people
-# per image): the CrowdPose baseline ../../dag/crowdpose/td-hm_hrnet-w32_8xb64-210e_crowdpose-
-# 256x192.py with 12 output joints, trained on OCPose train and tested on OCPose test (the split
+# per image): the CrowdPose baseline
+# ../crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py with 12 output joints,
+# trained on OCPose train and tested on OCPose test (the split
 # of the OPEC-Net repository's lists; OCPose has no val split, so val reads test as mmpose's
 # CrowdPose configs do; choose nothing on it). Make the COCO-format files from the raw
 # annotations with tools/dataset_converters/ocpose2coco.py (docs/opec_net.md). Also the base
-# model of td-hm_hrnet-w32_opec-8xb64-30e_ocpose-256x192.py.
-_base_ = ['../../dag/crowdpose/td-hm_hrnet-w32_8xb64-210e_crowdpose-256x192.py']
+# model of ../../opec/ocpose/td-hm_hrnet-w32_opec-8xb64-30e_ocpose-256x192.py, which loads its last
+# checkpoint (epoch_210.pth: nothing is chosen on test).
+_base_ = ['../crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py']
 
 custom_imports = dict(imports=['dag_mmpose'], allow_failed_imports=False)
 

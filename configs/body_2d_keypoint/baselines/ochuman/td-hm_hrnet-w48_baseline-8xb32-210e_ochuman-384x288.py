@@ -1,12 +1,12 @@
 # test only: `python tools/test.py <this> <COCO checkpoint>`
 # The same-recipe HRNet-W48 384x288 baseline COCO model (the checkpoint of
-# ../coco/td-hm_hrnet-w48_8xb32-210e_coco-384x288.py) on OCHuman, which has no train split
+# ../coco/td-hm_hrnet-w48_baseline-8xb32-210e_coco-384x288.py) on OCHuman, which has no train split
 # (docs/evaluation.md): ground-truth boxes, CocoMetric on the OCHuman json;
 # val_dataloader / val_evaluator
 # read OCHuman val, test_dataloader / test_evaluator OCHuman test. Model, pipelines and flip test
 # are the COCO config's; train_dataloader stays COCO's, so tools/train.py with this file trains the
 # COCO model and validates it on OCHuman val.
-_base_ = ['../coco/td-hm_hrnet-w48_8xb32-210e_coco-384x288.py']
+_base_ = ['../coco/td-hm_hrnet-w48_baseline-8xb32-210e_coco-384x288.py']
 
 # base dataset settings
 dataset_type = 'OCHumanDataset'
