@@ -2,34 +2,12 @@
 """Shared fixtures: small generated datasets in every supported format (made once a session)."""
 
 import os
-import os.path as osp
 import sys
 
 import pytest
 
-from dag_mmpose.benchmark import use_demo_data
 from dag_mmpose.benchmark.synthetic import generate_all, generate_demo_data
-
-# The metric names of mmpose's CocoMetric (without prefix) under each protocol.
-COCO_KEYS = (
-    'AP',
-    'AP .5',
-    'AP .75',
-    'AP (M)',
-    'AP (L)',
-    'AR',
-    'AR .5',
-    'AR .75',
-    'AR (M)',
-    'AR (L)',
-)
-CROWDPOSE_KEYS = ('AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)', 'AP(M)', 'AP(H)')
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# The README's main job trains the DAG demo; the tools are proven on it.
-DEMO_CONFIG = osp.join(
-    REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
-)
+from dag_mmpose.testing.repo import REPO_ROOT
 
 
 @pytest.fixture(scope='session')
@@ -54,8 +32,3 @@ def tool_env() -> dict:
     env.setdefault('OMP_NUM_THREADS', '1')
     env['PYTHON'] = sys.executable
     return env
-
-
-def use_synthetic_coco(cfg, synthetic_root: str) -> None:
-    """Point a demo config's data, evaluators and instance pool at ``synthetic_root``."""
-    use_demo_data(cfg, osp.join(synthetic_root, 'data', 'synthetic_coco'))

@@ -16,7 +16,7 @@ import ast
 import os
 import os.path as osp
 
-from .conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 PACKAGE = osp.join(REPO_ROOT, 'dag_mmpose')
 OFF_RUNTIME = ('dag_mmpose.benchmark', 'dag_mmpose.testing')

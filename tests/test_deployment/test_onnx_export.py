@@ -14,8 +14,7 @@ from mmengine.structures import InstanceData
 from dag_mmpose.deployment import PoseExportWrapper, export_inputs
 from dag_mmpose.models.distillers import export_enet_checkpoint
 from dag_mmpose.testing import build_demo_model, demo_config
-
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

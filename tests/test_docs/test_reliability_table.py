@@ -4,7 +4,7 @@
 import os.path as osp
 import re
 
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 TABLE = osp.join(REPO_ROOT, 'docs', 'reliability.md')
 CATEGORIES = ('clear', 'handled', 'silent', 'unclear', 'loss', '(new)')

@@ -18,8 +18,7 @@ from mmpose.evaluation import CocoMetric
 import dag_mmpose  # noqa: F401
 from dag_mmpose.benchmark import synthetic_dataset_cfg
 from dag_mmpose.benchmark.synthetic import LAYOUTS, generate_coco_style
-
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 COCO_DIR = osp.join(REPO_ROOT, 'configs', 'body_2d_keypoint', 'dag', 'coco')
 COCO_RE_CONFIGS = {

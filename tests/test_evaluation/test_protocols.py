@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..conftest import COCO_KEYS, CROWDPOSE_KEYS, DEMO_CONFIG
+from dag_mmpose.testing.repo import COCO_KEYS, CROWDPOSE_KEYS, DEMO_CONFIG
 
 pytestmark = pytest.mark.slow
 

@@ -56,8 +56,7 @@ def test_release_exact_model_is_one_graph(tmp_path):
     import os.path as osp
 
     from dag_mmpose.testing.release import build_converted, load_fixture
-
-    from ..conftest import REPO_ROOT
+    from dag_mmpose.testing.repo import REPO_ROOT
 
     fixture = load_fixture(osp.join(REPO_ROOT, 'tests', 'data', 'dag_release_fixture.npz'))
     wrapper = PoseExportWrapper(build_converted(fixture, str(tmp_path)))

@@ -30,8 +30,7 @@ from dag_mmpose.testing.release import (
     stage_differences,
     switch_effects,
 )
-
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 DATA = osp.join(REPO_ROOT, 'tests', 'data')
 FIXTURE = osp.join(DATA, 'dag_release_fixture.npz')

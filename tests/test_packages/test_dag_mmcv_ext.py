@@ -17,9 +17,8 @@ import pytest
 import torch
 import torchvision
 
+from dag_mmpose.testing.repo import REPO_ROOT
 from dag_mmpose.utils.version_check import mmcv_route
-
-from ..conftest import REPO_ROOT
 
 PACKAGE = osp.join(REPO_ROOT, 'packages', 'dag_mmcv_ext')
 REFERENCE = osp.join(REPO_ROOT, 'tests', 'data', 'mmcv_ops_reference.npz')

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

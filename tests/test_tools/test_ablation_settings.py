@@ -8,7 +8,7 @@ import os.path as osp
 
 import pytest
 
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 BASELINE = osp.join(DEMO, 'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py')

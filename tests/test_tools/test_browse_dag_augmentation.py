@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from dag_mmpose.benchmark.synthetic import generate_demo_data
-
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'browse_dag_augmentation.py')
 DAG_CONFIG = osp.join(

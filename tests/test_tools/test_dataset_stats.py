@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from dag_mmpose.evaluation import max_box_ious, occlusion_statistics
-
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 STATS_TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'dataset_stats.py')
 BROWSE_TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'browse_dataset_occlusion.py')

@@ -11,9 +11,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from dag_mmpose.benchmark import use_demo_data
-
-from ..conftest import REPO_ROOT
-from .test_train_tools import TINY, _RecordFirstIter, _run, dist_train
+from dag_mmpose.testing.repo import REPO_ROOT
+from dag_mmpose.testing.tools import TINY_EPOCH, RecordFirstIter, dist_train, run_tool
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,7 @@ EXPORT = osp.join(REPO_ROOT, 'tools', 'misc', 'export_enet.py')
 def _cfg(path: str, synthetic_root: str, work_dir: str, **train_cfg) -> Config:
     cfg = Config.fromfile(path)
     use_demo_data(cfg, osp.join(synthetic_root, 'data', 'synthetic_coco'))
-    cfg.merge_from_dict({opt.split('=')[0]: eval(opt.split('=')[1]) for opt in TINY})
+    cfg.merge_from_dict({opt.split('=')[0]: eval(opt.split('=')[1]) for opt in TINY_EPOCH})
     cfg.train_cfg.update(train_cfg)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=0)
@@ -45,7 +44,7 @@ def test_train_test_and_export(synthetic_root, tool_env, tmp_path):
     expected = runner.test()
 
     out = str(tmp_path / 'enet.pth')
-    _run([sys.executable, EXPORT, checkpoint, out], cwd=synthetic_root, env=tool_env)
+    run_tool([sys.executable, EXPORT, checkpoint, out], cwd=synthetic_root, env=tool_env)
     plain = _cfg(BASELINE, synthetic_root, str(tmp_path / 'plain'))
     plain.load_from = out
     metrics = Runner.from_cfg(plain).test()
@@ -55,7 +54,7 @@ def test_train_test_and_export(synthetic_root, tool_env, tmp_path):
 
 def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'dist'
-    logs = dist_train(DSLOPE, work_dir, synthetic_root, tool_env, 29527)
+    logs = dist_train(DSLOPE, work_dir, synthetic_root, tool_env)
     assert 'gloo' in logs and 'enet_loss_mimic' in logs
     state = torch.load(work_dir / 'epoch_1.pth', map_location='cpu')
     assert {k.split('.', 1)[0] for k in state['state_dict']} == {'gnet', 'enet'}
@@ -78,7 +77,7 @@ def test_resume_matches_uninterrupted(synthetic_root, tmp_path):
     first = run('resumed', 1)
     first.train()
     resumed = run('resumed', 2, resume=True)
-    recorder = _RecordFirstIter()
+    recorder = RecordFirstIter()
     resumed.register_hook(recorder)
     resumed.train()
 

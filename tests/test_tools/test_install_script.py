@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO_ROOT
+from dag_mmpose.testing.repo import REPO_ROOT
 
 INSTALL = os.path.join(REPO_ROOT, 'tools', 'install.sh')
 

@@ -4,51 +4,26 @@
 import glob
 import os.path as osp
 import shutil
-import subprocess
 import sys
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from mmpose.registry import MODELS
 
+from dag_mmpose.testing.repo import DEMO_CONFIG, REPO_ROOT, use_synthetic_coco
+from dag_mmpose.testing.tools import TINY_EPOCH, RecordFirstIter, dist_train, run_tool
 from dag_mmpose.utils.launch import setup_cpu_distributed
 
-from ..conftest import DEMO_CONFIG, REPO_ROOT, use_synthetic_coco
-
 pytestmark = pytest.mark.slow
-
-# One tiny epoch: 12 train images (~30 people) in batches of 8.
-TINY = [
-    'train_cfg.max_epochs=1',
-    'train_cfg.val_interval=1',
-    'train_dataloader.batch_size=8',
-    'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False',
-    'default_hooks.checkpoint.save_best=None',
-    'default_hooks.logger.interval=1',
-]
-
-
-def _run(cmd, cwd, env, timeout=600):
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, (
-        f'{cmd} exited {result.returncode}\n'
-        f'stdout:\n{result.stdout[-4000:]}\n'
-        f'stderr:\n{result.stderr[-4000:]}'
-    )
-    return result
 
 
 def _tiny_cfg(synthetic_root, work_dir, **train_cfg) -> Config:
     cfg = Config.fromfile(DEMO_CONFIG)
     use_synthetic_coco(cfg, synthetic_root)
-    cfg.merge_from_dict({opt.split('=')[0]: eval(opt.split('=')[1]) for opt in TINY})
+    cfg.merge_from_dict({opt.split('=')[0]: eval(opt.split('=')[1]) for opt in TINY_EPOCH})
     cfg.train_cfg.update(train_cfg)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=0)
@@ -59,7 +34,7 @@ def test_mim_train(synthetic_root, tool_env, tmp_path):
     mim = shutil.which('mim', path=osp.dirname(sys.executable))
     assert mim is not None, 'openmim is not installed next to this python'
     work_dir = tmp_path / 'mim'
-    _run(
+    run_tool(
         [
             mim,
             'train',
@@ -70,7 +45,7 @@ def test_mim_train(synthetic_root, tool_env, tmp_path):
             '--work-dir',
             str(work_dir),
             '--cfg-options',
-            *TINY,
+            *TINY_EPOCH,
         ],
         cwd=synthetic_root,
         env=tool_env,
@@ -78,29 +53,9 @@ def test_mim_train(synthetic_root, tool_env, tmp_path):
     assert osp.isfile(work_dir / 'epoch_1.pth')
 
 
-def dist_train(config: str, work_dir, synthetic_root: str, env: dict, port: int) -> str:
-    """``tools/dist_train.sh CONFIG 2`` (two CPU processes) on one tiny epoch; its output."""
-    env = dict(env, PORT=str(port))
-    result = _run(
-        [
-            'bash',
-            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-            config,
-            '2',
-            '--work-dir',
-            str(work_dir),
-            '--cfg-options',
-            *TINY,
-        ],
-        cwd=synthetic_root,
-        env=env,
-    )
-    return result.stdout + result.stderr
-
-
 def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'dist'
-    logs = dist_train(DEMO_CONFIG, work_dir, synthetic_root, tool_env, 29517)
+    logs = dist_train(DEMO_CONFIG, work_dir, synthetic_root, tool_env)
     assert 'gloo' in logs
     assert 'Distributed launcher: pytorch' in logs or 'launcher: pytorch' in logs
     checkpoint = work_dir / 'epoch_1.pth'
@@ -112,17 +67,6 @@ def test_dist_train_two_cpu_processes(synthetic_root, tool_env, tmp_path):
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
     load_checkpoint(model, str(checkpoint), map_location='cpu', strict=True)
-
-
-class _RecordFirstIter(Hook):
-    def __init__(self):
-        self.first_iter = None
-        self.optimizer_state_size = None
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
-        if self.first_iter is None:
-            self.first_iter = runner.iter
-            self.optimizer_state_size = len(runner.optim_wrapper.optimizer.state)
 
 
 def test_resume_matches_uninterrupted(synthetic_root, tmp_path):
@@ -147,7 +91,7 @@ def test_resume_matches_uninterrupted(synthetic_root, tmp_path):
     resumed_cfg.resume = True
     resumed_cfg.load_from = str(tmp_path / 'resumed' / 'epoch_1.pth')
     resumed = Runner.from_cfg(resumed_cfg)
-    recorder = _RecordFirstIter()
+    recorder = RecordFirstIter()
     resumed.register_hook(recorder)
     resumed.train()
 
@@ -162,12 +106,20 @@ def test_resume_matches_uninterrupted(synthetic_root, tmp_path):
 def test_train_tool_resume_flag(synthetic_root, tool_env, tmp_path):
     work_dir = tmp_path / 'cli'
     train = osp.join(REPO_ROOT, 'tools', 'train.py')
-    _run(
-        [sys.executable, train, DEMO_CONFIG, '--work-dir', str(work_dir), '--cfg-options', *TINY],
+    run_tool(
+        [
+            sys.executable,
+            train,
+            DEMO_CONFIG,
+            '--work-dir',
+            str(work_dir),
+            '--cfg-options',
+            *TINY_EPOCH,
+        ],
         cwd=synthetic_root,
         env=tool_env,
     )
-    result = _run(
+    result = run_tool(
         [
             sys.executable,
             train,
@@ -176,7 +128,7 @@ def test_train_tool_resume_flag(synthetic_root, tool_env, tmp_path):
             str(work_dir),
             '--resume',
             '--cfg-options',
-            *TINY[1:],
+            *TINY_EPOCH[1:],
             'train_cfg.max_epochs=2',
         ],
         cwd=synthetic_root,

@@ -25,9 +25,8 @@ from dag_mmpose.models.distillers import (
     export_enet_checkpoint,
 )
 from dag_mmpose.testing import build_pipeline, pack_batch, two_people_samples
+from dag_mmpose.testing.repo import REPO_ROOT
 from dag_mmpose.utils.config import drop_pretrained
-
-from ...conftest import REPO_ROOT
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 DSLOPE = osp.join(DEMO, 'td-hm_hrnet-tiny_dslope-1xb32-10e_synthetic-coco-128x96.py')

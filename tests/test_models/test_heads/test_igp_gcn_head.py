@@ -317,6 +317,15 @@ class TestIGPGCNHead(TestCase):
         del samples[1].gt_fields.heatmaps
         with self.assertRaisesRegex(KeyError, r'^.IGPGCNHead\.loss needs `gt_fields.heatmaps`'):
             _head().loss(_feats(), samples)
+        # a label FGMHGCNHead also reads: no word of FGMHGCNHead's switches (use_gcn=True)
+        samples = _samples()
+        samples[0].gt_instance_labels.keypoint_coords = torch.zeros(1, 17, 2)
+        with self.assertRaisesRegex(
+            KeyError, r'^.IGPGCNHead\.loss needs `gt_instance_labels.keypoint_coords` in every'
+        ) as raised:
+            _head().loss(_feats(), samples)
+        self.assertNotIn('FGMHGCNHead', str(raised.exception))
+        self.assertNotIn('use_gcn', str(raised.exception))
         samples = _samples()
         samples[0].gt_instance_labels.keypoint_weights = torch.ones(1, 12)
         with self.assertRaisesRegex(
