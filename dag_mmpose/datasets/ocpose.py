@@ -25,10 +25,11 @@ repository ships 7,200 train / 1,801 test names).
 
 import math
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 from mmengine.fileio import get_local_path
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import DATASETS
 
 from ..utils.json_io import dump_json, load_json
@@ -36,34 +37,14 @@ from .metainfo import metainfo_file
 
 __all__ = ['OCPOSE_KEYPOINTS', 'OCPOSE_SKELETON', 'OCPoseDataset', 'convert_ocpose']
 
-OCPOSE_KEYPOINTS = (
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
+# the joints and the 0-based links of the metainfo file (the COCO json's categories get the
+# links 1-based): OCPose's one definition is ``metainfo/ocpose.py``
+_METAINFO = parse_pose_metainfo(dict(from_file=metainfo_file('ocpose')))
+OCPOSE_KEYPOINTS: Tuple[str, ...] = tuple(
+    _METAINFO['keypoint_id2name'][i] for i in range(_METAINFO['num_keypoints'])
 )
-# 0-based links (the COCO json's categories get them 1-based)
-OCPOSE_SKELETON = (
-    (0, 1),
-    (0, 2),
-    (2, 4),
-    (1, 3),
-    (3, 5),
-    (0, 6),
-    (1, 7),
-    (6, 7),
-    (6, 8),
-    (8, 10),
-    (7, 9),
-    (9, 11),
+OCPOSE_SKELETON: Tuple[Tuple[int, int], ...] = tuple(
+    (int(i), int(j)) for i, j in _METAINFO['skeleton_links']
 )
 
 
@@ -136,45 +117,15 @@ def convert_ocpose(
             (it is never overwritten). The output is written atomically.
     """
     if out_file is not None:
-        for name, path in (('raw_file', raw_file), ('split_file', split_file)):
-            if path is not None and _same_file(path, out_file):
-                raise ValueError(
-                    f'convert_ocpose: out_file {out_file} is the {name}; the conversion would '
-                    'overwrite its own input: write the COCO file elsewhere'
-                )
+        _check_out_file(out_file, raw_file, split_file)
     raw = load_json(raw_file)
     if not isinstance(raw, dict) or not isinstance(raw.get('images'), list):
         _fail(raw_file, 'top level', 'expected an object with an "images" list')
-
-    keep: Optional[set] = None
-    if split_file is not None:
-        names = _read_split(split_file)
-        known = {img.get('file_name') for img in raw['images'] if isinstance(img, dict)}
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise ValueError(
-                f'{split_file}: {len(unknown)} image names are not in {raw_file}, e.g. '
-                f'{unknown[:3]}'
-            )
-        keep = set(names)
+    keep = None if split_file is None else _split_names(split_file, raw_file, raw['images'])
 
     images, annotations = [], []
     for index, img in enumerate(raw['images']):
-        where = f'images[{index}]'
-        if not isinstance(img, dict):
-            _fail(raw_file, where, 'an image entry must be an object')
-        for key in ('file_name', 'width', 'height', 'persons'):
-            if key not in img:
-                _fail(raw_file, where, f'no "{key}"')
-        if not isinstance(img['file_name'], str) or not img['file_name']:
-            _fail(raw_file, where, f'"file_name" must be a file name, got {img["file_name"]!r}')
-        where = f'{where} ({img["file_name"]})'
-        for key in ('width', 'height'):
-            value = img[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                _fail(raw_file, where, f'"{key}" must be a positive integer, got {value!r}')
-        if not isinstance(img['persons'], list):
-            _fail(raw_file, where, f'"persons" must be a list, got {img["persons"]!r:.80}')
+        where = _check_image(raw_file, index, img)
         if keep is not None and img['file_name'] not in keep:
             continue
         image_id = len(images) + 1
@@ -191,7 +142,15 @@ def convert_ocpose(
             annotations.append(_annotation(raw_file, spot, person, num_keypoints, image_id))
             annotations[-1]['id'] = len(annotations)
 
-    coco = dict(
+    coco = _coco_file(raw_file, images, annotations)
+    if out_file is not None:
+        dump_json(coco, out_file, separators=(',', ':'))
+    return coco
+
+
+def _coco_file(raw_file: str, images: List[dict], annotations: List[dict]) -> dict:
+    """The COCO keypoint file of the converted images and annotations."""
+    return dict(
         info=dict(description=f'OCPose converted by dag_mmpose from {osp.basename(raw_file)}'),
         licenses=[],
         images=images,
@@ -206,9 +165,48 @@ def convert_ocpose(
             )
         ],
     )
-    if out_file is not None:
-        dump_json(coco, out_file, separators=(',', ':'))
-    return coco
+
+
+def _check_out_file(out_file: str, raw_file: str, split_file: Optional[str]) -> None:
+    """Raise when ``out_file`` is one of the inputs (the conversion would overwrite it)."""
+    for name, path in (('raw_file', raw_file), ('split_file', split_file)):
+        if path is not None and _same_file(path, out_file):
+            raise ValueError(
+                f'convert_ocpose: out_file {out_file} is the {name}; the conversion would '
+                'overwrite its own input: write the COCO file elsewhere'
+            )
+
+
+def _split_names(split_file: str, raw_file: str, images: List) -> set:
+    """The image names of the split, each checked to be in the raw file."""
+    names = _read_split(split_file)
+    known = {img.get('file_name') for img in images if isinstance(img, dict)}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(
+            f'{split_file}: {len(unknown)} image names are not in {raw_file}, e.g. {unknown[:3]}'
+        )
+    return set(names)
+
+
+def _check_image(raw_file: str, index: int, img: Any) -> str:
+    """Check raw image entry ``index``; return where it is (``'images[3] (a.jpg)'``)."""
+    where = f'images[{index}]'
+    if not isinstance(img, dict):
+        _fail(raw_file, where, 'an image entry must be an object')
+    for key in ('file_name', 'width', 'height', 'persons'):
+        if key not in img:
+            _fail(raw_file, where, f'no "{key}"')
+    if not isinstance(img['file_name'], str) or not img['file_name']:
+        _fail(raw_file, where, f'"file_name" must be a file name, got {img["file_name"]!r}')
+    where = f'{where} ({img["file_name"]})'
+    for key in ('width', 'height'):
+        value = img[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            _fail(raw_file, where, f'"{key}" must be a positive integer, got {value!r}')
+    if not isinstance(img['persons'], list):
+        _fail(raw_file, where, f'"persons" must be a list, got {img["persons"]!r:.80}')
+    return where
 
 
 def _annotation(raw_file: str, spot: str, person: dict, num_keypoints: int, image_id: int) -> dict:

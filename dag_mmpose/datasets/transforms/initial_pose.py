@@ -10,11 +10,10 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import bbox_overlaps, flip_bbox
-from mmpose.structures.keypoint import flip_keypoints
 
 from ...utils.checks import check_finite, check_number, check_size
 from ...utils.json_io import load_json
-from .keypoint_utils import apply_warp, check_topdown_warp, topdown_warp_matrix
+from .keypoint_utils import keypoints_into_crop
 
 _ON_MISSING = ('zeros', 'raise')
 
@@ -197,20 +196,14 @@ class LoadInitialPose(BaseTransform):
 
     def _into_crop(self, results: dict, pose: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """A (K, 3) image-space pose flipped and warped as the sample: (1, K, 2), (1, K)."""
-        keypoints = pose[None, :, :2]
-        scores = pose[None, :, 2]
-        if results.get('flip', False):
-            img_h, img_w = results['img_shape'][:2]
-            keypoints, scores = flip_keypoints(
-                keypoints,
-                scores,
-                image_size=(img_w, img_h),
-                flip_indices=results['flip_indices'],
-                direction=results['flip_direction'],
-            )
-        warp_mat = topdown_warp_matrix(results, self.input_size, self.use_udp)
-        check_topdown_warp(results, warp_mat, 'LoadInitialPose', self.input_size, self.use_udp)
-        keypoints = apply_warp(keypoints, warp_mat).astype(np.float32)
+        keypoints, scores = keypoints_into_crop(
+            results,
+            pose[None, :, :2],
+            pose[None, :, 2],
+            'LoadInitialPose',
+            self.input_size,
+            self.use_udp,
+        )
         return keypoints, np.asarray(scores, dtype=np.float32)
 
     def transform(self, results: Dict) -> Optional[dict]:

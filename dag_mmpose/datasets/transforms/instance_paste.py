@@ -10,73 +10,31 @@ from mmpose.registry import TRANSFORMS
 
 from ...utils.checks import check_interval, check_number
 from ..instance_pool import InstancePool
-from .keypoint_utils import (
-    check_in_crop,
-    crop_keypoints,
-    inside_crop,
-    keypoint_extent,
-    labelled_inside_crop,
-    on_mask,
-    other_people,
-)
+from .keypoint_utils import check_in_crop, crop_keypoints, labelled_inside_crop
+from .paste_cover import PasteCover
 from .paste_utils import (
     blend_rgba,
     check_paste_image,
     clipped_box,
+    mask_box_side,
     open_pool,
     paste_matrix,
+    pooled_body_size,
+    shown_keypoints,
+    target_body_size,
     warp_rgba,
+)
+from .pasted_keypoints import (
+    append_other_people,
+    check_keypoint_mapping,
+    map_keypoints,
+    paste_num_keypoints,
+    pasted_keypoints,
 )
 
 # the center of a biased paste lands on a target joint moved by up to this fraction of
 # the crop's width / height, so the joint is almost always under the pasted person
 _ANCHOR_JITTER = 0.1
-# the target's body centre: the box of this fraction of the crop's width and height around
-# the crop centre (a top-down crop is centred on the target's box)
-CENTER_BOX = 0.25
-# a person's body size is its keypoint extent when at least this many joints measure it
-MIN_SIZE_JOINTS = 4
-# the target's body size in crop heights: without enough joints to measure it (top-down
-# crops pad the box by 1.25, so the person spans about 0.8), and the range it is held to
-DEFAULT_TARGET_SIZE = 0.8
-TARGET_SIZE_RANGE = (0.25, 1.0)
-
-
-def target_body_size(joints: np.ndarray, height: int) -> float:
-    """The target's body size in crop pixels: the extent of its labelled joints in the crop
-    (``joints`` (J, 2)), held to :data:`TARGET_SIZE_RANGE` crop heights; without
-    :data:`MIN_SIZE_JOINTS` joints, :data:`DEFAULT_TARGET_SIZE` crop heights."""
-    size = keypoint_extent(joints, MIN_SIZE_JOINTS)
-    if size is None:
-        return DEFAULT_TARGET_SIZE * height
-    low, high = TARGET_SIZE_RANGE
-    return float(np.clip(size, low * height, high * height))
-
-
-def shown_keypoints(rgba: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """A pooled person's keypoints (K, 3) with those off its alpha unlabelled (v = 0):
-    pasted there they would mark whatever lies under them."""
-    if not len(keypoints):
-        return keypoints
-    keypoints = np.array(keypoints, dtype=np.float32)
-    keypoints[~on_mask(rgba[..., 3], keypoints[:, :2]), 2] = 0
-    return keypoints
-
-
-def mask_box_side(rgba: np.ndarray, margin: int) -> float:
-    """The longer side of a pooled person's mask box (its crop without the pool's margin)."""
-    h, w = rgba.shape[:2]
-    return float(max(h - 2 * margin, w - 2 * margin, 1))
-
-
-def pooled_body_size(rgba: np.ndarray, keypoints: np.ndarray, margin: int) -> float:
-    """A pooled person's body size in pool pixels: the extent of its labelled joints (those
-    of :func:`shown_keypoints`), else the longer side of its mask box."""
-    if len(keypoints):
-        size = keypoint_extent(keypoints[keypoints[:, 2] > 0, :2], MIN_SIZE_JOINTS)
-        if size is not None:
-            return size
-    return mask_box_side(rgba, margin)
 
 
 @TRANSFORMS.register_module()
@@ -238,38 +196,14 @@ class InstancePaste(BaseTransform):
         self.keypoint_mapping = None
         if keypoint_mapping is not None:
             self.keypoint_mapping = [(int(s), int(d)) for s, d in keypoint_mapping]
-        self._check_keypoints()
+        check_keypoint_mapping(
+            self._pool.num_keypoints, num_keypoints, self.keypoint_mapping, self._where
+        )
 
-    def _check_keypoints(self) -> None:
-        """Check ``num_keypoints`` / ``keypoint_mapping`` against the pool."""
-        pool_k = self._pool.num_keypoints
-        where = f'InstancePaste(pool={self.pool!r})'
-        if self.keypoint_mapping is not None:
-            for src, dst in self.keypoint_mapping:
-                if not 0 <= src < pool_k:
-                    raise ValueError(
-                        f'{where}: keypoint_mapping pair {(src, dst)} names pool '
-                        f'joint {src}, but the pool has {pool_k} keypoints'
-                    )
-                if dst < 0 or (self.num_keypoints is not None and dst >= self.num_keypoints):
-                    raise ValueError(
-                        f'{where}: keypoint_mapping pair {(src, dst)} names '
-                        f'dataset joint {dst} outside [0, {self.num_keypoints})'
-                    )
-        elif self.num_keypoints is not None and pool_k and pool_k != self.num_keypoints:
-            raise ValueError(
-                f'{where}: the pool has {pool_k} keypoints, the dataset {self.num_keypoints}; '
-                'build the pool from a dataset with the same joints or give '
-                'keypoint_mapping=[(pool joint, dataset joint), ...]'
-            )
-
-    @staticmethod
-    def _sample_num_keypoints(results: dict) -> Optional[int]:
-        for key in ('keypoints', 'other_keypoints'):
-            value = results.get(key, None)
-            if value is not None and np.ndim(value) == 3:
-                return int(np.shape(value)[1])
-        return None
+    @property
+    def _where(self) -> str:
+        """``InstancePaste(pool=...)``, the start of the errors about the pool."""
+        return f'InstancePaste(pool={self.pool!r})'
 
     @staticmethod
     def _target_joints(results: dict, width: int, height: int) -> np.ndarray:
@@ -346,14 +280,49 @@ class InstancePaste(BaseTransform):
         )
         return corners @ matrix[:, :2].T + matrix[:, 2]
 
-    def _map_keypoints(self, keypoints: np.ndarray, num_keypoints: int) -> np.ndarray:
-        """Pool keypoints (K_pool, 3) to the dataset's joints (K, 3)."""
-        if self.keypoint_mapping is None:
-            return keypoints
-        mapped = np.zeros((num_keypoints, 3), dtype=np.float32)
-        for src, dst in self.keypoint_mapping:
-            mapped[dst] = keypoints[src]
-        return mapped
+    def _paste_first(
+        self,
+        img: np.ndarray,
+        candidates: List[Tuple[int, float, float, float, float]],
+        cover: PasteCover,
+        target_size: float,
+    ) -> Optional[Tuple[dict, np.ndarray, np.ndarray]]:
+        """Paste (into ``img``, in place) the first candidate within the cover caps.
+
+        Returns:
+            tuple | None: Its ``pasted_instances`` entry, its shown pool keypoints (K_pool, 3)
+            and the 2x3 matrix from pool to crop pixels; ``None`` when every candidate is
+            beyond a cap. A candidate that lands outside the crop counts as pasted.
+        """
+        img_h, img_w = img.shape[:2]
+        for index, angle, scale, cx, cy in candidates:
+            rgba, keypoints = self._pool[index]
+            keypoints = shown_keypoints(rgba, keypoints)
+            factor = self._scale_factor(rgba, keypoints, scale, target_size, img_h)
+            matrix = paste_matrix(rgba.shape[:2], angle, factor, (cx, cy))
+            box = self._mask_corners(rgba.shape[:2], matrix)
+            x_min, y_min = box.min(axis=0).tolist()
+            x_max, y_max = box.max(axis=0).tolist()
+            warp = warp_rgba(
+                (img_h, img_w),
+                rgba,
+                matrix,
+                (x_min, y_min, x_max, y_max),
+                self.edge_softness,
+            )
+            if warp is not None and not cover.add(*warp[1:]):
+                continue  # beyond a cover cap: the next candidate
+            if warp is not None:
+                blend_rgba(img, *warp, self.edge_softness)
+            info = dict(
+                pool_index=int(index),
+                angle=float(angle),
+                scale=float(scale),
+                corners=box.astype(np.float32),
+                bbox=clipped_box(x_min, y_min, x_max, y_max, img_w, img_h),
+            )
+            return info, keypoints, matrix
+        return None
 
     def transform(self, results: Dict) -> Optional[dict]:
         """Paste people into ``results['img']`` and append their keypoints.
@@ -375,95 +344,33 @@ class InstancePaste(BaseTransform):
         results['pasted_instances'] = []
         if not params:
             return results
-
-        pool_k = self._pool.num_keypoints
-        num_keypoints = self._sample_num_keypoints(results)
-        if num_keypoints is None:
-            num_keypoints = (
-                self.num_keypoints
-                if self.num_keypoints is not None
-                else (pool_k if self.keypoint_mapping is None else None)
-            )
-        with_keypoints = self.label_pasted and pool_k > 0 and num_keypoints is not None
-        if with_keypoints and self.keypoint_mapping is None and pool_k != num_keypoints:
-            raise ValueError(
-                f'InstancePaste(pool={self.pool!r}): the pool has {pool_k} keypoints, the '
-                f'sample {num_keypoints}; build the pool from a dataset with the same '
-                'joints or give keypoint_mapping=[(pool joint, dataset joint), ...]'
-            )
-        if (
-            with_keypoints
-            and self.keypoint_mapping is not None
-            and max((dst for _, dst in self.keypoint_mapping), default=-1) >= num_keypoints
-        ):
-            raise ValueError(
-                f'InstancePaste(pool={self.pool!r}): keypoint_mapping names dataset joints '
-                f'beyond the {num_keypoints} keypoints of the sample'
-            )
+        num_keypoints, with_keypoints = paste_num_keypoints(
+            results,
+            self._pool.num_keypoints,
+            self.num_keypoints,
+            self.keypoint_mapping,
+            self.label_pasted,
+            self._where,
+        )
 
         img = img.copy()  # the caller's array (maybe a cached image) stays as it was
-        cover = _Cover(joints, img_w, img_h, self.max_joint_cover, self.max_center_cover)
+        cover = PasteCover(joints, img_w, img_h, self.max_joint_cover, self.max_center_cover)
         target_size = target_body_size(joints, img_h)
         new_keypoints, new_visible = [], []
         for candidates in params:
-            for index, angle, scale, cx, cy in candidates:
-                rgba, keypoints = self._pool[index]
-                keypoints = shown_keypoints(rgba, keypoints)
-                factor = self._scale_factor(rgba, keypoints, scale, target_size, img_h)
-                matrix = paste_matrix(rgba.shape[:2], angle, factor, (cx, cy))
-                box = self._mask_corners(rgba.shape[:2], matrix)
-                x_min, y_min = box.min(axis=0).tolist()
-                x_max, y_max = box.max(axis=0).tolist()
-                warp = warp_rgba(
-                    (img_h, img_w),
-                    rgba,
-                    matrix,
-                    (x_min, y_min, x_max, y_max),
-                    self.edge_softness,
-                )
-                if warp is not None and not cover.add(*warp[1:]):
-                    continue  # beyond a cover cap: the next candidate
-                if warp is not None:
-                    blend_rgba(img, *warp, self.edge_softness)
-                results['pasted_instances'].append(
-                    dict(
-                        pool_index=int(index),
-                        angle=float(angle),
-                        scale=float(scale),
-                        corners=box.astype(np.float32),
-                        bbox=clipped_box(x_min, y_min, x_max, y_max, img_w, img_h),
-                    )
-                )
-                if with_keypoints:
-                    keypoints = self._map_keypoints(keypoints, num_keypoints)
-                    points = keypoints[:, :2] @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2]
-                    inside = inside_crop(points, (img_w, img_h))
-                    new_keypoints.append(points.astype(np.float32))
-                    new_visible.append(((keypoints[:, 2] > 0) & inside).astype(np.float32))
-                break
+            pasted = self._paste_first(img, candidates, cover, target_size)
+            if pasted is None:
+                continue
+            info, keypoints, matrix = pasted
+            results['pasted_instances'].append(info)
+            if with_keypoints:
+                keypoints = map_keypoints(keypoints, self.keypoint_mapping, num_keypoints)
+                points, visible = pasted_keypoints(keypoints, matrix, (img_w, img_h))
+                new_keypoints.append(points)
+                new_visible.append(visible)
         results['img'] = img
-
         if with_keypoints and new_keypoints:
-            others, others_visible = other_people(
-                results.get('other_keypoints', None),
-                results.get('other_keypoints_visible', None),
-                num_keypoints,
-                'InstancePaste',
-            )
-            results['other_keypoints'] = np.concatenate(
-                [
-                    np.asarray(others, dtype=np.float32).reshape(-1, num_keypoints, 2),
-                    np.stack(new_keypoints),
-                ],
-                axis=0,
-            )
-            results['other_keypoints_visible'] = np.concatenate(
-                [
-                    np.asarray(others_visible, dtype=np.float32).reshape(-1, num_keypoints),
-                    np.stack(new_visible),
-                ],
-                axis=0,
-            )
+            append_other_people(results, new_keypoints, new_visible, num_keypoints, 'InstancePaste')
         return results
 
     def __repr__(self) -> str:
@@ -488,53 +395,3 @@ class InstancePaste(BaseTransform):
         repr_str += f'max_redraws={self.max_redraws}, '
         repr_str += f'label_pasted={self.label_pasted})'
         return repr_str
-
-
-class _Cover:
-    """What the pastes of one sample cover of the target: its labelled joints in the crop
-    and its body centre (:data:`CENTER_BOX`), against the caps of :class:`InstancePaste`."""
-
-    def __init__(
-        self,
-        joints: np.ndarray,
-        width: int,
-        height: int,
-        max_joint_cover: Optional[float],
-        max_center_cover: Optional[float],
-    ) -> None:
-        self.joints = joints
-        self.joint_covered = np.zeros(len(joints), dtype=bool)
-        self.max_joint_cover = max_joint_cover if len(joints) else None
-        half_w = max(int(round(CENTER_BOX * width / 2)), 1)
-        half_h = max(int(round(CENTER_BOX * height / 2)), 1)
-        cx, cy = width // 2, height // 2
-        self.center = (max(cx - half_w, 0), max(cy - half_h, 0), cx + half_w, cy + half_h)
-        x0, y0, x1, y1 = self.center
-        self.center_covered = np.zeros((min(y1, height) - y0, min(x1, width) - x0), dtype=bool)
-        self.max_center_cover = max_center_cover
-
-    def add(self, mask: np.ndarray, x0: int, y0: int) -> bool:
-        """Count a paste whose alpha ``mask`` has its top-left pixel at ``(x0, y0)``; False
-        (and nothing counted) when the pastes would then cover more than a cap allows."""
-        joints = self.joint_covered
-        if self.max_joint_cover is not None:
-            joints = joints | on_mask(mask, self.joints - (x0, y0))
-            if joints.mean() > self.max_joint_cover + 1e-9:
-                return False
-        center = self.center_covered
-        if self.max_center_cover is not None and center.size:
-            cx0, cy0, _, _ = self.center
-            ch, cw = center.shape
-            # the paste's alpha over the centre box, in the box's frame
-            region = np.zeros_like(center)
-            sx0, sy0 = max(cx0, x0), max(cy0, y0)
-            sx1, sy1 = min(cx0 + cw, x0 + mask.shape[1]), min(cy0 + ch, y0 + mask.shape[0])
-            if sx0 < sx1 and sy0 < sy1:
-                region[sy0 - cy0 : sy1 - cy0, sx0 - cx0 : sx1 - cx0] = (
-                    mask[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] > 0
-                )
-            center = center | region
-            if center.mean() > self.max_center_cover + 1e-9:
-                return False
-        self.joint_covered, self.center_covered = joints, center
-        return True

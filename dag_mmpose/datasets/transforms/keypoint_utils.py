@@ -1,12 +1,13 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Keypoint helpers shared by the occlusion transforms: mmpose's visibility layouts, the
-labelled joints that lie inside the crop, and ``TopdownAffine``'s warp repeated (and checked)
-for other points of the sample."""
+labelled joints that lie inside the crop, and ``RandomFlip``'s flip and ``TopdownAffine``'s
+warp repeated (and checked) for other points of the sample."""
 
 from typing import Optional, Tuple
 
 import numpy as np
 from mmpose.structures.bbox import get_udp_warp_matrix, get_warp_matrix
+from mmpose.structures.keypoint import flip_keypoints
 
 __all__ = [
     'apply_warp',
@@ -16,6 +17,7 @@ __all__ = [
     'crop_keypoints',
     'describe_sample',
     'keypoint_extent',
+    'keypoints_into_crop',
     'on_mask',
     'inside_crop',
     'labelled_inside_crop',
@@ -267,3 +269,45 @@ def check_topdown_warp(
             f'{float(error.max()):.2f} px): give it the same use_udp and input_size as '
             'TopdownAffine and place it right after TopdownAffine'
         )
+
+
+def keypoints_into_crop(
+    results: dict,
+    keypoints: np.ndarray,
+    values: np.ndarray,
+    owner: str,
+    input_size: Tuple[int, int],
+    use_udp: bool,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Image-space keypoints of another source (other people, another model's poses) into
+    the sample's crop: flipped as ``RandomFlip`` flipped the image, then warped with
+    ``TopdownAffine``'s matrix, checked first against the target's ``transformed_keypoints``
+    (:func:`check_topdown_warp`).
+
+    Args:
+        results (dict): The sample, after ``TopdownAffine``: ``bbox_center``, ``bbox_scale``,
+            ``bbox_rotation`` (optional), ``flip`` (optional) and, with a flip,
+            ``img_shape``, ``flip_indices`` and ``flip_direction``.
+        keypoints (np.ndarray): (N, K, 2) in pixels of the image as loaded (before any flip).
+        values (np.ndarray): (N, K) per-joint values (visibility, scores) that move with the
+            joints when a flip swaps left and right.
+        owner (str): The transform, for the errors.
+        input_size (Tuple[int, int]): Its ``input_size`` (w, h), as ``TopdownAffine``'s.
+        use_udp (bool): Its ``use_udp``, as ``TopdownAffine``'s.
+
+    Returns:
+        tuple: The keypoints in crop pixels, (N, K, 2) float32, and ``values``, swapped with
+        the joints by a flip (not cast). Without people (N = 0) there is nothing to flip.
+    """
+    if len(keypoints) and results.get('flip', False):
+        img_h, img_w = results['img_shape'][:2]
+        keypoints, values = flip_keypoints(
+            keypoints,
+            values,
+            image_size=(img_w, img_h),
+            flip_indices=results['flip_indices'],
+            direction=results['flip_direction'],
+        )
+    warp_mat = topdown_warp_matrix(results, input_size, use_udp)
+    check_topdown_warp(results, warp_mat, owner, input_size, use_udp)
+    return apply_warp(keypoints, warp_mat).astype(np.float32), values

@@ -10,15 +10,12 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmpose.datasets.dataset_wrappers import CombinedDataset
 from mmpose.registry import TRANSFORMS
-from mmpose.structures.keypoint import flip_keypoints
 
 from .keypoint_utils import (
-    apply_warp,
     check_finite_keypoints,
-    check_topdown_warp,
     describe_sample,
     inside_crop,
-    topdown_warp_matrix,
+    keypoints_into_crop,
     visibility_flags,
 )
 
@@ -242,19 +239,9 @@ class GetOtherInstances(BaseTransform):
 
         keypoints, visible = self._collect(results, num_keypoints)
 
-        if keypoints.shape[0] and results.get('flip', False):
-            img_h, img_w = results['img_shape'][:2]
-            keypoints, visible = flip_keypoints(
-                keypoints,
-                visible,
-                image_size=(img_w, img_h),
-                flip_indices=results['flip_indices'],
-                direction=results['flip_direction'],
-            )
-
-        warp_mat = topdown_warp_matrix(results, self.input_size, self.use_udp)
-        check_topdown_warp(results, warp_mat, 'GetOtherInstances', self.input_size, self.use_udp)
-        keypoints = apply_warp(keypoints, warp_mat).astype(np.float32)
+        keypoints, visible = keypoints_into_crop(
+            results, keypoints, visible, 'GetOtherInstances', self.input_size, self.use_udp
+        )
 
         inside = inside_crop(keypoints, self.input_size)
         visible = (visible * inside).astype(np.float32)

@@ -11,7 +11,6 @@ from mmpose.registry import TRANSFORMS
 
 from ...utils.checks import check_interval, check_number
 from ..instance_pool import InstancePool
-from .instance_paste import pooled_body_size, shown_keypoints, target_body_size
 from .keypoint_utils import check_in_crop, crop_keypoints, labelled_inside_crop
 from .paste_utils import (
     blend_rgba,
@@ -19,6 +18,9 @@ from .paste_utils import (
     clipped_box,
     open_pool,
     paste_matrix,
+    pooled_body_size,
+    shown_keypoints,
+    target_body_size,
     warp_rgba,
 )
 

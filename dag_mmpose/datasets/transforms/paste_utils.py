@@ -1,6 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""Pasting an RGBA cut-out into a crop: the warp and the alpha blend that ``InstancePaste``
-(whole people) and ``PartPaste`` (body parts) share."""
+"""Pasting an RGBA cut-out into a crop: the warp, the alpha blend and the body sizes that
+``InstancePaste`` (whole people) and ``PartPaste`` (body parts) share."""
 
 import math
 from typing import Optional, Tuple, Union
@@ -9,16 +9,31 @@ import cv2
 import numpy as np
 
 from ..instance_pool import InstancePool
+from .keypoint_utils import keypoint_extent, on_mask
 
 __all__ = [
+    'DEFAULT_TARGET_SIZE',
+    'MIN_SIZE_JOINTS',
+    'TARGET_SIZE_RANGE',
     'blend_rgba',
     'check_paste_image',
     'clipped_box',
     'feather_ksize',
+    'mask_box_side',
     'open_pool',
     'paste_matrix',
+    'pooled_body_size',
+    'shown_keypoints',
+    'target_body_size',
     'warp_rgba',
 ]
+
+# a person's body size is its keypoint extent when at least this many joints measure it
+MIN_SIZE_JOINTS = 4
+# the target's body size in crop heights: without enough joints to measure it (top-down
+# crops pad the box by 1.25, so the person spans about 0.8), and the range it is held to
+DEFAULT_TARGET_SIZE = 0.8
+TARGET_SIZE_RANGE = (0.25, 1.0)
 
 
 def open_pool(pool: Union[str, InstancePool]) -> Tuple[InstancePool, str]:
@@ -181,3 +196,40 @@ def blend_rgba(
         info = np.iinfo(img.dtype)
         blended = np.clip(np.rint(blended), info.min, info.max)
     target[...] = blended
+
+
+def target_body_size(joints: np.ndarray, height: int) -> float:
+    """The target's body size in crop pixels: the extent of its labelled joints in the crop
+    (``joints`` (J, 2)), held to :data:`TARGET_SIZE_RANGE` crop heights; without
+    :data:`MIN_SIZE_JOINTS` joints, :data:`DEFAULT_TARGET_SIZE` crop heights."""
+    size = keypoint_extent(joints, MIN_SIZE_JOINTS)
+    if size is None:
+        return DEFAULT_TARGET_SIZE * height
+    low, high = TARGET_SIZE_RANGE
+    return float(np.clip(size, low * height, high * height))
+
+
+def shown_keypoints(rgba: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """A pooled person's keypoints (K, 3) with those off its alpha unlabelled (v = 0):
+    pasted there they would mark whatever lies under them."""
+    if not len(keypoints):
+        return keypoints
+    keypoints = np.array(keypoints, dtype=np.float32)
+    keypoints[~on_mask(rgba[..., 3], keypoints[:, :2]), 2] = 0
+    return keypoints
+
+
+def mask_box_side(rgba: np.ndarray, margin: int) -> float:
+    """The longer side of a pooled person's mask box (its crop without the pool's margin)."""
+    h, w = rgba.shape[:2]
+    return float(max(h - 2 * margin, w - 2 * margin, 1))
+
+
+def pooled_body_size(rgba: np.ndarray, keypoints: np.ndarray, margin: int) -> float:
+    """A pooled person's body size in pool pixels: the extent of its labelled joints (those
+    of :func:`shown_keypoints`), else the longer side of its mask box."""
+    if len(keypoints):
+        size = keypoint_extent(keypoints[keypoints[:, 2] > 0, :2], MIN_SIZE_JOINTS)
+        if size is not None:
+            return size
+    return mask_box_side(rgba, margin)
