@@ -6,104 +6,42 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
+import mmpose
 import numpy as np
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
-COCO_KEYPOINT_NAMES: Tuple[str, ...] = (
-    'nose',
-    'left_eye',
-    'right_eye',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
-# 1-based, as in COCO's person_keypoints json.
-COCO_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (16, 14),
-    (14, 12),
-    (17, 15),
-    (15, 13),
-    (12, 13),
-    (6, 12),
-    (7, 13),
-    (6, 7),
-    (6, 8),
-    (7, 9),
-    (8, 10),
-    (9, 11),
-    (2, 3),
-    (1, 2),
-    (1, 3),
-    (2, 4),
-    (3, 5),
-    (4, 6),
-    (5, 7),
-)
+from ...datasets.ocpose import OCPOSE_KEYPOINTS
+from ...datasets.ocpose import OCPOSE_SKELETON as OCPOSE_LINKS
 
-# Names and order of mmpose's configs/_base_/datasets/crowdpose.py ('top_head' is the
-# "head" joint of the CrowdPose paper).
-CROWDPOSE_KEYPOINT_NAMES: Tuple[str, ...] = (
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-    'top_head',
-    'neck',
-)
-# 1-based, the links of mmpose's crowdpose.py skeleton_info.
-CROWDPOSE_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (11, 9),
-    (9, 7),
-    (12, 10),
-    (10, 8),
-    (7, 8),
-    (1, 7),
-    (2, 8),
-    (1, 2),
-    (1, 3),
-    (2, 4),
-    (3, 5),
-    (4, 6),
-    (13, 14),
-    (2, 14),
-    (1, 14),
-)
 
-# OPEC-Net's 12 joints (OCPose): COCO's without the head.
-OCPOSE_KEYPOINT_NAMES: Tuple[str, ...] = COCO_KEYPOINT_NAMES[5:]
-# 1-based, the links of dag_mmpose/datasets/metainfo/ocpose.py.
-OCPOSE_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (1, 2),
-    (1, 3),
-    (3, 5),
-    (2, 4),
-    (4, 6),
-    (1, 7),
-    (2, 8),
-    (7, 8),
-    (7, 9),
-    (9, 11),
-    (8, 10),
-    (10, 12),
-)
+def _mmpose_metainfo(name: str) -> dict:
+    """mmpose's metainfo of a dataset (``configs/_base_/datasets/{name}.py`` as mmpose ships it)."""
+    path = osp.join(
+        osp.dirname(mmpose.__file__), '.mim', 'configs', '_base_', 'datasets', f'{name}.py'
+    )
+    return parse_pose_metainfo(dict(from_file=path))
+
+
+def _names(metainfo: dict) -> Tuple[str, ...]:
+    return tuple(metainfo['keypoint_id2name'][i] for i in range(metainfo['num_keypoints']))
+
+
+def _one_based(links) -> Tuple[Tuple[int, int], ...]:
+    """Skeleton links as COCO-format json categories write them (1-based)."""
+    return tuple((int(i) + 1, int(j) + 1) for i, j in links)
+
+
+_COCO = _mmpose_metainfo('coco')
+_CROWDPOSE = _mmpose_metainfo('crowdpose')
+# The joint names and skeletons the generated json files carry, read from mmpose's metainfo
+# (COCO, CrowdPose) and from dag_mmpose's OCPose metainfo (OPEC-Net's 12 joints: COCO's
+# without the head).
+COCO_KEYPOINT_NAMES: Tuple[str, ...] = _names(_COCO)
+COCO_SKELETON: Tuple[Tuple[int, int], ...] = _one_based(_COCO['skeleton_links'])
+CROWDPOSE_KEYPOINT_NAMES: Tuple[str, ...] = _names(_CROWDPOSE)
+CROWDPOSE_SKELETON: Tuple[Tuple[int, int], ...] = _one_based(_CROWDPOSE['skeleton_links'])
+OCPOSE_KEYPOINT_NAMES: Tuple[str, ...] = OCPOSE_KEYPOINTS
+OCPOSE_SKELETON: Tuple[Tuple[int, int], ...] = _one_based(OCPOSE_LINKS)
 
 # Every point a figure has: the COCO joints, then the two extra CrowdPose joints.
 FIGURE_POINT_NAMES: Tuple[str, ...] = COCO_KEYPOINT_NAMES + ('top_head', 'neck')
