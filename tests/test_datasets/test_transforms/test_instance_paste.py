@@ -14,60 +14,21 @@ from mmcv.transforms import Compose
 from mmpose.registry import TRANSFORMS
 from mmpose.testing import get_coco_sample
 
-from dag_mmpose.datasets.instance_pool import InstancePool, InstancePoolWriter
 from dag_mmpose.datasets.transforms import InstancePaste
+from dag_mmpose.testing.pools import (
+    DOTS,
+    DOTS_BODY,
+    DOTS_CROP,
+    dot_color,
+    dots_person,
+    write_pool,
+)
 
 K = 17
 W, H = 192, 256  # crop size (input_size of TopdownAffine)
-BODY = (0, 160, 0)  # BGR of the pool people's bodies
-CROP_H, CROP_W, MARGIN = 60, 30, 2
-# keypoints of the "dots" person: (x, y) in crop pixels, None for unlabelled
-DOTS = [
-    (7, 8),
-    (15, 8),
-    (22, 8),
-    None,
-    (7, 20),
-    (22, 20),
-    (15, 30),
-    (7, 40),
-    (22, 40),
-    None,
-    (10, 50),
-    (20, 50),
-    (15, 15),
-    (11, 26),
-    (19, 26),
-    (9, 34),
-    (21, 34),
-]
-
-
-def _dot_color(joint: int) -> Tuple[int, int, int]:
-    return (10 + 13 * joint, 250 - 11 * joint, 30 + 7 * joint)
-
-
-def _dots_person() -> Tuple[np.ndarray, np.ndarray]:
-    """A green person with a 5x5 dot of a unique color on each labelled joint."""
-    rgba = np.zeros((CROP_H, CROP_W, 4), np.uint8)
-    rgba[MARGIN:-MARGIN, MARGIN:-MARGIN] = BODY + (255,)
-    keypoints = np.zeros((K, 3), np.float32)
-    for joint, point in enumerate(DOTS):
-        if point is None:
-            continue
-        x, y = point
-        rgba[y - 2 : y + 3, x - 2 : x + 3, :3] = _dot_color(joint)
-        keypoints[joint] = (x, y, 2)
-    return rgba, keypoints
-
-
-def _write_pool(
-    pool_dir: str, people: List[Tuple[np.ndarray, np.ndarray]], num_keypoints: int, margin: int
-) -> InstancePool:
-    with InstancePoolWriter(pool_dir, num_keypoints=num_keypoints, margin=margin) as writer:
-        for i, (rgba, keypoints) in enumerate(people):
-            writer.add(rgba, keypoints, image_id=1, ann_id=i)
-    return InstancePool(pool_dir)
+BODY = DOTS_BODY  # BGR of the pool people's bodies
+CROP_H, CROP_W, MARGIN = DOTS_CROP
+_dot_color, _dots_person, _write_pool = dot_color, dots_person, write_pool
 
 
 def _sample(img: Optional[np.ndarray] = None, others: int = 2) -> Dict:

@@ -13,8 +13,10 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
 from dag_mmpose.datasets.transforms import OccludedTwin, PackDualPoseInputs
+from dag_mmpose.testing.pools import dots_person as _dots_person
+from dag_mmpose.testing.pools import write_pool as _write_pool
 
-from .test_instance_paste import K, _dots_person, _write_pool
+K = 17
 
 W, H = 96, 128
 CODEC = dict(type='MSRAHeatmap', input_size=(W, H), heatmap_size=(24, 32), sigma=1.5)

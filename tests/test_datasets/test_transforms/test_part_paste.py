@@ -10,8 +10,11 @@ from mmpose.registry import TRANSFORMS
 
 from dag_mmpose.datasets.transforms import PartPaste
 from dag_mmpose.datasets.transforms.part_paste import COCO_PART_ANCHORS
+from dag_mmpose.testing.pools import dot_color as _dot_color
+from dag_mmpose.testing.pools import dots_person as _dots_person
+from dag_mmpose.testing.pools import write_pool as _write_pool
 
-from .test_instance_paste import K, _dot_color, _dots_person, _write_pool
+K = 17
 
 W, H = 192, 256
 GRAY = 77
