@@ -182,15 +182,7 @@ class DualSampleEstimator(BaseModel):
         train_cfg: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        if train_cfg is not None:
-            raise ValueError(
-                'DualSampleEstimator: give train_cfg to the networks (enet / gnet configs), '
-                f'not to the wrapper, got {train_cfg!r}'
-            )
-        if mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
-        if shared_init and gnet_checkpoint is not None:
-            raise ValueError('give gnet_checkpoint or shared_init=True, not both')
+        self._check_arguments(mode, gnet_checkpoint, shared_init, train_cfg)
         enet_mimic_weight = check_number(
             enet_mimic_weight, 'enet_mimic_weight', 'DualSampleEstimator', ge=0
         )
@@ -200,14 +192,7 @@ class DualSampleEstimator(BaseModel):
         enet_cfg = _model_cfg(enet)
         gnet_cfg = _model_cfg(gnet) if gnet is not None else copy.deepcopy(enet_cfg)
         if data_preprocessor is None:
-            data_preprocessor = dict(enet_cfg.get('data_preprocessor') or {})
-            if data_preprocessor.get('type', 'PoseDataPreprocessor') != 'PoseDataPreprocessor':
-                raise ValueError(
-                    'DualSampleEstimator: give data_preprocessor=dict(type='
-                    "'DualSampleDataPreprocessor', ...): ENet's "
-                    f'{data_preprocessor["type"]} is not a PoseDataPreprocessor'
-                )
-            data_preprocessor['type'] = 'DualSampleDataPreprocessor'
+            data_preprocessor = self._dual_preprocessor(enet_cfg)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
 
         self.gnet = MODELS.build(gnet_cfg)
@@ -220,6 +205,40 @@ class DualSampleEstimator(BaseModel):
         if mimic_modules is None:
             mimic_modules = default_mimic_modules(self.enet)
         self.mimic_modules = list(mimic_modules)
+        self._check_mimic_modules()
+        if mode == 'distill':
+            self._freeze_gnet()
+
+    @staticmethod
+    def _check_arguments(
+        mode: str, gnet_checkpoint: Optional[str], shared_init: bool, train_cfg: Optional[dict]
+    ) -> None:
+        """Refuse a wrapper ``train_cfg``, an unknown ``mode`` and two starts for GNet."""
+        if train_cfg is not None:
+            raise ValueError(
+                'DualSampleEstimator: give train_cfg to the networks (enet / gnet configs), '
+                f'not to the wrapper, got {train_cfg!r}'
+            )
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if shared_init and gnet_checkpoint is not None:
+            raise ValueError('give gnet_checkpoint or shared_init=True, not both')
+
+    @staticmethod
+    def _dual_preprocessor(enet_cfg: dict) -> dict:
+        """ENet's ``PoseDataPreprocessor`` settings as a ``DualSampleDataPreprocessor``."""
+        data_preprocessor = dict(enet_cfg.get('data_preprocessor') or {})
+        if data_preprocessor.get('type', 'PoseDataPreprocessor') != 'PoseDataPreprocessor':
+            raise ValueError(
+                'DualSampleEstimator: give data_preprocessor=dict(type='
+                "'DualSampleDataPreprocessor', ...): ENet's "
+                f'{data_preprocessor["type"]} is not a PoseDataPreprocessor'
+            )
+        data_preprocessor['type'] = 'DualSampleDataPreprocessor'
+        return data_preprocessor
+
+    def _check_mimic_modules(self) -> None:
+        """Every mimic module is a submodule of both networks."""
         for name in self.mimic_modules:
             for net in ('gnet', 'enet'):
                 if not _has(getattr(self, net), name):
@@ -227,16 +246,18 @@ class DualSampleEstimator(BaseModel):
                         f'DualSampleEstimator: mimic module {name!r} is not in {net} '
                         f'({type(getattr(self, net)).__name__})'
                     )
-        if mode == 'distill':
-            self.gnet.requires_grad_(False)
-            self.gnet.eval()
-            if gnet_checkpoint is None:
-                print_log(
-                    "DualSampleEstimator(mode='distill') without gnet_checkpoint: ENet mimics "
-                    'a frozen, untrained GNet',
-                    logger='current',
-                    level=logging.WARNING,
-                )
+
+    def _freeze_gnet(self) -> None:
+        """``mode='distill'``: GNet in eval mode without gradient (warned when untrained)."""
+        self.gnet.requires_grad_(False)
+        self.gnet.eval()
+        if self.gnet_checkpoint is None:
+            print_log(
+                "DualSampleEstimator(mode='distill') without gnet_checkpoint: ENet mimics "
+                'a frozen, untrained GNet',
+                logger='current',
+                level=logging.WARNING,
+            )
 
     @property
     def test_cfg(self) -> dict:

@@ -1,16 +1,17 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
-"""FGMH-GCN head: wrap any mmpose top-down head and refine its pose with a multi-hop GCN."""
+"""FGMH-GCN head: wrap any mmpose top-down head and refine its pose with a multi-hop GCN.
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+The GCN refinement (its GCN, joint features, offsets, flip test) is in :mod:`.fgmh_refinement`,
+the box frame in :mod:`.box_frame`.
+"""
 
-import numpy as np
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
 import torch
 import torch.nn.functional as F
-from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.registry import MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (
     ConfigType,
     Features,
@@ -20,25 +21,17 @@ from mmpose.utils.typing import (
 )
 from torch import Tensor, nn
 
-from ..utils.graph_layers import MultiHopGCN
-from ..utils.joint_sampling import (
-    HeadOutputs,
-    RegressedPointSampler,
-    flip_normalized,
-    normalized_to_pixels,
-    pixels_to_normalized,
-    sample_joint_features,
-)
-from ..utils.norm import batch_statistics
+from ..utils.joint_sampling import HeadOutputs, RegressedPointSampler
+from ..utils.multi_hop_gcn import MultiHopGCN
 from ..utils.skeleton_graph import resolve_skeleton_links
 from ..utils.wrapped_head import (
     base_head_frame,
-    decode_base_pose,
-    flip_average_outputs,
     move_base_head_keys,
     outputs_to_pred_fields,
+    pose_instances,
     simcc_split_ratio,
 )
+from .fgmh_refinement import FGMHRefinementMixin
 from .labels import base_head_accuracy, base_head_labels, gather_labels, gather_weights
 
 # Output of the wrapped head: heatmaps (B, K, H, W) or SimCC vectors ((B, K, Wx), (B, K, Wy))
@@ -49,49 +42,8 @@ BaseOutputs = HeadOutputs
 _OWN_PARTS = ('pose_head', 'multi_head', 'gcn', 'point_sampler', 'loss_module')
 
 
-class _Refinement(NamedTuple):
-    """Everything one pass of :meth:`FGMHGCNHead._refine` produces.
-
-    - base_outputs: the wrapped head's output (heatmaps or SimCC vectors; with flip test
-      averaged with the flipped pass's, as the base head's ``predict`` averages them).
-    - keypoints (Tensor): initial pose in crop pixels (B, K, 2), exactly what the base head's
-      decoder gives for ``base_outputs`` (its dtype kept).
-    - scores (Tensor): the decoder's keypoint scores of the initial pose (B, K).
-    - offsets (Tensor): the GCN's offsets in [-1, 1] units (B, K, 2), float32: of the crop,
-      or with ``boxes`` of each person's box.
-    - boxes (Tensor, optional): with ``coord_frame='box'`` the boxes the GCN's coordinates
-      are normalized over, (B, 4) as ``(x0, y0, w, h)`` in crop pixels.
-    """
-
-    base_outputs: BaseOutputs
-    keypoints: Tensor
-    scores: Tensor
-    offsets: Tensor
-    boxes: Optional[Tensor] = None
-
-    def initial(self, input_size: Tuple[int, int]) -> Tensor:
-        """Initial pose in [-1, 1] over the crop (B, K, 2), float32."""
-        return pixels_to_normalized(self.keypoints.float(), input_size)
-
-    def refined(self, input_size: Tuple[int, int]) -> Tensor:
-        """Refined pose in [-1, 1] over the crop (B, K, 2), float32: ``initial + offsets``
-        (offsets in the box frame are first turned into crop pixels)."""
-        if self.boxes is None:
-            return self.initial(input_size) + self.offsets
-        return pixels_to_normalized(self.refined_pixels(input_size).float(), input_size)
-
-    def refined_pixels(self, input_size: Tuple[int, int]) -> Tensor:
-        """Refined pose in crop pixels (B, K, 2), in the initial pose's dtype: the offsets
-        are added in pixels, so zero offsets give the initial pose bit for bit."""
-        if self.boxes is None:
-            half_size = self.keypoints.new_tensor(input_size) / 2.0
-        else:
-            half_size = self.boxes[:, None, 2:].to(self.keypoints.dtype) / 2.0
-        return self.keypoints + self.offsets.to(self.keypoints.dtype) * half_size
-
-
 @MODELS.register_module()
-class FGMHGCNHead(BaseHead):
+class FGMHGCNHead(FGMHRefinementMixin, BaseHead):
     """Feature-Guided Multi-Hop GCN head of DAG (ICASSP 2024, sec. 2.4-2.5).
 
     Wraps a stock mmpose top-down head (``pose_cfg``) as mmpose's ``VisPredictHead`` does,
@@ -123,6 +75,11 @@ class FGMHGCNHead(BaseHead):
             (heatmap base heads only). Defaults to ``False``.
         use_scores (bool): Append the initial scores to the joint features. Defaults to
             ``True``.
+        use_multi_branch (bool): Build the multi-joint branch. Defaults to ``True``.
+        use_gcn (bool): Build the GCN refinement. Defaults to ``True``.
+        loss (dict, optional): Config of the loss, called like :class:`DAGLoss`. Defaults to
+            ``dict(type='DAGLoss')``; SimCC / RTMCC base heads need a matching
+            ``target_loss`` (e.g. ``KLDiscretLoss``).
         feature_position (str): Where the sampled joint features enter the GCN:
             ``'input'`` (with the coordinates and scores, ours) or ``'last'`` (the GCN's
             input is the coordinates and scores alone and the features join before its last
@@ -139,11 +96,6 @@ class FGMHGCNHead(BaseHead):
             ``input_center`` / ``input_scale``, so ``forward`` without data samples refuses
             it). The loss sees the refined pose in the crop frame either way. Defaults to
             ``'crop'``.
-        use_multi_branch (bool): Build the multi-joint branch. Defaults to ``True``.
-        use_gcn (bool): Build the GCN refinement. Defaults to ``True``.
-        loss (dict, optional): Config of the loss, called like :class:`DAGLoss`. Defaults to
-            ``dict(type='DAGLoss')``; SimCC / RTMCC base heads need a matching
-            ``target_loss`` (e.g. ``KLDiscretLoss``).
         init_cfg (dict, optional): Initialization config. Defaults to
             :attr:`default_init_cfg`.
 
@@ -177,12 +129,55 @@ class FGMHGCNHead(BaseHead):
         use_multi_branch: bool = True,
         use_gcn: bool = True,
         loss: OptConfigType = None,
-        init_cfg: OptConfigType = None,
         feature_position: str = 'input',
         joint_features: str = 'sampled',
         regressor_channels: int = 1024,
         coord_frame: str = 'crop',
+        init_cfg: OptConfigType = None,
     ) -> None:
+        self._check_switches(
+            pose_cfg,
+            use_multi_branch,
+            use_gcn,
+            sample_heatmaps,
+            feature_position,
+            joint_features,
+            coord_frame,
+        )
+        super().__init__(self.default_init_cfg if init_cfg is None else init_cfg)
+        self.use_multi_branch = bool(use_multi_branch)
+        self.use_gcn = bool(use_gcn)
+        self.feature_position = feature_position
+        self.joint_features = joint_features
+        self.coord_frame = coord_frame
+        self.multi_in_index = multi_in_index
+        self.sample_heatmaps = sample_heatmaps
+        self.use_scores = use_scores
+        self._build_pose_head(pose_cfg)
+        # the skeleton is the GCN's graph; without a GCN a given one is still checked
+        self.skeleton_links: Optional[List[Tuple[int, int]]] = None
+        if use_gcn or metainfo is not None or skeleton_links is not None:
+            self.skeleton_links = resolve_skeleton_links(
+                metainfo, skeleton_links, self.num_keypoints, 'FGMHGCNHead'
+            )
+        self.feat_channels = self._check_feat_channels(feat_channels, multi_cfg)
+        self._build_parts(multi_cfg, regressor_channels, gcn_cfg, loss)
+        # plain mmpose checkpoints name the base head's weights `head.*`
+        self._register_load_state_dict_pre_hook(self._map_base_head_keys)
+
+    # ------------------------------------------------------------------- construction
+
+    @staticmethod
+    def _check_switches(
+        pose_cfg: ConfigType,
+        use_multi_branch: bool,
+        use_gcn: bool,
+        sample_heatmaps: bool,
+        feature_position: str,
+        joint_features: str,
+        coord_frame: str,
+    ) -> None:
+        """Refuse switches that leave nothing to build or that do not go together."""
         if not (use_multi_branch or use_gcn):
             raise ValueError(
                 'FGMHGCNHead with use_multi_branch=False and use_gcn=False has no DAG part '
@@ -194,7 +189,6 @@ class FGMHGCNHead(BaseHead):
             raise ValueError(
                 f"feature_position must be 'input' or 'last', got {feature_position!r}"
             )
-        self.feature_position = feature_position
         if joint_features not in ('sampled', 'regressed'):
             raise ValueError(
                 f"joint_features must be 'sampled' or 'regressed', got {joint_features!r}"
@@ -204,107 +198,69 @@ class FGMHGCNHead(BaseHead):
                 "FGMHGCNHead(joint_features='regressed') samples the heatmaps already; "
                 'sample_heatmaps=True is for the sampled F_t features'
             )
-        self.joint_features = joint_features
         if coord_frame not in ('crop', 'box'):
             raise ValueError(f"coord_frame must be 'crop' or 'box', got {coord_frame!r}")
-        self.coord_frame = coord_frame
-        if init_cfg is None:
-            init_cfg = self.default_init_cfg
-        super().__init__(init_cfg)
-        self.use_multi_branch = bool(use_multi_branch)
-        self.use_gcn = bool(use_gcn)
 
+    def _build_pose_head(self, pose_cfg: ConfigType) -> None:
+        """The wrapped base head, K (``num_keypoints``) and its crop frame (``input_size``,
+        ``use_udp``)."""
         self.pose_cfg = pose_cfg
         self.pose_head = MODELS.build(pose_cfg)
         num_keypoints = pose_cfg.get('out_channels', pose_cfg.get('num_joints'))
         if num_keypoints is None:
             raise ValueError("FGMHGCNHead needs 'out_channels' (K) in pose_cfg")
         self.num_keypoints = int(num_keypoints)
-
         self.input_size, self.use_udp = base_head_frame(self.pose_head, 'FGMHGCNHead')
 
-        # the skeleton is the GCN's graph; without a GCN a given one is still checked
-        self.skeleton_links: Optional[List[Tuple[int, int]]] = None
-        if use_gcn or metainfo is not None or skeleton_links is not None:
-            self.skeleton_links = resolve_skeleton_links(
-                metainfo, skeleton_links, self.num_keypoints, 'FGMHGCNHead'
-            )
-
+    def _check_feat_channels(
+        self, feat_channels: Optional[int], multi_cfg: OptConfigType
+    ) -> Optional[int]:
+        """The channels of ``F_t`` (default ``pose_cfg['in_channels']``); an int whenever the
+        GCN samples ``F_t`` or the default multi-joint branch is built on ``F_m``."""
         if feat_channels is None:
-            feat_channels = pose_cfg.get('in_channels')
-        samples_target = use_gcn and joint_features == 'sampled'
-        needs_channels = samples_target or (use_multi_branch and multi_cfg is None)
+            feat_channels = self.pose_cfg.get('in_channels')
+        samples_target = self.use_gcn and self.joint_features == 'sampled'
+        needs_channels = samples_target or (self.use_multi_branch and multi_cfg is None)
         if needs_channels and not isinstance(feat_channels, int):
             raise ValueError(
                 'FGMHGCNHead samples joint features from one feature map: give '
                 f'`feat_channels` (int); pose_cfg in_channels is {feat_channels!r}'
             )
-        self.feat_channels = feat_channels
-        self.multi_in_index = multi_in_index
-        self.sample_heatmaps = sample_heatmaps
-        self.use_scores = use_scores
+        return feat_channels
 
-        # switched-off parts are None, not modules: no parameter without a gradient
+    def _build_multi_head(self, multi_cfg: OptConfigType) -> nn.Module:
+        """The multi-joint branch: ``multi_cfg``, by default one 1x1 conv on ``F_m``."""
+        if multi_cfg is None:
+            multi_cfg = dict(
+                type='HeatmapHead',
+                in_channels=self.feat_channels,
+                out_channels=self.num_keypoints,
+                deconv_out_channels=None,
+                final_layer=dict(kernel_size=1),
+            )
+        return MODELS.build(multi_cfg)
+
+    def _build_parts(
+        self,
+        multi_cfg: OptConfigType,
+        regressor_channels: int,
+        gcn_cfg: OptConfigType,
+        loss: OptConfigType,
+    ) -> None:
+        """The multi-joint branch, the regressed-point sampler, the GCN and the loss, in this
+        order; switched-off parts are None, not modules: no parameter without a gradient."""
         self.multi_head: Optional[nn.Module] = None
-        if use_multi_branch:
-            if multi_cfg is None:
-                multi_cfg = dict(
-                    type='HeatmapHead',
-                    in_channels=feat_channels,
-                    out_channels=self.num_keypoints,
-                    deconv_out_channels=None,
-                    final_layer=dict(kernel_size=1),
-                )
-            self.multi_head = MODELS.build(multi_cfg)
-
+        if self.use_multi_branch:
+            self.multi_head = self._build_multi_head(multi_cfg)
         self.point_sampler: Optional[RegressedPointSampler] = None
-        if use_gcn and joint_features == 'regressed':
+        if self.use_gcn and self.joint_features == 'regressed':
             self.point_sampler = RegressedPointSampler(
                 self.num_keypoints, self._heatmap_size(), regressor_channels
             )
-
         self.gcn: Optional[MultiHopGCN] = None
-        if use_gcn:
+        if self.use_gcn:
             self.gcn = self._build_gcn(gcn_cfg)
-
         self.loss_module = MODELS.build(loss if loss is not None else dict(type='DAGLoss'))
-
-        # plain mmpose checkpoints name the base head's weights `head.*`
-        self._register_load_state_dict_pre_hook(self._map_base_head_keys)
-
-    def _heatmap_size(self) -> Tuple[int, int]:
-        """(W, H) of the base head's heatmaps, from its codec."""
-        heatmap_size = getattr(getattr(self.pose_head, 'decoder', None), 'heatmap_size', None)
-        if heatmap_size is None:
-            raise ValueError(
-                "FGMHGCNHead(joint_features='regressed') regresses points from the base "
-                'heatmaps, so it needs a heatmap base head whose decoder has a heatmap_size; '
-                f'{type(self.pose_head).__name__} decodes with '
-                f'{type(getattr(self.pose_head, "decoder", None)).__name__}'
-            )
-        return int(heatmap_size[0]), int(heatmap_size[1])
-
-    def _build_gcn(self, gcn_cfg: OptConfigType) -> MultiHopGCN:
-        """The refinement GCN: joint features in, a 2-D offset per joint out."""
-        gcn_args = dict(hidden_channels=128, num_blocks=4, num_hops=2, non_local=True, dropout=0.0)
-        gcn_args.update(gcn_cfg or {})
-        pose_channels = 2 + int(self.use_scores)
-        if self.point_sampler is not None:
-            feat_channels = self.num_keypoints
-        else:
-            feat_channels = self.feat_channels + (self.num_keypoints if self.sample_heatmaps else 0)
-        if self.feature_position == 'last':
-            gcn_args['late_channels'] = feat_channels
-            in_channels = pose_channels
-        else:
-            in_channels = feat_channels + pose_channels
-        return MultiHopGCN(
-            in_channels,
-            2,
-            skeleton_links=self.skeleton_links,
-            num_joints=self.num_keypoints,
-            **gcn_args,
-        )
 
     @property
     def default_init_cfg(self) -> List[dict]:
@@ -316,132 +272,8 @@ class FGMHGCNHead(BaseHead):
 
     # ----------------------------------------------------------------- forward parts
 
-    def _initial_pose(self, outputs: BaseOutputs) -> Tuple[Tensor, Tensor]:
-        """The base head's own decoding of ``outputs`` (crop pixels (B, K, 2), scores
-        (B, K)), without gradient: :func:`~dag_mmpose.models.utils.decode_base_pose`."""
-        return decode_base_pose(self.pose_head, outputs, self.num_keypoints, 'FGMHGCNHead')
-
     def _split_ratio(self) -> float:
         return simcc_split_ratio(self.pose_head, 'FGMHGCNHead')
-
-    def _sample_at(self, maps: Tensor, keypoints: Tensor) -> Tensor:
-        """Features of ``maps`` (B, C, H, W) at crop-pixel ``keypoints`` (B, K, 2): (B, K, C)."""
-        return sample_joint_features(maps, keypoints.float(), self.input_size, use_udp=self.use_udp)
-
-    def _forward_base(self, feats: Sequence[Tensor]) -> BaseOutputs:
-        """The base head's forward on ``F_t = feats[-1]``."""
-        return self.pose_head(tuple(feats[-1:]))
-
-    def _offsets(
-        self,
-        feats: Sequence[Tensor],
-        base_outputs: BaseOutputs,
-        keypoints: Tensor,
-        scores: Tensor,
-        boxes: Optional[Tensor] = None,
-    ) -> Tensor:
-        """The GCN's offsets (B, K, 2) in [-1, 1] units, float32, for the pose ``keypoints``
-        (crop pixels, B x K x 2) with ``scores`` (B, K) on the features ``feats``; the units
-        are those of the crop, or with ``boxes`` ((B, 4) ``(x0, y0, w, h)`` in crop pixels)
-        those of each box.
-
-        Joint features: ``F_t = feats[-1]`` sampled at the joints, with ``sample_heatmaps``
-        also ``base_outputs`` (with ``joint_features='regressed'`` instead the base heatmaps
-        sampled at regressed points), then the joints in [-1, 1] and with ``use_scores``
-        the scores.
-        """
-        if self.point_sampler is not None:
-            if not isinstance(base_outputs, Tensor):
-                raise ValueError(
-                    "FGMHGCNHead(joint_features='regressed') needs base heatmaps; the base "
-                    'head outputs SimCC vectors'
-                )
-            joint_feats = [self.point_sampler(base_outputs)[0]]
-        else:
-            joint_feats = [self._sample_at(feats[-1], keypoints)]
-        if self.sample_heatmaps:
-            if not isinstance(base_outputs, Tensor):
-                raise ValueError(
-                    'FGMHGCNHead(sample_heatmaps=True) needs a heatmap base head; the '
-                    'base head outputs SimCC vectors'
-                )
-            joint_feats.append(self._sample_at(base_outputs, keypoints))
-        # one dtype for the GCN input, that of the features (fp16 / bf16 under autocast
-        # or a half model); the refined pose itself is added in float32
-        dtype = joint_feats[0].dtype
-        if boxes is None:
-            coords = pixels_to_normalized(keypoints.float(), self.input_size)
-        else:
-            # as released: (x - x0) / w - 0.5, doubled
-            boxes = boxes.float()[:, None]
-            coords = ((keypoints.float() - boxes[..., :2]) / boxes[..., 2:] - 0.5) * 2.0
-        pose = [coords.to(dtype)]
-        if self.use_scores:
-            pose.append(scores.unsqueeze(-1).to(dtype))
-        if self.feature_position == 'last':
-            return self.gcn(torch.cat(pose, dim=-1), torch.cat(joint_feats, dim=-1)).float()
-        return self.gcn(torch.cat(joint_feats + pose, dim=-1)).float()
-
-    def _refine(self, feats: Sequence[Tensor], boxes: Optional[Tensor] = None) -> _Refinement:
-        """Base head forward, its decoded pose and the GCN's offsets.
-
-        Args:
-            feats (Sequence[Tensor]): Features; ``feats[-1]`` is ``F_t`` (B, C, H, W).
-            boxes (Tensor, optional): With ``coord_frame='box'``, the boxes in crop pixels,
-                (B, 4) ``(x0, y0, w, h)`` (:meth:`_boxes_in_crop`).
-
-        Returns:
-            _Refinement: base outputs, initial keypoints and scores, offsets.
-        """
-        if self.gcn is None:
-            raise RuntimeError('FGMHGCNHead(use_gcn=False) has no GCN refinement')
-        base_outputs = self._forward_base(feats)
-        keypoints, scores = self._initial_pose(base_outputs)
-        offsets = self._offsets(feats, base_outputs, keypoints, scores, boxes)
-        return _Refinement(base_outputs, keypoints, scores, offsets, boxes)
-
-    def _boxes_in_crop(self, batch_data_samples: OptSampleList, device) -> Optional[Tensor]:
-        """With ``coord_frame='box'``: each sample's box in crop pixels, (B, 4) float32
-        ``(x0, y0, w, h)``; ``None`` in the crop frame.
-
-        The box is ``gt_instances.bboxes`` (image pixels, ``x1, y1, x2, y2``; the detection
-        box at test) mapped into the crop by the sample's ``input_center`` and
-        ``input_scale`` (``TopdownAffine``): exact at test; a training crop's rotation is
-        left out (the frame then is the box shifted and scaled with the crop).
-        """
-        if self.coord_frame != 'box':
-            return None
-        if not batch_data_samples:
-            raise ValueError(
-                "FGMHGCNHead(coord_frame='box') normalizes the GCN's coordinates over each "
-                "person's box, which it reads from the data samples' gt_instances.bboxes"
-            )
-        size = np.asarray(self.input_size, dtype=np.float64)
-        rows = []
-        for sample in batch_data_samples:
-            meta = sample.metainfo
-            bboxes = sample.gt_instances.get('bboxes') if 'gt_instances' in sample else None
-            missing = [k for k in ('input_center', 'input_scale') if k not in meta]
-            if bboxes is None or missing:
-                raise ValueError(
-                    "FGMHGCNHead(coord_frame='box') needs each data sample's "
-                    'gt_instances.bboxes and metainfo input_center / input_scale (PackPoseInputs '
-                    f'after TopdownAffine); sample {meta.get("id", meta.get("img_id"))} lacks '
-                    f'{"gt_instances.bboxes" if bboxes is None else ", ".join(missing)}'
-                )
-            box = np.asarray(to_numpy(bboxes), dtype=np.float64).reshape(-1, 4)[0]
-            center = np.asarray(meta['input_center'], dtype=np.float64).reshape(2)
-            scale = np.asarray(meta['input_scale'], dtype=np.float64).reshape(2)
-            top_left = (box[:2] - (center - scale / 2)) * size / scale
-            extent = (box[2:] - box[:2]) * size / scale
-            if not (np.isfinite(top_left).all() and (extent > 0).all()):
-                raise ValueError(
-                    "FGMHGCNHead(coord_frame='box') divides by the box size; sample "
-                    f'{meta.get("id", meta.get("img_id"))} has box {box.tolist()} (x1, y1, x2, '
-                    f'y2) with input_center {center.tolist()}, input_scale {scale.tolist()}'
-                )
-            rows.append(np.concatenate([top_left, extent]))
-        return torch.as_tensor(np.stack(rows), dtype=torch.float32, device=device)
 
     def forward(self, feats: Tuple[Tensor]) -> Union[Tuple[BaseOutputs, Tensor], BaseOutputs]:
         """Run the base head and the refinement (no multi-joint branch: training only).
@@ -512,95 +344,13 @@ class FGMHGCNHead(BaseHead):
             base_feats = [tuple(f[-1:]) for f in feats] if flip_test else tuple(feats[-1:])
             return self.pose_head.predict(base_feats, batch_data_samples, test_cfg)
 
-        norm_stats = test_cfg.get('gcn_norm_stats', 'running')
-        if norm_stats not in ('running', 'batch'):
-            raise ValueError(
-                f"FGMHGCNHead: test_cfg gcn_norm_stats must be 'running' or 'batch', got "
-                f'{norm_stats!r}'
-            )
-        device = (feats[0] if flip_test else feats)[-1].device
-        boxes = self._boxes_in_crop(batch_data_samples, device)
-        with batch_statistics(self.gcn, enabled=norm_stats == 'batch'):
-            if flip_test:
-                flip_indices = batch_data_samples[0].metainfo['flip_indices']
-                result = self._refine_with_flip(feats, flip_indices, test_cfg, boxes)
-            else:
-                result = self._refine(feats, boxes)
-
-        keypoints = to_numpy(result.refined_pixels(self.input_size).detach())
-        scores = to_numpy(result.scores)
-        preds = [
-            InstanceData(keypoints=kpts[None], keypoint_scores=kpt_scores[None])
-            for kpts, kpt_scores in zip(keypoints, scores)
-        ]
-        if test_cfg.get('output_initial', False):
-            for instances, kpts in zip(preds, to_numpy(result.keypoints)):
-                instances.initial_keypoints = kpts[None]
-
+        result = self._refine_for_test(feats, batch_data_samples, test_cfg)
+        initial = result.keypoints if test_cfg.get('output_initial', False) else None
+        refined = result.refined_pixels(self.input_size).detach()
+        preds = pose_instances(refined, result.scores, initial)
         if test_cfg.get('output_heatmaps', False):
             return preds, outputs_to_pred_fields(result.base_outputs, preds)
         return preds
-
-    def _refine_with_flip(
-        self,
-        feats: List[Tuple[Tensor]],
-        flip_indices: Sequence[int],
-        test_cfg: ConfigType,
-        boxes: Optional[Tensor] = None,
-    ) -> _Refinement:
-        """Flip test: the base head's flip-averaged pose, refined on both passes.
-
-        The base outputs of the two passes are averaged as the mmpose heads average them
-        (``flip_mode``, ``shift_heatmap``) and decoded once, so the initial pose and the
-        scores are the base head's flip-test prediction. The GCN refines that pose on the
-        original pass and its mirror (``shift_coords``, default ``True``: mmpose's pixel flip
-        ``x -> w - 1 - x``) on the flipped pass; the flipped pass's offsets are mirrored
-        back (x negated, symmetric joints swapped) and the two are averaged. With
-        ``refine_flip='original'`` the GCN runs once, on the original pass, as released.
-        """
-        refine_flip = test_cfg.get('refine_flip', 'average')
-        if refine_flip not in ('average', 'original'):
-            raise ValueError(
-                "FGMHGCNHead: test_cfg refine_flip must be 'average' or 'original', got "
-                f'{refine_flip!r}'
-            )
-        base_outputs = self._forward_base(feats[0])
-        flipped_outputs = self._forward_base(feats[1])
-        averaged = flip_average_outputs(base_outputs, flipped_outputs, flip_indices, test_cfg)
-        keypoints, scores = self._initial_pose(averaged)
-        flip_indices = list(flip_indices)
-
-        offsets = self._offsets(feats[0], base_outputs, keypoints, scores, boxes)
-        if refine_flip == 'original':
-            return _Refinement(averaged, keypoints, scores, offsets, boxes)
-        shift = test_cfg.get('shift_coords', True)
-        mirrored = flip_normalized(
-            pixels_to_normalized(keypoints.float(), self.input_size),
-            flip_indices,
-            self.input_size,
-            shift,
-        )
-        mirrored_boxes = None
-        if boxes is not None:
-            # the box mirrored into the flipped crop with the same pixel flip
-            right = boxes[:, 0] + boxes[:, 2]
-            mirrored_boxes = boxes.clone()
-            mirrored_boxes[:, 0] = self.input_size[0] - float(shift) - right
-        mirrored_offsets = self._offsets(
-            feats[1],
-            flipped_outputs,
-            normalized_to_pixels(mirrored, self.input_size),
-            scores[:, flip_indices],
-            mirrored_boxes,
-        )
-        mirrored_offsets = mirrored_offsets[:, flip_indices] * offsets.new_tensor([-1.0, 1.0])
-        return _Refinement(
-            base_outputs=averaged,
-            keypoints=keypoints,
-            scores=scores,
-            offsets=0.5 * (offsets + mirrored_offsets),
-            boxes=boxes,
-        )
 
     # -------------------------------------------------------------------------- loss
 
@@ -634,14 +384,18 @@ class FGMHGCNHead(BaseHead):
             base_outputs, refined = self._forward_base(feats), None
 
         # (B, K) whatever extra axes the packing added (see labels.gather_weights)
-        weights = gather_weights(batch_data_samples, 'keypoint_weights', self.num_keypoints)
+        weights = gather_weights(
+            batch_data_samples, 'keypoint_weights', self.num_keypoints, 'FGMHGCNHead'
+        )
         target_pred, target_gt = self._target_pred_and_labels(base_outputs, batch_data_samples)
         terms = dict(target_pred=target_pred, target_gt=target_gt, target_weights=weights)
         if self.multi_head is not None:
             terms.update(self._multi_terms(feats, batch_data_samples))
         if refined is not None:
             coord_gt = torch.cat(
-                gather_labels(batch_data_samples, 'gt_instance_labels', 'keypoint_coords')
+                gather_labels(
+                    batch_data_samples, 'gt_instance_labels', 'keypoint_coords', 'FGMHGCNHead'
+                )
             )
             terms.update(coord_pred=refined, coord_gt=coord_gt, coord_weights=weights)
         losses = self.loss_module(**terms)
@@ -663,16 +417,18 @@ class FGMHGCNHead(BaseHead):
                 "matching target_loss, e.g. dict(type='KLDiscretLoss', "
                 'use_target_weight=True, beta=10., label_softmax=True)'
             )
-        return base_head_labels(base_outputs, batch_data_samples)
+        return base_head_labels(base_outputs, batch_data_samples, 'FGMHGCNHead')
 
     def _multi_terms(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList
     ) -> Dict[str, Tensor]:
         """``multi_pred`` (resized to the targets), ``multi_gt`` and ``multi_weights``."""
         multi_pred = self.forward_multi(feats).float()
-        multi_gt = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'multi_heatmaps'))
+        multi_gt = torch.stack(
+            gather_labels(batch_data_samples, 'gt_fields', 'multi_heatmaps', 'FGMHGCNHead')
+        )
         multi_weights = gather_weights(
-            batch_data_samples, 'multi_keypoint_weights', self.num_keypoints
+            batch_data_samples, 'multi_keypoint_weights', self.num_keypoints, 'FGMHGCNHead'
         )
         if multi_pred.shape[-2:] != multi_gt.shape[-2:]:
             multi_pred = F.interpolate(

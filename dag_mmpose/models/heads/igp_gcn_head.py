@@ -1,14 +1,15 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """IGP-GCN head of OPEC-Net: correct a top-down pose with a progressive GCN fed by image
-features sampled at the joints of the CFA neck's maps."""
+features sampled at the joints of the CFA neck's maps.
 
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+The GCN passes (initial pose, CoupleGraph, flip test) are in :mod:`.igp_refinement`.
+"""
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (
     ConfigType,
     Features,
@@ -19,43 +20,25 @@ from mmpose.utils.typing import (
 from torch import Tensor
 
 from ...utils.checks import check_number, check_size
-from ..utils.graph_layers import ProgressiveGCN
-from ..utils.joint_sampling import (
-    HeadOutputs,
-    flip_normalized,
-    heatmap_to_pixels,
-    normalized_to_pixels,
-    pixels_to_normalized,
-    sample_joint_features,
-    soft_argmax,
-)
-from ..utils.skeleton_graph import couple_links, resolve_skeleton_links
+from ..utils.joint_sampling import HeadOutputs, normalized_to_pixels
+from ..utils.sem_gcn import ProgressiveGCN
+from ..utils.skeleton_graph import resolve_skeleton_links
 from ..utils.wrapped_head import (
     base_head_frame,
-    decode_base_pose,
-    flip_average_outputs,
     move_base_head_keys,
     outputs_to_pred_fields,
+    pose_instances,
     simcc_split_ratio,
 )
+from .igp_refinement import IGPRefinementMixin, gcn_graph
 from .labels import base_head_accuracy, base_head_labels, gather_labels, gather_weights
 
 _OWN_PARTS = ('pose_head', 'gcn', 'coord_loss')
 _REFINE_JOINTS = ('low_score', 'all')
 
-# the partner's pose (crop pixels (B, K, 2), scores (B, K)) of CoupleGraph, or None
-Partner = Optional[Tuple[Tensor, Tensor]]
-
-
-class _Pass(NamedTuple):
-    """One pass of the GCN: its poses and the CFA heatmap's soft-argmax, both in [-1, 1]."""
-
-    poses: List[Tensor]  # P_1 ... P_L, each (B, K, 2)
-    sampling_points: Tensor  # (B, K, 2)
-
 
 @MODELS.register_module()
-class IGPGCNHead(BaseHead):
+class IGPGCNHead(IGPRefinementMixin, BaseHead):
     """Image-Guided Progressive GCN head of OPEC-Net (ECCV 2020, sec. 3.1).
 
     Reads the :class:`~dag_mmpose.models.necks.CFANeck` output ``(r_1, ..., r_L, H, base)``.
@@ -153,43 +136,13 @@ class IGPGCNHead(BaseHead):
         stage_weights: Sequence[float] = (0.3, 0.5, 1.0),
         soft_argmax_weight: float = 1.0,
         coord_loss: OptConfigType = None,
-        init_cfg: OptConfigType = None,
         couple_graph: bool = False,
+        init_cfg: OptConfigType = None,
     ) -> None:
         super().__init__(init_cfg)
         self.level_channels = tuple(int(c) for c in level_channels)
-        if len(stage_weights) != len(self.level_channels):
-            raise ValueError(
-                f'IGPGCNHead: {len(stage_weights)} stage_weights for '
-                f'{len(self.level_channels)} levels (level_channels={self.level_channels})'
-            )
-        self.stage_weights = tuple(
-            check_number(w, 'stage_weights', 'IGPGCNHead', ge=0) for w in stage_weights
-        )
-        self.soft_argmax_weight = check_number(
-            soft_argmax_weight, 'soft_argmax_weight', 'IGPGCNHead', ge=0
-        )
-
-        self.pose_head = None
-        if pose_cfg is not None:
-            if input_size is not None:
-                raise ValueError(
-                    'IGPGCNHead: input_size is for the refiner mode (pose_cfg=None); end to '
-                    "end the crop size is the base head decoder's input_size"
-                )
-            self.pose_head = MODELS.build(pose_cfg)
-            self.input_size, self.use_udp = base_head_frame(self.pose_head, 'IGPGCNHead')
-            num_keypoints = pose_cfg.get('out_channels', num_keypoints)
-        else:
-            if input_size is None:
-                raise ValueError(
-                    'IGPGCNHead in refiner mode (pose_cfg=None) needs input_size, the crop '
-                    'size (w, h) the initial poses are warped into'
-                )
-            if freeze_base:
-                raise ValueError('IGPGCNHead(freeze_base=True) needs a base head (pose_cfg)')
-            self.input_size = check_size(input_size, 'input_size', 'IGPGCNHead')
-            self.use_udp = bool(use_udp)
+        self._check_loss_weights(stage_weights, soft_argmax_weight)
+        num_keypoints = self._build_base(pose_cfg, num_keypoints, input_size, use_udp, freeze_base)
         if num_keypoints is None:
             raise ValueError('IGPGCNHead needs num_keypoints (or pose_cfg with out_channels)')
         self.num_keypoints = int(num_keypoints)
@@ -202,11 +155,9 @@ class IGPGCNHead(BaseHead):
                 'IGPGCNHead(couple_graph=True) refines two given poses: use the refiner mode '
                 '(pose_cfg=None) with LoadInitialPose(with_partner=True)'
             )
-        graph_links, graph_nodes = self.skeleton_links, self.num_keypoints
-        if self.couple_graph:
-            graph_links = couple_links(self.skeleton_links, self.num_keypoints)
-            graph_nodes = 2 * self.num_keypoints
-
+        graph_links, graph_nodes = gcn_graph(
+            self.skeleton_links, self.num_keypoints, self.couple_graph
+        )
         self.gcn = ProgressiveGCN(
             3,
             2,
@@ -225,132 +176,62 @@ class IGPGCNHead(BaseHead):
             self.pose_head.requires_grad_(False)
         self._register_load_state_dict_pre_hook(self._map_base_head_keys)
 
+    # ------------------------------------------------------------------- construction
+
+    def _check_loss_weights(
+        self, stage_weights: Sequence[float], soft_argmax_weight: float
+    ) -> None:
+        """``stage_weights`` (one per level) and ``soft_argmax_weight``: finite, >= 0."""
+        if len(stage_weights) != len(self.level_channels):
+            raise ValueError(
+                f'IGPGCNHead: {len(stage_weights)} stage_weights for '
+                f'{len(self.level_channels)} levels (level_channels={self.level_channels})'
+            )
+        self.stage_weights = tuple(
+            check_number(w, 'stage_weights', 'IGPGCNHead', ge=0) for w in stage_weights
+        )
+        self.soft_argmax_weight = check_number(
+            soft_argmax_weight, 'soft_argmax_weight', 'IGPGCNHead', ge=0
+        )
+
+    def _build_base(
+        self,
+        pose_cfg: OptConfigType,
+        num_keypoints: Optional[int],
+        input_size: Optional[Tuple[int, int]],
+        use_udp: bool,
+        freeze_base: bool,
+    ) -> Optional[int]:
+        """The base head and its crop frame (end to end), or the given crop frame (refiner
+        mode): sets ``pose_head``, ``input_size``, ``use_udp``; returns K (``pose_cfg``'s
+        ``out_channels`` end to end, else ``num_keypoints``)."""
+        self.pose_head = None
+        if pose_cfg is not None:
+            if input_size is not None:
+                raise ValueError(
+                    'IGPGCNHead: input_size is for the refiner mode (pose_cfg=None); end to '
+                    "end the crop size is the base head decoder's input_size"
+                )
+            self.pose_head = MODELS.build(pose_cfg)
+            self.input_size, self.use_udp = base_head_frame(self.pose_head, 'IGPGCNHead')
+            return pose_cfg.get('out_channels', num_keypoints)
+        if input_size is None:
+            raise ValueError(
+                'IGPGCNHead in refiner mode (pose_cfg=None) needs input_size, the crop '
+                'size (w, h) the initial poses are warped into'
+            )
+        if freeze_base:
+            raise ValueError('IGPGCNHead(freeze_base=True) needs a base head (pose_cfg)')
+        self.input_size = check_size(input_size, 'input_size', 'IGPGCNHead')
+        self.use_udp = bool(use_udp)
+        return num_keypoints
+
     def train(self, mode: bool = True) -> 'IGPGCNHead':
         """A frozen base head stays in eval mode (its BatchNorm statistics too)."""
         super().train(mode)
         if self.freeze_base:
             self.pose_head.eval()
         return self
-
-    # ----------------------------------------------------------------- forward parts
-
-    def _split(self, feats: Sequence[Tensor]) -> Tuple[List[Tensor], Tensor, Tensor]:
-        """``(r_1 ... r_L, H, base)`` -> levels, CFA heatmap, base features."""
-        expected = len(self.level_channels) + 2
-        if not isinstance(feats, (tuple, list)) or len(feats) != expected:
-            got = len(feats) if isinstance(feats, (tuple, list)) else type(feats).__name__
-            raise ValueError(
-                f'IGPGCNHead expects the CFANeck output (r_1, ..., r_{expected - 2}, heatmap, '
-                f'base): {expected} tensors, got {got}'
-            )
-        levels, heatmaps, base = list(feats[:-2]), feats[-2], feats[-1]
-        got = tuple(level.shape[1] for level in levels)
-        if got != self.level_channels:
-            raise ValueError(
-                f'IGPGCNHead(level_channels={self.level_channels}) got CFA maps with channels {got}'
-            )
-        if heatmaps.ndim != 4 or heatmaps.shape[1] != self.num_keypoints:
-            raise ValueError(
-                f'IGPGCNHead expects a CFA heatmap of shape (B, {self.num_keypoints}, H, W), '
-                f'got {tuple(heatmaps.shape)}'
-            )
-        return levels, heatmaps, base
-
-    def _forward_base(self, feats: Sequence[Tensor]) -> HeadOutputs:
-        """The base head on ``base = feats[-1]`` (without gradient when frozen)."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_base):
-            return self.pose_head.forward(tuple(feats[-1:]))
-
-    def _given_initial_pose(
-        self, batch_data_samples: OptSampleList
-    ) -> Tuple[Tensor, Tensor, Partner]:
-        """Refiner mode: the ``initial_keypoints`` / ``initial_keypoint_scores`` that
-        ``LoadInitialPose`` put in each sample, (B, K, 2) crop pixels and (B, K); with
-        ``couple_graph`` also the partner's."""
-        keypoints, scores = self._gather_pose(batch_data_samples, 'initial')
-        partner = None
-        if self.couple_graph:
-            partner = self._gather_pose(batch_data_samples, 'partner')
-        return keypoints, scores, partner
-
-    def _gather_pose(self, batch_data_samples: OptSampleList, name: str) -> Tuple[Tensor, Tensor]:
-        """``<name>_keypoints`` (B, K, 2) and ``<name>_keypoint_scores`` (B, K) of the
-        samples' metainfo."""
-        keypoints, scores = [], []
-        for sample in batch_data_samples:
-            if f'{name}_keypoints' not in sample.metainfo:
-                extra = ' with_partner=True' if name == 'partner' else ''
-                raise KeyError(
-                    f'IGPGCNHead in refiner mode reads `{name}_keypoints` from each data '
-                    f"sample's metainfo: add LoadInitialPose({extra.strip()}) after "
-                    f"TopdownAffine and '{name}_keypoints', '{name}_keypoint_scores' to "
-                    "PackPoseInputs' meta_keys"
-                )
-            keypoints.append(torch.as_tensor(sample.metainfo[f'{name}_keypoints']).reshape(-1, 2))
-            scores.append(torch.as_tensor(sample.metainfo[f'{name}_keypoint_scores']).reshape(-1))
-        keypoints, scores = torch.stack(keypoints).float(), torch.stack(scores).float()
-        if keypoints.shape[1] != self.num_keypoints:
-            raise ValueError(
-                f'IGPGCNHead: the {name} poses have {keypoints.shape[1]} keypoints, the head '
-                f'{self.num_keypoints}'
-            )
-        return keypoints, scores
-
-    def _run_gcn(
-        self,
-        feats: Sequence[Tensor],
-        keypoints: Tensor,
-        scores: Tensor,
-        partner: Partner = None,
-    ) -> _Pass:
-        """The GCN on one pass: ``keypoints`` (B, K, 2) crop pixels, ``scores`` (B, K);
-        with CoupleGraph also the partner's pose."""
-        levels, heatmaps, _ = self._split(feats)
-        locations, _ = soft_argmax(heatmaps)
-        heatmap_size = (heatmaps.shape[-1], heatmaps.shape[-2])
-        points = heatmap_to_pixels(locations, self.input_size, heatmap_size, self.use_udp)
-        device = points.device
-        poses = [(keypoints, scores)]
-        sample_at = points
-        if self.couple_graph:
-            # the partner's features at its own given joints: the CFA heatmap is the target's
-            poses.append(partner)
-            sample_at = torch.cat([points, partner[0].float().to(device)], dim=1)
-        joint_feats = [
-            sample_joint_features(level, sample_at, self.input_size, use_udp=self.use_udp)
-            for level in levels
-        ]
-        dtype = joint_feats[0].dtype
-        pose = torch.cat(
-            [
-                torch.cat(
-                    [
-                        pixels_to_normalized(kpts.float().to(device), self.input_size),
-                        kpt_scores.float().to(device).unsqueeze(-1),
-                    ],
-                    dim=-1,
-                )
-                for kpts, kpt_scores in poses
-            ],
-            dim=1,
-        ).detach()
-        outputs = self.gcn(pose.to(dtype), joint_feats)
-        outputs = [out[:, : self.num_keypoints].float() for out in outputs]
-        return _Pass(outputs, pixels_to_normalized(points, self.input_size))
-
-    def _initial_pose(
-        self, feats: Sequence[Tensor], batch_data_samples: OptSampleList
-    ) -> Tuple[Optional[HeadOutputs], Tensor, Tensor, Partner]:
-        """Base outputs (``None`` in refiner mode), initial keypoints and scores, and the
-        partner's pose (CoupleGraph; else ``None``)."""
-        if self.pose_head is None:
-            keypoints, scores, partner = self._given_initial_pose(batch_data_samples)
-            return None, keypoints, scores, partner
-        base_outputs = self._forward_base(feats)
-        keypoints, scores = decode_base_pose(
-            self.pose_head, base_outputs, self.num_keypoints, 'IGPGCNHead'
-        )
-        return base_outputs, keypoints, scores, None
 
     def forward(
         self, feats: Tuple[Tensor], batch_data_samples: OptSampleList = None
@@ -420,13 +301,8 @@ class IGPGCNHead(BaseHead):
                 replace = scores < test_cfg.get('score_thr', 0.2)
             final = torch.where(replace.to(initial.device).unsqueeze(-1), refined, initial)
 
-        preds = [
-            InstanceData(keypoints=kpts[None], keypoint_scores=kpt_scores[None])
-            for kpts, kpt_scores in zip(to_numpy(final), to_numpy(scores.float()))
-        ]
-        if test_cfg.get('output_initial', False):
-            for instances, kpts in zip(preds, to_numpy(initial)):
-                instances.initial_keypoints = kpts[None]
+        output_initial = initial if test_cfg.get('output_initial', False) else None
+        preds = pose_instances(final, scores.float(), output_initial)
         if test_cfg.get('output_heatmaps', False) and base_outputs is not None:
             return preds, outputs_to_pred_fields(base_outputs, preds)
         return preds
@@ -444,50 +320,6 @@ class IGPGCNHead(BaseHead):
             for instances in preds:
                 instances.initial_keypoints = instances.keypoints.copy()
         return result
-
-    def _predict_with_flip(
-        self,
-        feats: List[Tuple[Tensor]],
-        batch_data_samples: OptSampleList,
-        test_cfg: ConfigType,
-    ) -> Tuple[Optional[HeadOutputs], Tensor, Tensor, Optional[Tensor]]:
-        """Flip test: the initial pose of both passes (the base head's flip-averaged
-        prediction, or the given one), the GCN on both, ``P_L`` mirrored back and averaged.
-
-        Returns:
-            tuple: base outputs (averaged; ``None`` in refiner mode), initial keypoints (B, K,
-            2, crop pixels), scores (B, K), refined ``P_L`` in [-1, 1] (``None`` without
-            ``refine``).
-        """
-        flip_indices = list(batch_data_samples[0].metainfo['flip_indices'])
-        partner = None
-        if self.pose_head is None:
-            base_outputs = None
-            keypoints, scores, partner = self._given_initial_pose(batch_data_samples)
-        else:
-            outputs = self._forward_base(feats[0])
-            flipped = self._forward_base(feats[1])
-            base_outputs = flip_average_outputs(outputs, flipped, flip_indices, test_cfg)
-            keypoints, scores = decode_base_pose(
-                self.pose_head, base_outputs, self.num_keypoints, 'IGPGCNHead'
-            )
-        if not test_cfg.get('refine', True):
-            return base_outputs, keypoints, scores, None
-
-        shift = test_cfg.get('shift_coords', True)
-        refined = self._run_gcn(feats[0], keypoints, scores, partner).poses[-1]
-
-        def mirror(kpts: Tensor, kpt_scores: Tensor) -> Tuple[Tensor, Tensor]:
-            normalized = pixels_to_normalized(kpts.float(), self.input_size)
-            flipped = flip_normalized(normalized, flip_indices, self.input_size, shift)
-            return normalized_to_pixels(flipped, self.input_size), kpt_scores[:, flip_indices]
-
-        mirrored_partner = None if partner is None else mirror(*partner)
-        mirrored_pose = self._run_gcn(feats[1], *mirror(keypoints, scores), mirrored_partner).poses[
-            -1
-        ]
-        back = flip_normalized(mirrored_pose, flip_indices, self.input_size, shift)
-        return base_outputs, keypoints, scores, 0.5 * (refined + back)
 
     # -------------------------------------------------------------------------- loss
 

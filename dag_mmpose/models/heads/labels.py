@@ -1,7 +1,7 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Gather a refinement head's labels from the packed data samples, with errors that name the
-transform or codec that should have produced a missing label; the base head's labels and
-accuracy for heatmap and SimCC base heads alike."""
+calling head, the label and the transform or codec that should have produced it; the base
+head's labels and accuracy for heatmap and SimCC base heads alike."""
 
 from typing import List, Optional, Tuple
 
@@ -14,11 +14,13 @@ from ..utils.torch_decoding import heatmap_maximum, simcc_maximum
 
 __all__ = ['base_head_accuracy', 'base_head_labels', 'gather_labels', 'gather_weights']
 
-# Which part of the head reads a label, for the error raised when it is missing
+# Which part of a head reads a label, per head, for the error raised when it is missing
 LABEL_USERS = {
-    'multi_heatmaps': 'the multi-joint branch (use_multi_branch=True)',
-    'multi_keypoint_weights': 'the multi-joint branch (use_multi_branch=True)',
-    'keypoint_coords': 'the GCN refinement (use_gcn=True)',
+    'FGMHGCNHead': {
+        'multi_heatmaps': 'the multi-joint branch (use_multi_branch=True)',
+        'multi_keypoint_weights': 'the multi-joint branch (use_multi_branch=True)',
+        'keypoint_coords': 'the GCN refinement (use_gcn=True)',
+    },
 }
 
 # Where each label the loss reads comes from, for the error raised when it is missing
@@ -37,19 +39,26 @@ LABEL_SOURCES = {
 
 
 def gather_labels(
-    batch_data_samples: OptSampleList, field: str, key: str, owner: str = 'FGMHGCNHead'
+    batch_data_samples: OptSampleList, field: str, key: str, owner: str
 ) -> List[Tensor]:
-    """Collect ``sample.<field>.<key>`` of every data sample as float32 tensors; ``owner``
-    (the head) is named in the errors.
+    """Collect ``sample.<field>.<key>`` of every data sample as float32 tensors.
+
+    Args:
+        batch_data_samples (List[PoseDataSample]): The data samples.
+        field (str): ``'gt_fields'`` or ``'gt_instance_labels'``.
+        key (str): The label.
+        owner (str): The calling head's name (e.g. ``'IGPGCNHead'``), named in the errors.
 
     Raises:
-        KeyError: Naming the missing key and the transform / codec that produces it.
+        KeyError: Naming the owner, the missing key and the transform / codec that produces
+            it.
     """
     values = []
+    users = LABEL_USERS.get(owner, {})
     for sample in batch_data_samples or []:
         container = getattr(sample, field, None)
         if container is None or key not in container:
-            user = f' for {LABEL_USERS[key]}' if key in LABEL_USERS else ''
+            user = f' for {users[key]}' if key in users else ''
             raise KeyError(
                 f'{owner}.loss needs `{field}.{key}` in every data sample{user}. It is '
                 f'produced by {LABEL_SOURCES.get(key, "the codec")} in GenerateTarget, '
@@ -63,9 +72,10 @@ def gather_labels(
 
 
 def gather_weights(
-    batch_data_samples: OptSampleList, key: str, num_keypoints: int, owner: str = 'FGMHGCNHead'
+    batch_data_samples: OptSampleList, key: str, num_keypoints: int, owner: str
 ) -> Tensor:
-    """Collect the per-joint weights ``gt_instance_labels.<key>`` as one (B, K) tensor.
+    """Collect the per-joint weights ``gt_instance_labels.<key>`` as one (B, K) tensor;
+    ``owner`` (the calling head's name) is named in the errors.
 
     A top-down sample holds one instance, so each sample must hold exactly K weights. They
     are flattened per sample instead of concatenated as packed because combined encoders
@@ -92,10 +102,11 @@ def gather_weights(
 
 
 def base_head_labels(
-    outputs: HeadOutputs, batch_data_samples: OptSampleList, owner: str = 'FGMHGCNHead'
+    outputs: HeadOutputs, batch_data_samples: OptSampleList, owner: str
 ) -> Tuple[HeadOutputs, HeadOutputs]:
     """The base head's output in float32 and its labels: ``gt_fields.heatmaps`` for heatmaps,
-    ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for SimCC vectors."""
+    ``gt_instance_labels.keypoint_x_labels`` / ``keypoint_y_labels`` for SimCC vectors;
+    ``owner`` (the calling head's name) is named in the errors."""
     if isinstance(outputs, Tensor):
         labels = torch.stack(gather_labels(batch_data_samples, 'gt_fields', 'heatmaps', owner))
         return outputs.float(), labels

@@ -1,4 +1,6 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
+"""The ADAM neck of DAG; its fused attention kernels' plumbing is in :mod:`.fused_attention`."""
+
 import math
 from typing import Optional, Sequence, Tuple, Union
 
@@ -11,32 +13,7 @@ from mmpose.utils.typing import OptMultiConfig
 from torch import Tensor
 
 from ...utils.checks import check_number
-
-
-def _autocast_enabled(device_type: str) -> bool:
-    """Whether autocast is active for ``device_type`` (torch 2.0-2.3 and newer)."""
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:
-        # Before torch 2.4 the query took no argument and only covered CUDA.
-        if device_type == 'cpu':
-            return torch.is_autocast_cpu_enabled()
-        return torch.is_autocast_enabled()
-
-
-def _pointwise(x: Tensor, conv: nn.Conv2d) -> Tensor:
-    """Apply a 1x1 conv to channel-last tokens in the dtype of ``x``.
-
-    Args:
-        x (Tensor): Tokens of shape (B, N, C_in), float32 or float64.
-        conv (nn.Conv2d): A 1x1 conv with ``C_in`` input channels.
-
-    Returns:
-        Tensor: (B, N, C_out), contiguous in the last dimension, which is what
-        the fused attention kernels require.
-    """
-    bias = None if conv.bias is None else conv.bias.to(x.dtype)
-    return F.linear(x, conv.weight.flatten(1).to(x.dtype), bias)
+from .fused_attention import autocast_enabled, padded_attention, pointwise
 
 
 @MODELS.register_module()
@@ -175,55 +152,27 @@ class ADAM(BaseModule):
         qk_reduction: int = 8,
         qk_scale: Optional[float] = 1.0,
         spatial_downsample: int = 1,
-        init_cfg: OptMultiConfig = None,
         fuse_input: bool = False,
         attention_index: Optional[int] = None,
         instance_scale: Optional[Union[float, str]] = None,
         multi_features: str = 'input',
         upsample_factor: int = 1,
+        init_cfg: OptMultiConfig = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(instance_scale, str):
-            if instance_scale != 'random':
-                raise ValueError(
-                    "ADAM: instance_scale must be None, a number or 'random', got "
-                    f'{instance_scale!r}'
-                )
-        elif instance_scale is not None:
-            instance_scale = check_number(instance_scale, 'instance_scale', 'ADAM')
-        if multi_features not in ('input', 'attended'):
-            raise ValueError(
-                f"ADAM: multi_features must be 'input' or 'attended', got {multi_features!r}"
-            )
-        upsample_factor = check_number(
-            upsample_factor, 'upsample_factor', 'ADAM', ge=1, integer=True
+        self.instance_scale, self.upsample_factor = self._check_release_options(
+            instance_scale, multi_features, upsample_factor, use_channel_attention
         )
-        if instance_scale is not None and not use_channel_attention:
-            raise ValueError(
-                "ADAM: instance_scale scales the channel attention's instance vector; it "
-                'needs use_channel_attention=True'
-            )
-        self.instance_scale = instance_scale
         self.multi_features = multi_features
-        self.upsample_factor = int(upsample_factor)
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
-        if not isinstance(in_index, int):
-            raise TypeError(f'in_index must be an int, got {in_index!r}')
-        if attention_index is not None and not isinstance(attention_index, int):
-            raise TypeError(f'attention_index must be an int or None, got {attention_index!r}')
-        if len(center_yx) != 2 or not all(0.0 <= float(c) <= 1.0 for c in center_yx):
-            raise ValueError(
-                f'center_yx must be a relative (y, x) pair in [0, 1], got {center_yx!r}'
-            )
-        if not isinstance(qk_reduction, int) or qk_reduction < 1:
-            raise ValueError(f'qk_reduction must be a positive int, got {qk_reduction!r}')
-        if qk_scale is not None and not qk_scale > 0:
-            raise ValueError(f'qk_scale must be positive or None, got {qk_scale!r}')
-        if not isinstance(spatial_downsample, int) or spatial_downsample < 1:
-            raise ValueError(
-                f'spatial_downsample must be a positive int, got {spatial_downsample!r}'
-            )
+        self._check_attention_options(
+            in_channels,
+            in_index,
+            attention_index,
+            center_yx,
+            qk_reduction,
+            qk_scale,
+            spatial_downsample,
+        )
 
         self.in_channels = in_channels
         self.in_index = in_index
@@ -251,17 +200,86 @@ class ADAM(BaseModule):
             self.gamma = nn.Parameter(torch.zeros(1))
         self.fuse_input = bool(fuse_input)
         if self.fuse_input:
-            self.fusion_conv = nn.Conv2d(2 * in_channels, in_channels, 1)
-            with torch.no_grad():
-                self.fusion_conv.weight.zero_()
-                self.fusion_conv.bias.zero_()
-                eye = torch.eye(in_channels)[:, :, None, None]
-                if attention_index is None:
-                    # the attended map is F_m at init: pass it, so the attention learns
-                    self.fusion_conv.weight[:, in_channels:] = eye
-                else:
-                    # the attended map is another one: pass F_m itself
-                    self.fusion_conv.weight[:, :in_channels] = eye
+            self.fusion_conv = self._identity_fusion_conv()
+
+    @staticmethod
+    def _check_release_options(
+        instance_scale: Optional[Union[float, str]],
+        multi_features: str,
+        upsample_factor: int,
+        use_channel_attention: bool,
+    ) -> Tuple[Optional[Union[float, str]], int]:
+        """Check the options of the authors' release (``instance_scale``,
+        ``multi_features``, ``upsample_factor``); returns ``instance_scale`` (a number as a
+        float) and ``upsample_factor`` as an int."""
+        if isinstance(instance_scale, str):
+            if instance_scale != 'random':
+                raise ValueError(
+                    "ADAM: instance_scale must be None, a number or 'random', got "
+                    f'{instance_scale!r}'
+                )
+        elif instance_scale is not None:
+            instance_scale = check_number(instance_scale, 'instance_scale', 'ADAM')
+        if multi_features not in ('input', 'attended'):
+            raise ValueError(
+                f"ADAM: multi_features must be 'input' or 'attended', got {multi_features!r}"
+            )
+        upsample_factor = check_number(
+            upsample_factor, 'upsample_factor', 'ADAM', ge=1, integer=True
+        )
+        if instance_scale is not None and not use_channel_attention:
+            raise ValueError(
+                "ADAM: instance_scale scales the channel attention's instance vector; it "
+                'needs use_channel_attention=True'
+            )
+        return instance_scale, int(upsample_factor)
+
+    @staticmethod
+    def _check_attention_options(
+        in_channels: int,
+        in_index: int,
+        attention_index: Optional[int],
+        center_yx: Sequence[float],
+        qk_reduction: int,
+        qk_scale: Optional[float],
+        spatial_downsample: int,
+    ) -> None:
+        """Check the input selection and the attention's options."""
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+        if not isinstance(in_index, int):
+            raise TypeError(f'in_index must be an int, got {in_index!r}')
+        if attention_index is not None and not isinstance(attention_index, int):
+            raise TypeError(f'attention_index must be an int or None, got {attention_index!r}')
+        if len(center_yx) != 2 or not all(0.0 <= float(c) <= 1.0 for c in center_yx):
+            raise ValueError(
+                f'center_yx must be a relative (y, x) pair in [0, 1], got {center_yx!r}'
+            )
+        if not isinstance(qk_reduction, int) or qk_reduction < 1:
+            raise ValueError(f'qk_reduction must be a positive int, got {qk_reduction!r}')
+        if qk_scale is not None and not qk_scale > 0:
+            raise ValueError(f'qk_scale must be positive or None, got {qk_scale!r}')
+        if not isinstance(spatial_downsample, int) or spatial_downsample < 1:
+            raise ValueError(
+                f'spatial_downsample must be a positive int, got {spatial_downsample!r}'
+            )
+
+    def _identity_fusion_conv(self) -> nn.Conv2d:
+        """``fuse_input``'s 1x1 conv over ``cat[F_m, attended]``, starting as the identity on
+        the attended half (with ``attention_index``: on ``F_m``) and zero on the other."""
+        channels = self.in_channels
+        fusion_conv = nn.Conv2d(2 * channels, channels, 1)
+        with torch.no_grad():
+            fusion_conv.weight.zero_()
+            fusion_conv.bias.zero_()
+            eye = torch.eye(channels)[:, :, None, None]
+            if self.attention_index is None:
+                # the attended map is F_m at init: pass it, so the attention learns
+                fusion_conv.weight[:, channels:] = eye
+            else:
+                # the attended map is another one: pass F_m itself
+                fusion_conv.weight[:, :channels] = eye
+        return fusion_conv
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
         """Select one backbone map and compute the target features.
@@ -295,7 +313,7 @@ class ADAM(BaseModule):
 
         # float16 / bfloat16 are computed in float32, float64 stays float64.
         compute_dtype = torch.promote_types(feats.dtype, torch.float32)
-        out_dtype = compute_dtype if _autocast_enabled(feats.device.type) else feats.dtype
+        out_dtype = compute_dtype if autocast_enabled(feats.device.type) else feats.dtype
         with torch.autocast(device_type=feats.device.type, enabled=False):
             x = attended.to(compute_dtype)
             if self.use_channel_attention:
@@ -392,9 +410,9 @@ class ADAM(BaseModule):
             src = F.adaptive_avg_pool2d(x, size)
         src_h, src_w = src.shape[-2:]
         tokens = src.flatten(2).transpose(1, 2)  # (B, N, C)
-        query = _pointwise(tokens, self.query_conv)
-        key = _pointwise(tokens, self.key_conv)
-        value = _pointwise(tokens, self.value_conv)
+        query = pointwise(tokens, self.query_conv)
+        key = pointwise(tokens, self.key_conv)
+        value = pointwise(tokens, self.value_conv)
         out = self._attention(query, key, value)  # (B, N, C)
         out = out.transpose(1, 2).reshape(b, c, src_h, src_w)
         if self.spatial_downsample > 1:
@@ -412,16 +430,6 @@ class ADAM(BaseModule):
         Returns:
             Tensor: (B, N, C), ``out_i = sum_j softmax_j(scale * q_i . k_j) v_j``.
         """
-        qk_channels, channels = query.size(-1), value.size(-1)
-        width = self.attention_channels
         # Explicit, because SDPA's default 1 / sqrt(E) would see the padded width.
-        scale = 1 / math.sqrt(qk_channels) if self.qk_scale is None else self.qk_scale
-        if width > qk_channels:
-            query = F.pad(query, (0, width - qk_channels))
-            key = F.pad(key, (0, width - qk_channels))
-        if width > channels:
-            value = F.pad(value, (0, width - channels))
-        out = F.scaled_dot_product_attention(
-            query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1), scale=scale
-        )
-        return out.squeeze(1)[..., :channels]
+        scale = 1 / math.sqrt(query.size(-1)) if self.qk_scale is None else self.qk_scale
+        return padded_attention(query, key, value, self.attention_channels, scale)

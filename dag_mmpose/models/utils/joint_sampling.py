@@ -24,6 +24,7 @@ __all__ = [
     'HeadOutputs',
     'RegressedPointSampler',
     'flip_normalized',
+    'flip_pixels',
     'heatmap_to_pixels',
     'normalized_to_pixels',
     'pixels_to_normalized',
@@ -68,6 +69,26 @@ def flip_normalized(
     unit = (coords + 1.0) * 0.5
     flipped = flip_coordinates(unit, list(flip_indices), shift, input_size)
     return 2.0 * flipped - 1.0
+
+
+def flip_pixels(
+    keypoints: Tensor, flip_indices: Sequence[int], input_size: Tuple[int, int], shift: bool = True
+) -> Tensor:
+    """Mirror a pose in crop pixels into the flipped crop: :func:`flip_normalized` in pixels
+    (the flip is its own inverse, so this also maps a flipped crop's pose back).
+
+    Args:
+        keypoints (Tensor): Keypoints in crop pixels, shape (B, K, 2).
+        flip_indices (Sequence[int]): Index of each joint's mirror joint.
+        input_size (Tuple[int, int]): Crop size (w, h).
+        shift (bool): Shift by one pixel as mmpose's pixel flip. Defaults to ``True``.
+
+    Returns:
+        Tensor: Mirrored keypoints in crop pixels, shape (B, K, 2), float32.
+    """
+    normalized = pixels_to_normalized(keypoints.float(), input_size)
+    flipped = flip_normalized(normalized, flip_indices, input_size, shift)
+    return normalized_to_pixels(flipped, input_size)
 
 
 def soft_argmax(heatmaps: Tensor) -> Tuple[Tensor, Tensor]:

@@ -2,7 +2,7 @@
 """Graphs of a skeleton: adjacency matrices and hop distances for graph convolutions.
 
 Joint features are laid out as (B, J, C) by the layers that use these matrices
-(:mod:`dag_mmpose.models.utils.graph_layers`). All matrices are (J, J), float32, row ``i``
+(:mod:`dag_mmpose.models.utils.multi_hop_gcn`). All matrices are (J, J), float32, row ``i``
 = what joint ``i`` receives:
 
 - :func:`skeleton_adjacency`: the 1-hop skeleton with a unit diagonal (self loops)

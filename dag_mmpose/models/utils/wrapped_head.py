@@ -1,14 +1,15 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Helpers for a head that wraps a stock mmpose top-down head (as ``VisPredictHead`` does) and
-refines its pose: the base head's crop frame, its flip-test averaging and heatmap outputs, and
-loading a plain mmpose checkpoint of the base head into the wrapper."""
+refines its pose: the base head's crop frame, its flip-test averaging and heatmap outputs, the
+predicted instances, and loading a plain mmpose checkpoint of the base head into the
+wrapper."""
 
 import warnings
-from typing import Collection, Sequence, Tuple
+from typing import Collection, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 from mmpose.codecs import UDPHeatmap
 from mmpose.codecs.utils import get_simcc_normalized
 from mmpose.models.utils.tta import flip_heatmaps, flip_vectors
@@ -25,6 +26,7 @@ __all__ = [
     'flip_average_outputs',
     'move_base_head_keys',
     'outputs_to_pred_fields',
+    'pose_instances',
     'simcc_split_ratio',
 ]
 
@@ -153,6 +155,31 @@ def flip_average_outputs(
         return (outputs + flipped) * 0.5
     flipped_x, flipped_y = flip_vectors(flipped[0], flipped[1], flip_indices=flip_indices)
     return (outputs[0] + flipped_x) * 0.5, (outputs[1] + flipped_y) * 0.5
+
+
+def pose_instances(
+    keypoints: Tensor, scores: Tensor, initial: Optional[Tensor] = None
+) -> InstanceList:
+    """A top-down head's predictions, one ``InstanceData`` per sample (in numpy, on the host).
+
+    Args:
+        keypoints (Tensor): The predicted keypoints, (B, K, 2) crop pixels.
+        scores (Tensor): Their scores, (B, K).
+        initial (Tensor, optional): The initial pose the keypoints were refined from, (B, K,
+            2) crop pixels, for ``test_cfg['output_initial']``.
+
+    Returns:
+        List[InstanceData]: per sample ``keypoints`` (1, K, 2) and ``keypoint_scores``
+        (1, K), with ``initial`` also ``initial_keypoints`` (1, K, 2).
+    """
+    preds = [
+        InstanceData(keypoints=kpts[None], keypoint_scores=kpt_scores[None])
+        for kpts, kpt_scores in zip(to_numpy(keypoints), to_numpy(scores))
+    ]
+    if initial is not None:
+        for instances, kpts in zip(preds, to_numpy(initial)):
+            instances.initial_keypoints = kpts[None]
+    return preds
 
 
 def outputs_to_pred_fields(outputs: HeadOutputs, preds: InstanceList) -> PixelDataList:
