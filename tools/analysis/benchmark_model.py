@@ -33,6 +33,7 @@ Examples::
         configs/body_2d_keypoint/dslope/coco/td-hm_hrnet-w32_dslope-8xb64-210e_coco-256x192.py
     python tools/analysis/benchmark_model.py --device cuda --batch-size 64 --amp
     python tools/analysis/benchmark_model.py --config A.py --baseline B.py --input-size 96 128
+    python tools/analysis/benchmark_model.py --cfg-options model.neck.spatial_downsample=2
 """
 
 import argparse
@@ -46,7 +47,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -112,6 +113,14 @@ def parse_args() -> argparse.Namespace:
         'training, torch.autocast for inference',
     )
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default=None,
+        help='override settings of the first config only, as tools/train.py does (e.g. '
+        'model.neck.spatial_downsample=2); the first row of the table names them',
+    )
     parser.add_argument(
         '--numpy-decode',
         action='store_true',
@@ -272,9 +281,13 @@ def main() -> None:
         warnings.filterwarnings('ignore', message='.*no torch decoder for')
 
     cfgs = [load_config(p, args.input_size, args.amp) for p in (args.config, args.baseline)]
+    if args.cfg_options:
+        cfgs[0].merge_from_dict(args.cfg_options)
     if args.batch_size is None:
         args.batch_size = cfgs[0].train_dataloader.batch_size if device.type == 'cuda' else 2
     names = [osp.splitext(osp.basename(p))[0] for p in (args.config, args.baseline)]
+    if args.cfg_options:
+        names[0] += ' (' + ', '.join(f'{k}={v}' for k, v in args.cfg_options.items()) + ')'
     benches = [Bench(n, c, args, device) for n, c in zip(names, cfgs)]
 
     for rnd in range(args.warmup + args.rounds):
