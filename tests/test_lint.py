@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from dag_mmpose.testing.repo import REPO_ROOT
 
 
 def _ruff() -> str:

@@ -15,11 +15,11 @@ from mmpose.registry import MODELS
 from torch import nn
 
 from ..utils.config import drop_pretrained
+from .repo import REPO_ROOT
 
 __all__ = ['DEMO_MODELS', 'build_demo_model', 'demo_config']
 
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_DEMO = osp.join(_REPO, 'configs', 'demo')
+_DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 _STEM = 'td-hm_hrnet-tiny{}-1xb32-10e_synthetic-coco-128x96.py'
 
 #: name -> demo config variant; 'opec-couplegraph' is OPEC-Net's CoupleGraph refiner built on

@@ -27,6 +27,7 @@ from mmpose.structures import PoseDataSample
 from torch import nn
 
 from ..utils.config import drop_pretrained
+from .repo import REPO_ROOT
 
 __all__ = [
     'STAGES',
@@ -44,9 +45,8 @@ __all__ = [
     'switch_effects',
 ]
 
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _W32 = osp.join(
-    _REPO,
+    REPO_ROOT,
     'configs/body_2d_keypoint/dag/coco/td-hm_hrnet-w32_dag-release-8xb64-210e_coco-256x192.py',
 )
 #: the compared stages, in the order the test path computes them
@@ -65,7 +65,7 @@ STAGES = (
 
 def converter():
     """``tools/model_converters/dag_release2mmpose.py`` as a module."""
-    path = osp.join(_REPO, 'tools', 'model_converters', 'dag_release2mmpose.py')
+    path = osp.join(REPO_ROOT, 'tools', 'model_converters', 'dag_release2mmpose.py')
     spec = importlib.util.spec_from_file_location('dag_release2mmpose', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -9,9 +9,10 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 
+from .repo import REPO_ROOT
+
 __all__ = ['TINY_EPOCH', 'RecordFirstIter', 'dist_train', 'free_port', 'run_tool']
 
-_REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 #: ``--cfg-options`` for one tiny epoch of a demo config: 12 train images in batches of 8,
 #: no dataloader workers, no best-checkpoint search, a log line per iteration
@@ -67,7 +68,7 @@ def dist_train(
     env = dict(env, PORT=str(free_port()), MASTER_ADDR='127.0.0.1')
     if 'lo' in {name for _, name in socket.if_nameindex()}:
         env['GLOO_SOCKET_IFNAME'] = 'lo'
-    cmd = ['bash', osp.join(_REPO, 'tools', 'dist_train.sh'), config, '2']
+    cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2']
     cmd += ['--work-dir', str(work_dir), '--cfg-options', *(options or TINY_EPOCH)]
     result = run_tool(cmd, cwd=cwd, env=env)
     return result.stdout + result.stderr

@@ -21,8 +21,8 @@ from mmpose.visualization import PoseLocalVisualizer
 import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.engine import draw_refinement, initial_keypoints_in_image
+from dag_mmpose.testing.repo import REPO_ROOT
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'demo', 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py'
 )

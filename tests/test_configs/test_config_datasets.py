@@ -35,10 +35,9 @@ from mmpose.registry import DATASETS
 
 from dag_mmpose.benchmark import synthetic_dataset_cfg
 from dag_mmpose.benchmark.synthetic import LAYOUTS
-from dag_mmpose.testing.repo import COCO_KEYS, CROWDPOSE_KEYS
+from dag_mmpose.testing.repo import COCO_KEYS, CROWDPOSE_KEYS, REPO_ROOT
 from dag_mmpose.utils import loader_dataset_cfg, pipeline_steps
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
 SPLITS = ('val', 'test')

@@ -42,6 +42,7 @@ from dag_mmpose.testing import (
     type_name,
     write_keypoint_results,
 )
+from dag_mmpose.testing.repo import REPO_ROOT
 from dag_mmpose.utils.config import (
     POOL_TRANSFORMS,
     drop_pretrained,
@@ -49,7 +50,6 @@ from dag_mmpose.utils.config import (
     pipeline_steps,
 )
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
 BATCH_SIZE = 2  # > 1 so that label stacking is exercised and BatchNorm sees a batch

@@ -28,8 +28,8 @@ import dag_mmpose  # noqa: F401  (registers the DAG modules)
 from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.models.necks import ADAM
 from dag_mmpose.models.utils import MultiHopGCN
+from dag_mmpose.testing.repo import REPO_ROOT
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'drop_in')
 ADAM_CONFIG = osp.join(CONFIG_DIR, 'td-hm_res50_adam-8xb64-210e_coco-256x192.py')
 SIMCC_CONFIG = osp.join(CONFIG_DIR, 'simcc_res50_fgmh-gcn-8xb64-210e_coco-256x192.py')

@@ -21,8 +21,8 @@ from dag_mmpose.benchmark.synthetic import generate_coco_style
 from dag_mmpose.datasets import InstancePool, build_instance_pool
 from dag_mmpose.datasets.instance_pool import INDEX_FILE, InstancePoolWriter
 from dag_mmpose.datasets.instance_pool_builder import SKIP_REASONS, format_summary
+from dag_mmpose.testing.repo import REPO_ROOT
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 K = 17
 # pycocotools under numpy 2 warns on every decode of the reference masks
 pytestmark = pytest.mark.filterwarnings(

@@ -34,8 +34,8 @@ from dag_mmpose.engine import (
 from dag_mmpose.engine.hooks.refinement_visualization_hook import INITIAL_COLOR, REFINED_COLOR
 from dag_mmpose.models.heads import FGMHGCNHead
 from dag_mmpose.testing import mirror_exact_simcc_cfg, randomize_output_layer
+from dag_mmpose.testing.repo import REPO_ROOT
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')
 DAG_CONFIG = osp.join(CONFIG_DIR, 'td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py')
 BASELINE_CONFIG = osp.join(CONFIG_DIR, 'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py')

@@ -161,6 +161,11 @@ def resize_config(cfg: Config, input_size: Sequence[int]) -> None:
         node[key] = size
 
 
+def options_label(cfg_options: Dict) -> str:
+    """`` (key=value, ...)``: the overrides a row of the report was measured with."""
+    return ' (' + ', '.join(f'{k}={v}' for k, v in cfg_options.items()) + ')'
+
+
 def load_config(path: str, input_size: Optional[Sequence[int]], amp: bool) -> Config:
     cfg = Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
@@ -287,7 +292,7 @@ def main() -> None:
         args.batch_size = cfgs[0].train_dataloader.batch_size if device.type == 'cuda' else 2
     names = [osp.splitext(osp.basename(p))[0] for p in (args.config, args.baseline)]
     if args.cfg_options:
-        names[0] += ' (' + ', '.join(f'{k}={v}' for k, v in args.cfg_options.items()) + ')'
+        names[0] += options_label(args.cfg_options)
     benches = [Bench(n, c, args, device) for n, c in zip(names, cfgs)]
 
     for rnd in range(args.warmup + args.rounds):

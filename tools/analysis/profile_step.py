@@ -29,7 +29,7 @@ from mmengine.config import DictAction
 from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark_model import DEFAULT_CONFIG, Bench, load_config  # noqa: E402
+from benchmark_model import DEFAULT_CONFIG, Bench, load_config, options_label  # noqa: E402
 
 PREFIX = 'part: '
 
@@ -135,7 +135,7 @@ def main(argv=None) -> Dict[str, float]:
     ]  # fmt: skip
     name = osp.basename(args.config)
     if args.cfg_options:
-        name += ' (' + ', '.join(f'{k}={v}' for k, v in args.cfg_options.items()) + ')'
+        name += options_label(args.cfg_options)
     print(f'{name}: one training step, batch {args.batch_size}, {torch.get_num_threads()} '
           f'threads, mean of {args.steps} profiled steps: {step:.0f} ms\n')  # fmt: skip
     print('| part | ms per step | share |\n| --- | --- | --- |')
