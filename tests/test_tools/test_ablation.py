@@ -22,7 +22,8 @@ CONFIGS = [
 
 
 def _ablation(tool_env, work_dir, data_root):
-    cmd = [sys.executable, TOOL, '--configs', *CONFIGS, '--seeds', '0', '1', '--epochs', '1',
+    cmd = [sys.executable, TOOL, '--protocol', 'from-scratch', '--configs', *CONFIGS,
+           '--seeds', '0', '1', '--epochs', '1',
            '--num-images', '16', '8', '8', '--data-root', data_root, '--work-dir', work_dir,
            '--threads', '1']  # fmt: skip
     result = subprocess.run(
@@ -50,6 +51,7 @@ def test_ablation_runs_reports_and_resumes(tool_env, tmp_path):
     with open(osp.join(work_dir, 'ablation.md')) as f:
         report = f.read()
     assert '**val**' in report and '**test**' in report
+    assert report.startswith('From-scratch protocol')
     # by default the runs train and test on the benchmark's fast setting
     assert "variety 'upright'" in report
     with open(osp.join(data_root, 'annotations', 'person_keypoints_test.json')) as f:
@@ -69,7 +71,8 @@ def test_ablation_runs_reports_and_resumes(tool_env, tmp_path):
 def test_augmentation_probability_is_chosen_on_val(tool_env, tmp_path):
     work_dir, data_root = str(tmp_path / 'ablation'), str(tmp_path / 'data')
     da = osp.join(DEMO, 'td-hm_hrnet-tiny_dag-da-1xb32-10e_synthetic-coco-128x96.py')
-    cmd = [sys.executable, TOOL, '--configs', CONFIGS[0], da, '--seeds', '0', '--epochs', '1',
+    cmd = [sys.executable, TOOL, '--protocol', 'from-scratch', '--configs', CONFIGS[0], da,
+           '--seeds', '0', '--epochs', '1',
            '--num-images', '16', '8', '8', '--data-root', data_root, '--work-dir', work_dir,
            '--threads', '1', '--aug-probs', '0', '1', '--select', 'occ/PCK@0.1']  # fmt: skip
     result = subprocess.run(
@@ -92,6 +95,39 @@ def test_augmentation_probability_is_chosen_on_val(tool_env, tmp_path):
     test_rows = [line for line in test_part.splitlines() if line.startswith('| +DA')]
     assert len(test_rows) == 1 and test_rows[0].startswith(f'| +DA (p={best}) |')
     assert f'Chosen on val (best mean occ/PCK@0.1): +DA p={best}' in test_part
+
+
+def test_trained_base_protocol_reports_paired_intervals(tool_env, tmp_path):
+    """The default protocol end to end on a tiny budget: OPEC-Net's rows over two seeds,
+    each seed's base trained once, paired intervals over seeds and images, the MDE."""
+    work_dir, data_root = str(tmp_path / 'ablation'), str(tmp_path / 'data')
+    cmd = [sys.executable, TOOL, '--rows', 'opec', '--seeds', '0', '1', '--base-epochs', '1',
+           '--opec-epochs', '1', '--bootstrap', '20', '--num-images', '12', '6', '6',
+           '--data-root', data_root, '--work-dir', work_dir, '--threads', '1']  # fmt: skip
+    result = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=tool_env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(osp.join(work_dir, 'paired.md')) as f:
+        report = f.read()
+    assert report.startswith('Trained-base protocol')
+    test_part = report.split('**test**')[1]
+    row = [line for line in test_part.splitlines() if line.startswith('| OPEC-Net (every')]
+    # vs its reference, 2 seeds, 4 figures, 4 intervals over seeds, 3 over images
+    cells = [c.strip() for c in row[0].strip('|').split('|')]
+    assert cells[1] == 'base (OPEC-Net, refine=False)' and cells[2] == '2'
+    assert all(c.count('[') == 1 for c in cells[7:])
+    assert 'Minimum detectable effect' in test_part and "OPEC-Net's rule" in test_part
+    with open(osp.join(work_dir, 'paired.json')) as f:
+        data = json.load(f)
+    assert sorted(data['bases']) == ['0', '1']
+    every = [r for r in data['test'] if r['name'] == 'OPEC-Net (every joint)'][0]
+    assert every['paired_seeds'] == [0, 1]
+    assert {'mean', 'low', 'high', 'mde', 'bootstrap'} <= set(every['diff']['occ/AP'])
+    assert osp.getsize(osp.join(work_dir, 'paired.png')) > 0
+    # one base per seed, trained once
+    bases = [root for root, _, files in os.walk(work_dir) if 'base.json' in files]
+    assert len(bases) == 2
 
 
 def test_aug_prob_needs_an_augmenting_config(tmp_path):

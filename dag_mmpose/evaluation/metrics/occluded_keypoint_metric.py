@@ -90,6 +90,12 @@ class OccludedKeypointMetric(BaseMetric):
             ``'coco'`` (v=0, 1, 2; occluded: v=1) or ``'coco-re'`` (also v=3, "labelled and
             occluded"; occluded: v=1 and v=3). See :mod:`dag_mmpose.utils.visibility`.
             Defaults to ``'coco'``.
+        per_image_file (str, optional): Also write, per evaluation, the per-image records
+            the figures are made of (``.npz``; read by
+            :func:`dag_mmpose.benchmark.stats.load_per_image`, which bootstraps the figures
+            over images): every labelled joint with its image, flag and OKS, the ``occ/AP``
+            evaluation per detection and ground-truth person, and each image's count of
+            predicted joints scored below ``keypoint_score_thr``. Defaults to ``None``.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to ``None``.
     """
@@ -105,6 +111,7 @@ class OccludedKeypointMetric(BaseMetric):
         use_area: bool = True,
         keypoint_score_thr: float = 0.2,
         visibility_convention: str = 'coco',
+        per_image_file: Optional[str] = None,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -129,6 +136,7 @@ class OccludedKeypointMetric(BaseMetric):
         self.iou_buckets = (low, high)
         self.match_oks_thr = check_number(match_oks_thr, 'match_oks_thr', owner, ge=0, le=1)
         self.keypoint_score_thr = check_number(keypoint_score_thr, 'keypoint_score_thr', owner)
+        self.per_image_file = per_image_file
 
     @staticmethod
     def _load_ground_truth(
@@ -230,7 +238,13 @@ class OccludedKeypointMetric(BaseMetric):
             high = scores > self.keypoint_score_thr
             mean = np.where(high.any(1), (scores * high).sum(1) / np.maximum(high.sum(1), 1), 0)
             self.results.append(
-                dict(img_id=sample['img_id'], keypoints=keypoints, scores=bbox_scores * mean)
+                dict(
+                    img_id=sample['img_id'],
+                    keypoints=keypoints,
+                    scores=bbox_scores * mean,
+                    low_scores=int((scores < self.keypoint_score_thr).sum()),
+                    num_joints=int(scores.size),
+                )
             )
 
     # ------------------------------------------------------------------ ground truth
@@ -295,21 +309,26 @@ class OccludedKeypointMetric(BaseMetric):
                 stacklevel=2,
             )
 
-        joints = []  # one row per labelled joint: see _joint_rows
+        joints, joint_images = [], []  # one row per labelled joint: see _joint_rows
         occ_gt, occ_dt = [], []
         for img_id in self.coco.getImgIds():
             people = self._people(img_id)
             matches = self._match(people, by_image.get(img_id, []), sigmas)
             for person, match in zip(people, matches):
-                joints.extend(self._joint_rows(person, match, sigmas))
+                rows = self._joint_rows(person, match, sigmas)
+                joints.extend(rows)
+                joint_images.extend([img_id] * len(rows))
                 if np.isin(person['joints'][:, 2], self.occluded_flags).any():
                     occ_gt.append(person['ann'])
                     if match is not None:
                         occ_dt.append((img_id, match[0], match[1]))
 
-        metrics = self._aggregate(np.array(joints).reshape(-1, 6), '')
+        joints = np.array(joints).reshape(-1, 6)
+        metrics = self._aggregate(joints, '')
+        evaluation = None
         if any(k.startswith('occ/') for k in metrics):
-            metrics['occ/AP'] = self._occluded_ap(occ_gt, occ_dt, sigmas)
+            evaluation = self._occluded_evaluation(occ_gt, occ_dt, sigmas)
+            metrics['occ/AP'] = float(evaluation.stats[0]) if evaluation is not None else 0.0
         else:
             flags = ' or '.join(f'v={v}' for v in self.occluded_flags)
             warnings.warn(
@@ -317,7 +336,57 @@ class OccludedKeypointMetric(BaseMetric):
                 'the occ/ figures are left out',
                 stacklevel=2,
             )
+        if self.per_image_file:
+            self._write_per_image(results, joints, np.array(joint_images), evaluation)
         return metrics
+
+    def _write_per_image(
+        self,
+        results: List[dict],
+        joints: np.ndarray,
+        joint_images: np.ndarray,
+        evaluation: Optional[COCOeval],
+    ) -> None:
+        """``per_image_file``: the records behind the figures, each row with its image id.
+
+        ``joints`` (J, 7): image id, then :meth:`_joint_rows`' ``v, matched, dist / size,
+        dist / torso, oks, iou``; ``occ_dets`` (D, 2 + 2T): image id, score, then per OKS
+        threshold whether the detection matched and whether it is ignored (``occ/AP``'s
+        evaluation at area 'all', as ``COCOeval.accumulate`` reads it); ``occ_gts`` (G, 2):
+        image id, ignored; ``low_scores`` (I, 3): image id, predicted joints scored below
+        ``keypoint_score_thr``, predicted joints.
+        """
+        thrs = np.linspace(0.5, 0.95, 10)
+        dets, gts = np.zeros((0, 2 + 2 * len(thrs))), np.zeros((0, 2))
+        if evaluation is not None:
+            params = evaluation.params
+            thrs = np.asarray(params.iouThrs)
+            det_rows, gt_rows = [], []
+            for entry in evaluation.evalImgs:
+                if entry is None or list(entry['aRng']) != list(params.areaRng[0]):
+                    continue
+                count = min(len(entry['dtScores']), entry['maxDet'])
+                for d in range(count):
+                    det_rows.append([entry['image_id'], entry['dtScores'][d],
+                                     *(entry['dtMatches'][:, d] > 0),
+                                     *entry['dtIgnore'][:, d]])  # fmt: skip
+                gt_rows.extend([entry['image_id'], g] for g in entry['gtIgnore'])
+            dets = np.array(det_rows, dtype=np.float64).reshape(-1, 2 + 2 * len(thrs))
+            gts = np.array(gt_rows, dtype=np.float64).reshape(-1, 2)
+        low = np.array(
+            [[r['img_id'], r['low_scores'], r['num_joints']] for r in results], dtype=np.float64
+        ).reshape(-1, 3)
+        np.savez_compressed(
+            self.per_image_file,
+            img_ids=np.array(self.coco.getImgIds(), dtype=np.float64),
+            joints=np.column_stack([joint_images, joints]) if len(joints) else np.zeros((0, 7)),
+            occluded_flags=np.array(self.occluded_flags, dtype=np.float64),
+            iou_thrs=thrs,
+            occ_dets=dets,
+            occ_gts=gts,
+            low_scores=low,
+            keypoint_score_thr=np.float64(self.keypoint_score_thr),
+        )
 
     def _match(self, people: List[dict], preds: List[tuple], sigmas: np.ndarray) -> List:
         """Greedy matching by score: per person ``(score, keypoints)`` or ``None``."""
@@ -378,8 +447,11 @@ class OccludedKeypointMetric(BaseMetric):
                     metrics.update(self._aggregate(rows[keep], key_prefix + name, buckets=False))
         return metrics
 
-    def _occluded_ap(self, gt_anns: List[dict], dets: List[tuple], sigmas: np.ndarray) -> float:
-        """COCO OKS-AP of the people with an occluded joint, on their occluded joints only.
+    def _occluded_evaluation(
+        self, gt_anns: List[dict], dets: List[tuple], sigmas: np.ndarray
+    ) -> Optional[COCOeval]:
+        """The ``COCOeval`` (evaluated, accumulated, summarized) of the people with an
+        occluded joint, on their occluded joints only; ``None`` without detections (AP 0).
 
         The other joints are made unlabelled (v=0); the occluded ones keep their flag, which
         xtcocotools counts as labelled for any v > 0 (v=3 of COCO-RE included)."""
@@ -396,7 +468,7 @@ class OccludedKeypointMetric(BaseMetric):
                 )
             )
         if not dets:
-            return 0.0
+            return None
         img_ids = sorted({a['image_id'] for a in annotations})
         gt = COCO()
         gt.dataset = dict(
@@ -423,4 +495,4 @@ class OccludedKeypointMetric(BaseMetric):
             evaluator.evaluate()
             evaluator.accumulate()
             evaluator.summarize()
-        return float(evaluator.stats[0])
+        return evaluator

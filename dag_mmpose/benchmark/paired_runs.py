@@ -1,0 +1,210 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Rows of the trained-base protocol and their runs: each row a config started from the
+cached base as its paper starts (:mod:`.trained_base`), each run one (row, seed) trained
+once, evaluated on val and test, and kept as ``result.json`` beside the per-image records
+of its test evaluations (for the bootstrap over images, :mod:`.stats`).
+
+A row names its reference: the figure reported for it is the difference to that reference
+on the same seed (the same base), so the base's own seed-to-seed spread cancels."""
+
+import copy
+import os
+import os.path as osp
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from ..utils.json_io import dump_json, load_json
+from .experiments import train_cfg_once
+from .trained_base import config_hash, dslope_cfg, finetune_cfg, opec_cfg
+
+__all__ = ['ROW_KINDS', 'Row', 'Schedule', 'evaluate', 'row_cfg', 'run_row']
+
+ROW_KINDS = ('finetune', 'opec', 'dslope', 'evaluate')
+
+
+@dataclass
+class Schedule:
+    """The rows' schedules: fine-tunes (DAG, the baseline, D-Slope from the base) and
+    OPEC-Net's CFA + GCN training on the frozen base."""
+
+    finetune_epochs: int = 5
+    finetune_lr: float = 5e-4
+    opec_epochs: int = 5
+    opec_lr: float = 1e-3
+
+
+@dataclass
+class Row:
+    """One table row.
+
+    Args:
+        name: Row label.
+        kind: ``'finetune'``, ``'opec'``, ``'dslope'`` (see :mod:`.trained_base`) or
+            ``'evaluate'`` (no training: the run of row ``source`` evaluated with other
+            ``test_cfg`` values, e.g. OPEC-Net's reference ``refine=False``).
+        config: Config file (not needed for ``'evaluate'``).
+        reference: The row it is paired with (``None``: the table's first row).
+        options: ``--cfg-options``-style overrides (``{'model.neck.spatial_downsample': 2}``)
+            and, for ``'dslope'``, ``start`` / ``mode`` / ``mimic`` of :func:`dslope_cfg`.
+        test_cfg: Updates of the model's ``test_cfg`` for this row's evaluations.
+        source: For ``'evaluate'``: the trained row whose checkpoint it evaluates.
+    """
+
+    name: str
+    kind: str
+    config: Optional[str] = None
+    reference: Optional[str] = None
+    options: Dict[str, Any] = field(default_factory=dict)
+    test_cfg: Dict[str, Any] = field(default_factory=dict)
+    source: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ROW_KINDS:
+            raise ValueError(
+                f'row {self.name!r}: kind must be one of {ROW_KINDS}, got {self.kind!r}'
+            )
+        if (self.kind == 'evaluate') != (self.source is not None):
+            raise ValueError(f"row {self.name!r}: `source` is given exactly for kind 'evaluate'")
+        if self.kind != 'evaluate' and not self.config:
+            raise ValueError(f'row {self.name!r} ({self.kind}) needs a config')
+
+
+_DSLOPE_KEYS = ('start', 'mode', 'mimic')
+
+
+def row_cfg(
+    row: Row,
+    base: Dict[str, Any],
+    data_root: str,
+    work_dir: str,
+    seed: int,
+    schedule: Schedule,
+) -> Config:
+    """The training config of a (row, seed), started from ``base`` (:func:`train_base`)."""
+    options = dict(row.options)
+    special = {k: options.pop(k) for k in _DSLOPE_KEYS if k in options}
+    if special and row.kind != 'dslope':
+        raise ValueError(f'row {row.name!r}: {sorted(special)} apply to dslope rows only')
+    if row.kind == 'finetune':
+        cfg = finetune_cfg(
+            row.config, base, data_root, work_dir, seed,
+            schedule.finetune_epochs, schedule.finetune_lr,
+        )  # fmt: skip
+    elif row.kind == 'opec':
+        cfg = opec_cfg(
+            row.config, base, data_root, work_dir, seed, schedule.opec_epochs, schedule.opec_lr
+        )
+    elif row.kind == 'dslope':
+        cfg = dslope_cfg(
+            row.config, base, data_root, work_dir, seed,
+            schedule.finetune_epochs, schedule.finetune_lr, **special,
+        )  # fmt: skip
+    else:
+        raise ValueError(f'row {row.name!r}: kind {row.kind!r} is not trained')
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def evaluate(
+    cfg: Config,
+    checkpoint: str,
+    split: str,
+    per_image_file: Optional[str] = None,
+    test_cfg: Optional[Dict[str, Any]] = None,
+) -> Dict[str, float]:
+    """Metrics of ``checkpoint`` on the ``val`` or ``test`` split (``coco/AP`` as ``AP``),
+    with ``test_cfg`` updates, writing the per-image records of the occlusion metric."""
+    cfg = copy.deepcopy(cfg)
+    if split == 'val':
+        cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
+    elif split != 'test':
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
+    evaluators = (
+        cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    )
+    for metric in evaluators:
+        if metric.type == 'OccludedKeypointMetric':
+            metric.per_image_file = per_image_file
+    if test_cfg:
+        model = cfg.model.enet if cfg.model.type == 'DualSampleEstimator' else cfg.model
+        model.test_cfg = dict(model.get('test_cfg', {}), **test_cfg)
+    cfg.load_from = checkpoint
+    cfg.work_dir = osp.join(cfg.work_dir, f'eval_{split}')
+    metrics = Runner.from_cfg(cfg).test()
+    return {k[len('coco/') :] if k.startswith('coco/') else k: v for k, v in metrics.items()}
+
+
+def run_row(
+    row: Row,
+    base: Dict[str, Any],
+    data_root: str,
+    work_root: str,
+    seed: int,
+    schedule: Schedule,
+    rerun_stale: bool = False,
+    trained: Optional[Callable[[str, int], Dict[str, Any]]] = None,
+) -> Dict[str, Any]:
+    """Train (unless a result of the same settings is kept) and evaluate one (row, seed).
+
+    ``'evaluate'`` rows evaluate the kept run of their ``source`` (``trained(name, seed)``
+    gives it). Returns ``dict(row, seed, settings, val, test, per_image, minutes)``.
+
+    Raises:
+        SystemExit: A kept result of other settings, without ``rerun_stale``.
+    """
+    slug = re.sub(r'[^A-Za-z0-9.+=-]+', '_', row.name).strip('_')
+    work_dir = osp.join(work_root, 'rows', slug, f'seed{seed}')
+    result_file = osp.join(work_dir, 'result.json')
+    if row.kind == 'evaluate':
+        source = trained(row.source, seed)
+        cfg = Config(source['cfg'])
+        cfg.work_dir = work_dir
+        checkpoint = source['checkpoint']
+        settings = dict(source=source['settings'], test_cfg=row.test_cfg)
+    else:
+        cfg = row_cfg(row, base, data_root, work_dir, seed, schedule)
+        checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+        settings = dict(
+            row=row.name,
+            config_sha256=config_hash(cfg),
+            base=base['settings'],
+            seed=seed,
+            test_cfg=row.test_cfg,
+        )
+    if osp.exists(result_file):
+        stored = load_json(result_file)
+        if stored.get('settings') == settings and (
+            row.kind == 'evaluate' or osp.exists(stored['checkpoint'])
+        ):
+            return stored
+        if not rerun_stale:
+            raise SystemExit(
+                f'{result_file} was made with other settings; its numbers do not belong to '
+                'this table. Pass --rerun-stale to run it again (the old result is kept as '
+                'result.previous.json) or choose another --work-dir.'
+            )
+        os.replace(result_file, osp.join(work_dir, 'result.previous.json'))
+    start = time.time()
+    if row.kind != 'evaluate':
+        checkpoint, _ = train_cfg_once(cfg)
+    train_minutes = (time.time() - start) / 60
+    per_image = osp.join(work_dir, 'test_per_image.npz')
+    result = dict(
+        row=row.name,
+        seed=seed,
+        settings=settings,
+        cfg=cfg.to_dict(),
+        checkpoint=checkpoint,
+        val=evaluate(cfg, checkpoint, 'val', test_cfg=row.test_cfg),
+        test=evaluate(cfg, checkpoint, 'test', per_image, test_cfg=row.test_cfg),
+        per_image=per_image,
+        train_minutes=train_minutes,
+    )
+    dump_json(result, result_file, indent=1)
+    return result

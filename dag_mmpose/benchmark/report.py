@@ -1,0 +1,155 @@
+# Copyright (c) dag_mmpose contributors. All rights reserved.
+"""Tables and the plot of the trained-base protocol: per row its paired difference to its
+reference with a 95 % interval over seeds and over test images, and the setup's minimum
+detectable effect (:mod:`.stats`)."""
+
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .stats import (
+    BOOTSTRAP_KEYS,
+    bootstrap_paired,
+    load_per_image,
+    min_detectable_effect,
+    paired_interval,
+)
+
+__all__ = ['DIFF_KEYS', 'paired_rows', 'paired_table', 'plot_paired']
+
+# the figures whose paired differences the table gives
+DIFF_KEYS = ('AP', 'occ/AP', 'occ/OKS', 'vis/OKS')
+
+
+def _low_score_share(results: List[dict]) -> float:
+    low = total = 0.0
+    for result in results:
+        records = load_per_image(result['per_image'])['low_scores']
+        low += records[:, 1].sum()
+        total += records[:, 2].sum()
+    return low / total if total else float('nan')
+
+
+def paired_rows(
+    runs: Dict[str, List[dict]],
+    references: Dict[str, Optional[str]],
+    split: str = 'test',
+    bootstrap_samples: int = 1000,
+) -> List[dict]:
+    """Per row: mean figures, and for each of :data:`DIFF_KEYS` the paired difference to its
+    reference (``mean``, ``low``, ``high`` over seeds; ``mde``), with (test split) the
+    bootstrap interval over images of :data:`BOOTSTRAP_KEYS` and the share of predicted
+    joints scored below the occlusion metric's ``keypoint_score_thr``. Rows pair by seed;
+    a seed missing from the reference is left out of the difference."""
+    first = next(iter(runs))
+    rows = []
+    for name, results in runs.items():
+        row = dict(name=name, seeds=[r['seed'] for r in results], figures={}, diff={})
+        for key in DIFF_KEYS:
+            values = [r[split][key] for r in results if key in r[split]]
+            row['figures'][key] = float(np.mean(values)) if values else float('nan')
+        ref_name = references.get(name) or first
+        # a reference row, or one whose reference is not in the table, has no difference
+        row['reference'] = None if ref_name == name or ref_name not in runs else ref_name
+        if split == 'test':
+            row['low_score_share'] = _low_score_share(results)
+        if row['reference'] is None:
+            rows.append(row)
+            continue
+        ref = {r['seed']: r for r in runs[ref_name]}
+        pairs = [(r, ref[r['seed']]) for r in results if r['seed'] in ref]
+        row['paired_seeds'] = [r['seed'] for r, _ in pairs]
+        for key in DIFF_KEYS:
+            if not pairs or key not in pairs[0][0][split]:
+                continue
+            summary = paired_interval([a[split][key] - b[split][key] for a, b in pairs])
+            summary['mde'] = min_detectable_effect(summary['sd'], summary['n'])
+            row['diff'][key] = summary
+        if split == 'test' and pairs:
+            boot = bootstrap_paired(
+                [load_per_image(a['per_image']) for a, _ in pairs],
+                [load_per_image(b['per_image']) for _, b in pairs],
+                num_samples=bootstrap_samples,
+            )
+            for key in BOOTSTRAP_KEYS:
+                row['diff'].setdefault(key, {})['bootstrap'] = boot[key]
+        rows.append(row)
+    return rows
+
+
+def _interval(summary: dict) -> str:
+    if not summary:
+        return '-'
+    if not np.isfinite(summary.get('low', np.nan)):
+        return f'{summary["mean"]:+.3f}'
+    return f'{summary["mean"]:+.3f} [{summary["low"]:+.3f}, {summary["high"]:+.3f}]'
+
+
+def paired_table(rows: Sequence[dict], keys: Sequence[str] = DIFF_KEYS) -> str:
+    """Markdown: figures, then per key ``Δ [95 % over seeds]`` and the bootstrap interval
+    over test images where there is one; the last line gives each key's largest minimum
+    detectable effect over the rows."""
+    header = ['row', 'vs', 'seeds', *keys]
+    header += [f'Δ {k} [95 % seeds]' for k in keys]
+    header += [f'Δ {k} [95 % images]' for k in BOOTSTRAP_KEYS if k in keys]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
+    mdes = {k: [] for k in keys}
+    for row in rows:
+        cells = [row['name'], row['reference'] or '-', str(len(row['seeds']))]
+        cells += [f'{row["figures"].get(k, np.nan):.3f}' for k in keys]
+        for key in keys:
+            summary = row['diff'].get(key, {})
+            cells.append(_interval(summary) if 'mean' in summary else '-')
+            if np.isfinite(summary.get('mde', np.nan)):
+                mdes[key].append(summary['mde'])
+        for key in BOOTSTRAP_KEYS:
+            if key in keys:
+                boot = row['diff'].get(key, {}).get('bootstrap')
+                cells.append(_interval(boot) if boot else '-')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    mde = ', '.join(f'{k} {max(v):.3f}' if v else f'{k} n/a (one seed)' for k, v in mdes.items())
+    lines += ['', f'Minimum detectable effect (paired t, 5 % two-sided, 80 % power; largest '
+                  f'over the rows): {mde}.']  # fmt: skip
+    return '\n'.join(lines)
+
+
+def plot_paired(rows: Sequence[dict], out_file: str, keys: Sequence[str] = DIFF_KEYS) -> None:
+    """One panel per key: each row's paired difference with its 95 % interval over seeds
+    (bars) and over test images (thin, where computed) against zero; the grey band is
+    ± the minimum detectable effect."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r['diff']]
+    y = np.arange(len(rows))[::-1]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys) + 2, 0.45 * len(rows) + 1.6),
+                             sharey=True)  # fmt: skip
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        mdes = [r['diff'][key]['mde'] for r in rows
+                if np.isfinite(r['diff'].get(key, {}).get('mde', np.nan))]  # fmt: skip
+        if mdes:
+            ax.axvspan(-max(mdes), max(mdes), color='0.9', label='± MDE')
+        ax.axvline(0, color='k', lw=0.8)
+        for yi, row in zip(y, rows):
+            summary = row['diff'].get(key)
+            if not summary or 'mean' not in summary:
+                continue
+            low, high = summary.get('low', np.nan), summary.get('high', np.nan)
+            if np.isfinite(low):
+                ax.errorbar(summary['mean'], yi, xerr=[[summary['mean'] - low],
+                            [high - summary['mean']]], fmt='o', color='C0', capsize=3)  # fmt: skip
+            else:
+                ax.plot(summary['mean'], yi, 'o', color='C0')
+            boot = summary.get('bootstrap')
+            if boot:
+                ax.plot([boot['low'], boot['high']], [yi - 0.2] * 2, color='C1', lw=2)
+        ax.set_title(f'Δ {key}', fontsize=9)
+    np.atleast_1d(axes)[0].set_yticks(y, [f'{r["name"]} vs {r["reference"]}' for r in rows],
+                                      fontsize=7)  # fmt: skip
+    fig.suptitle('paired difference, 95 % over seeds (blue) and over test images (orange)',
+                 fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
