@@ -8,9 +8,10 @@ POOL_TRANSFORMS = ('InstancePaste', 'PartPaste')
 
 
 def drop_pretrained(node: Any) -> Any:
-    """Remove every ``init_cfg`` of type ``Pretrained`` from a config, in place, at any depth.
+    """Remove every ``init_cfg`` of type ``Pretrained`` from a config, in place, at any depth,
+    and ``DualSampleEstimator``'s ``gnet_checkpoint`` (weights it loads into GNet).
 
-    Useful to build a shipped config without downloading its ImageNet weights.
+    Useful to build a shipped config without downloading its ImageNet or COCO weights.
 
     Args:
         node (dict | list | Any): A config (or part of one), e.g. ``cfg.model``.
@@ -25,6 +26,8 @@ def drop_pretrained(node: Any) -> Any:
         elif isinstance(init_cfg, list):
             kept = [c for c in init_cfg if c.get('type') != 'Pretrained']
             node['init_cfg'] = kept or None
+        if node.get('gnet_checkpoint'):
+            node['gnet_checkpoint'] = None
         for value in node.values():
             drop_pretrained(value)
     elif isinstance(node, (list, tuple)):

@@ -22,3 +22,9 @@ class TestDropPretrained(TestCase):
         self.assertEqual(model['head']['init_cfg'], [dict(type='Normal', layer='Conv2d')])
         self.assertIsNone(model['extra'][0]['init_cfg'])
         self.assertEqual(model['neck']['init_cfg'], dict(type='Kaiming'))
+
+    def test_gnet_checkpoint_is_dropped(self):
+        model = dict(type='DualSampleEstimator', enet=dict(), gnet_checkpoint='https://x/w.pth')
+        drop_pretrained(model)
+        self.assertIsNone(model['gnet_checkpoint'])
+        self.assertEqual(drop_pretrained(dict(gnet_checkpoint=None)), dict(gnet_checkpoint=None))

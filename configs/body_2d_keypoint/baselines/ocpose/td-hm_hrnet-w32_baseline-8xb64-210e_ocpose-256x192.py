@@ -5,7 +5,7 @@
 # of the OPEC-Net repository's lists; OCPose has no val split, so val reads test as mmpose's
 # CrowdPose configs do; choose nothing on it). Make the COCO-format files from the raw
 # annotations with tools/dataset_converters/ocpose2coco.py (docs/opec_net.md). Also the base
-# model of ../../opec/ocpose/td-hm_hrnet-w32_opec-8xb64-30e_ocpose-256x192.py, which loads its last
+# model of ../../opec/ocpose/td-hm_hrnet-w32_opec-1xb16-30e_ocpose-256x192.py, which loads its last
 # checkpoint (epoch_210.pth: nothing is chosen on test).
 _base_ = ['../crowdpose/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py']
 

@@ -1,15 +1,22 @@
-# D-Slope (dual-sample mutual learning) on HRNet-W32, COCO 256x192. GNet and ENet are both the
-# same-recipe baseline ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py
-# (ImageNet HRNet-W32 + HeatmapHead, Adam 1e-3, 210 epochs): GNet learns on the clean crop,
-# ENet on its occluded twin, both from the clean labels, each mimicking the other's HRNet stages 2-4
-# (every branch) and heatmaps, MSE to the other's detached output, weights 1e-3 (ENet) and
-# 1e-5 (GNet) as D-Slope. The twin: body-part patches (PartPaste) from the COCO instance pool
-# at the elbows, knees and hip centre, a third of the twins clean (D-Slope's share; its patch
-# pool was never released). Validation and test run ENet only; export it with
-# tools/misc/export_enet.py to use it with the baseline config. Two networks per step: about
-# twice the baseline's memory and time (docs/benchmark.md, "Cost and speed").
+# D-Slope (dual-sample mutual learning) on HRNet-W32, COCO 256x192, as its release starts it.
+# GNet is a trained pose network, mmpose's COCO HRNet-W32 (74.4 AP, `gnet_checkpoint`): the
+# release's MODEL.TEACHER, which its `distilling` mode freezes (mode='distill' here, the
+# release's variant). ENet is the same-recipe baseline
+# ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py from ImageNet weights
+# (what the HRNet codebase's MODEL.PRETRAINED holds), trained for 210 epochs at Adam 1e-3. ENet
+# learns on the occluded twin, GNet on the clean crop, both from the clean labels, each
+# mimicking the other's HRNet stages 2-4 (every branch) and heatmaps, MSE to the other's
+# detached output, weights 1e-3 (ENet) and 1e-5 (GNet) as D-Slope, relative to the release's
+# heatmap loss (HRNet's JointsMSELoss: half mmpose's KeypointMSELoss, hence loss_weight=0.5).
+# Which start the benchmark favours for ENet (the base or its initial weights) is measured by
+# `tools/analysis/ablation.py --rows dslope dslope-init` (docs/benchmark.md). The twin: body-part
+# patches (PartPaste) from the COCO instance pool at the elbows, knees and hip centre, a third
+# of the twins clean (D-Slope's share; its patch pool was never released). Validation and test
+# run ENet only; export it with tools/misc/export_enet.py to use it with the baseline config.
+# Two networks per step: about twice the baseline's memory and time (docs/benchmark.md).
 # The same network trained alone on the twins: td-hm_hrnet-w32_occ-aug-8xb64-210e_coco-256x192.py
-_base_ = ['../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
+# ENet is the network of the occ-aug config (the baseline, heatmap loss in the release's units)
+_base_ = ['./td-hm_hrnet-w32_occ-aug-8xb64-210e_coco-256x192.py']
 
 # model settings
 model = dict(
@@ -25,6 +32,10 @@ model = dict(
     ],
     enet_mimic_weight=1e-3,
     gnet_mimic_weight=1e-5,
+    gnet_checkpoint=(
+        'https://download.openmmlab.com/mmpose/top_down/hrnet/'
+        'hrnet_w32_coco_256x192-c78dce93_20200708.pth'
+    ),
 )
 
 # pipelines

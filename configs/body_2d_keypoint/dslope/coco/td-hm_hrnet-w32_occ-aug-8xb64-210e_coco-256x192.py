@@ -2,8 +2,11 @@
 # ENet (the W32 baseline ../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py)
 # trained alone on exactly the images ENet sees: OccludedTwin(twin_key='img') puts the occluded twin
 # in place of the crop (body-part patches at the elbows, knees and hip centre, a third left
-# clean). D-Slope's gain over this config is the mutual learning, not the augmentation.
+# clean). D-Slope's gain over this config is the mutual learning, not the augmentation. The
+# heatmap loss in D-Slope's units (loss_weight 0.5), as its ENet.
 _base_ = ['../../baselines/coco/td-hm_hrnet-w32_baseline-8xb64-210e_coco-256x192.py']
+
+model = dict(head=dict(loss=dict(loss_weight=0.5)))
 
 # pipelines
 train_pipeline = [

@@ -2,10 +2,10 @@
 # with DAG's data part (Mask Joints, Instance Paste from the COCO pool, as in
 # ../../dag/crowdpose/td-hm_hrnet-w32_dag-8xb64-210e_crowdpose-256x192.py). The poses to refine
 # are the DAG CrowdPose model's (tools/test.py on it with test_evaluator.outfile_prefix, train
-# and test splits, as td-hm_hrnet-w32_opec-couplegraph-8xb64-30e_crowdpose-256x192.py shows); the
+# and test splits, as td-hm_hrnet-w32_opec-couplegraph-1xb16-30e_crowdpose-256x192.py shows); the
 # image features come from the frozen CrowdPose HRNet-W32 backbone. One person at a time
 # (couple_graph=False); ADAM is not part of it (the IGP-GCN reads CFA's maps, not a target map).
-_base_ = ['./td-hm_hrnet-w32_opec-couplegraph-8xb64-30e_crowdpose-256x192.py']
+_base_ = ['./td-hm_hrnet-w32_opec-couplegraph-1xb16-30e_crowdpose-256x192.py']
 
 predictions = 'work_dirs/crowdpose_w32_dag_predictions/'
 codec = dict(type='DAGHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)

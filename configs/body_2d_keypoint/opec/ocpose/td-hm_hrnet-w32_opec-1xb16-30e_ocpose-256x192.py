@@ -2,8 +2,8 @@
 # OCPose baseline ../../baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py
 # (train it first: load_from names its last checkpoint; there is no public OCPose model).
 # Schedule, test rule and modules as
-# ../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py, 12 joints.
-_base_ = ['../crowdpose/td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py']
+# ../crowdpose/td-hm_hrnet-w32_opec-1xb16-30e_crowdpose-256x192.py, 12 joints.
+_base_ = ['../crowdpose/td-hm_hrnet-w32_opec-1xb16-30e_crowdpose-256x192.py']
 
 # the base model's last checkpoint, in mmpose's default work_dir of (from the repository root)
 #   python tools/train.py \

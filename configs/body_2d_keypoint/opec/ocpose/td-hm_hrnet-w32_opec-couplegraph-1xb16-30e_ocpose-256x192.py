@@ -1,11 +1,11 @@
 # OPEC-Net's CoupleGraph on OCPose (OPEC-Net reports 33.6 mAP with it, 32.8 without): as in the
 # paper it runs after OPEC-Net, refining the predictions of
-# td-hm_hrnet-w32_opec-8xb64-30e_ocpose-256x192.py, every person together with its partner on the
+# td-hm_hrnet-w32_opec-1xb16-30e_ocpose-256x192.py, every person together with its partner on the
 # 2K-node graph; the frozen backbone of the OCPose baseline
 # ../../baselines/ocpose/td-hm_hrnet-w32_baseline-8xb64-210e_ocpose-256x192.py gives the features
 # (load_from its last checkpoint). Write the OPEC-Net predictions on train and test with
 # tools/test.py and test_evaluator.outfile_prefix, as the CrowdPose CoupleGraph config shows.
-_base_ = ['../crowdpose/td-hm_hrnet-w32_opec-couplegraph-8xb64-30e_crowdpose-256x192.py']
+_base_ = ['../crowdpose/td-hm_hrnet-w32_opec-couplegraph-1xb16-30e_crowdpose-256x192.py']
 
 # the base model's last checkpoint, in mmpose's default work_dir of (from the repository root)
 #   python tools/train.py \

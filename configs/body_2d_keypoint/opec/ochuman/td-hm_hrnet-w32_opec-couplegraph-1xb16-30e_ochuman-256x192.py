@@ -1,21 +1,11 @@
-# OPEC-Net's CoupleGraph on CrowdPose: the IGP-GCN as a refiner of another model's predictions,
-# each person refined together with the person it interacts with (the other prediction of the
-# image whose box overlaps its own most, at IoU >= 0.1: our choice, the paper does not say how
-# pairs are formed) on a 2K-node graph. The poses come from COCO keypoint result files of the
-# base model (here the CrowdPose HRNet-W32 of the OPEC config, whose frozen backbone also gives
-# the image features); write them with tools/test.py, e.g. for the train split:
-#   BASELINES=configs/body_2d_keypoint/baselines/crowdpose
-#   python tools/test.py $BASELINES/td-hm_hrnet-w32_baseline-8xb64-210e_crowdpose-256x192.py \
-#       <checkpoint> --cfg-options \
-#       test_dataloader.dataset.ann_file=annotations/mmpose_crowdpose_trainval.json \
-#       test_dataloader.dataset.bbox_file=None \
-#       test_evaluator.ann_file=data/crowdpose/annotations/mmpose_crowdpose_trainval.json \
-#       test_evaluator.outfile_prefix=work_dirs/crowdpose_w32_predictions/trainval
-# (and .../test with the test split and its detections). Set couple_graph=False and
-# with_partner=False for the single-person refiner (docs/opec_net.md).
-_base_ = ['./td-hm_hrnet-w32_opec-8xb64-30e_crowdpose-256x192.py']
+# OPEC-Net's CoupleGraph for OCHuman (pairs of heavily overlapping people): trained on COCO
+# train2017 on the predictions of the frozen COCO HRNet-W32, tested on OCHuman's with
+# ground-truth boxes; 17 joints and OPEC-Net's 12. Predictions: tools/test.py with
+# test_evaluator.outfile_prefix (COCO train, OCHuman val / test), as the CrowdPose CoupleGraph
+# config shows.
+_base_ = ['./td-hm_hrnet-w32_opec-1xb16-30e_ochuman-256x192.py']
 
-predictions = 'work_dirs/crowdpose_w32_predictions/'
+predictions = 'work_dirs/coco_w32_predictions/'
 codec = dict(type='DAGHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 
 model = dict(
@@ -23,9 +13,9 @@ model = dict(
         _delete_=True,
         type='IGPGCNHead',
         pose_cfg=None,
-        num_keypoints=14,
+        num_keypoints=17,
         input_size=codec['input_size'],
-        metainfo=dict(from_file='configs/_base_/datasets/crowdpose.py'),
+        metainfo=dict(from_file='configs/_base_/datasets/coco.py'),
         level_channels=(256, 128, 128),
         hidden_channels=128,
         couple_graph=True,
@@ -53,6 +43,8 @@ meta_keys = (
     'partner_keypoints',
     'partner_keypoint_scores',
 )
+
+
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -62,20 +54,34 @@ train_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(
         type='LoadInitialPose',
-        pred_file=predictions + 'trainval.keypoints.json',
+        pred_file=predictions + 'coco_train.keypoints.json',
         input_size=codec['input_size'],
         with_partner=True,
     ),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
+
+
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(
         type='LoadInitialPose',
-        pred_file=predictions + 'test.keypoints.json',
+        pred_file=predictions + 'ochuman_val.keypoints.json',
+        input_size=codec['input_size'],
+        with_partner=True,
+    ),
+    dict(type='PackPoseInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(
+        type='LoadInitialPose',
+        pred_file=predictions + 'ochuman_test.keypoints.json',
         input_size=codec['input_size'],
         with_partner=True,
     ),
@@ -83,4 +89,4 @@ val_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
