@@ -149,11 +149,13 @@ def run_row(
     schedule: Schedule,
     rerun_stale: bool = False,
     trained: Optional[Callable[[str, int], Dict[str, Any]]] = None,
-) -> Dict[str, Any]:
+    train: bool = True,
+) -> Optional[Dict[str, Any]]:
     """Train (unless a result of the same settings is kept) and evaluate one (row, seed).
 
     ``'evaluate'`` rows evaluate the kept run of their ``source`` (``trained(name, seed)``
-    gives it). Returns ``dict(row, seed, settings, val, test, per_image, minutes)``.
+    gives it). Returns ``dict(row, seed, settings, val, test, per_image, minutes)``; with
+    ``train=False`` only a kept result (``None`` when there is none of these settings).
 
     Raises:
         SystemExit: A kept result of other settings, without ``rerun_stale``.
@@ -163,6 +165,8 @@ def run_row(
     result_file = osp.join(work_dir, 'result.json')
     if row.kind == 'evaluate':
         source = trained(row.source, seed)
+        if source is None:
+            return None
         cfg = Config(source['cfg'])
         cfg.work_dir = work_dir
         checkpoint = source['checkpoint']
@@ -183,6 +187,8 @@ def run_row(
             row.kind == 'evaluate' or osp.exists(stored['checkpoint'])
         ):
             return stored
+        if not train:
+            return None
         if not rerun_stale:
             raise SystemExit(
                 f'{result_file} was made with other settings; its numbers do not belong to '
@@ -190,6 +196,8 @@ def run_row(
                 'result.previous.json) or choose another --work-dir.'
             )
         os.replace(result_file, osp.join(work_dir, 'result.previous.json'))
+    if not train:
+        return None
     start = time.time()
     if row.kind != 'evaluate':
         checkpoint, _ = train_cfg_once(cfg)

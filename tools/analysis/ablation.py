@@ -160,6 +160,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=['dag', 'opec', 'dslope'],
         help='trained-base row groups',
     )
+    parser.add_argument(
+        '--base-seeds',
+        type=int,
+        nargs='+',
+        help='trained-base: the bases; run seed s fine-tunes from base seed '
+        'BASE_SEEDS[s %% len(BASE_SEEDS)] (default: each seed its own base)',
+    )
+    parser.add_argument(
+        '--only-rows', nargs='+', metavar='NAME', help='trained-base: run only these rows'
+    )
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='trained-base: train nothing; report the kept runs (rows pair on the seeds both have)',
+    )
     parser.add_argument('--base-config', default=BASELINE, help='trained-base: the base')
     parser.add_argument('--base-epochs', type=int, default=30, help='trained-base: base epochs')
     parser.add_argument('--finetune-epochs', type=int, default=Schedule.finetune_epochs)
@@ -399,19 +414,29 @@ def trained_base(args: argparse.Namespace) -> None:
     """The trained-base protocol: bases, rows, ``paired.md`` / ``.json`` / ``.png``."""
     schedule = Schedule(args.finetune_epochs, args.finetune_lr, args.opec_epochs)
     rows = selected_rows(args.rows)
+    if args.only_rows:
+        unknown = sorted(set(args.only_rows) - {row.name for row in rows})
+        if unknown:
+            raise SystemExit(f'--only-rows {unknown}: not rows of --rows {args.rows}')
+        rows = [row for row in rows if row.name in args.only_rows]
     runs: Dict[str, List[dict]] = {row.name: [] for row in rows}
     bases = {}
     for seed in args.seeds:
-        base = bases[seed] = train_base(
-            args.base_config, args.data_root, args.work_dir, seed, args.base_epochs
-        )
-        done: Dict[str, dict] = {}
+        base_seed = args.base_seeds[seed % len(args.base_seeds)] if args.base_seeds else seed
+        if base_seed not in bases:
+            bases[base_seed] = train_base(
+                args.base_config, args.data_root, args.work_dir, base_seed, args.base_epochs
+            )
+        done: Dict[str, Optional[dict]] = {}
         for row in rows:
             done[row.name] = run_row(
-                row, base, args.data_root, args.work_dir, seed, schedule, args.rerun_stale,
-                trained=lambda name, _seed, kept=done: kept[name],
+                row, bases[base_seed], args.data_root, args.work_dir, seed, schedule,
+                args.rerun_stale, trained=lambda name, _seed, kept=done: kept.get(name),
+                train=not args.report_only,
             )  # fmt: skip
-            runs[row.name].append(done[row.name])
+            if done[row.name] is not None:
+                runs[row.name].append(done[row.name])
+    runs = {name: results for name, results in runs.items() if results}
     references = {row.name: row.reference for row in rows}
     val = paired_rows(runs, references, 'val')
     test = paired_rows(runs, references, 'test', args.bootstrap)
@@ -420,7 +445,8 @@ def trained_base(args: argparse.Namespace) -> None:
         for seed, base in bases.items()
     }
     report = [
-        f'Trained-base protocol. Seeds {args.seeds}; data {args.data_root} (variety '
+        f'Trained-base protocol. Seeds {args.seeds} (bases: seeds {sorted(bases)}); '
+        f'data {args.data_root} (variety '
         f'{args.variety!r}, {args.num_images} images); base {osp.basename(args.base_config)}, '
         f'{args.base_epochs} epochs; fine-tunes {schedule.finetune_epochs} epochs at lr '
         f'{schedule.finetune_lr:g} (cosine), OPEC-Net {schedule.opec_epochs} epochs at lr '
