@@ -39,8 +39,8 @@ train_pipeline = [
     # DAG's data part: Mask Joints (2 joints, 20-38 px at 256x192 as a fraction of the crop)
     # and Instance Paste from the pool tools/run_demo.py cuts out of the generated train
     # split. At p=0.25 instead of the paper configs' 0.5: chosen on val by
-    # `tools/analysis/ablation.py --aug-probs 0.25 0.5` (upright benchmark, seeds 0-2,
-    # 10 epochs; mean val AP 0.185 at p=0.25 vs 0.169 at p=0.5).
+    # `tools/analysis/ablation.py --protocol from-scratch --aug-probs 0.25 0.5` (upright
+    # benchmark, seeds 0-2, 10 epochs; mean val AP 0.185 at p=0.25 vs 0.169 at p=0.5).
     dict(type='MaskJoints', prob=0.25, num_joints=2, box_size=(0.104, 0.198)),
     dict(
         type='InstancePaste', pool='data/synthetic_coco/instance_pool/', prob=0.25, num_keypoints=17

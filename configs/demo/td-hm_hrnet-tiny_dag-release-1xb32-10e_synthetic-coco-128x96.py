@@ -1,10 +1,10 @@
-# Demo DAG with the release's architecture switches (docs/release_deviations.md, rows 11-17):
-# the sibling of td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py that the ablation
-# tool compares with ours (`tools/analysis/ablation.py --configs <baseline> <dag> <this>`;
-# docs/benchmark.md, "Ours vs the authors' release"). Same backbone, schedule, data and Mask
-# Joints probability; Instance Paste off as released. The release's test-path and exactness
-# switches (2x heatmaps, legacy decoding, release skeleton, box frame, residual / non-local
-# BatchNorms, GCN once under flip, r, batch statistics) are only in the COCO dag-release
+# Demo DAG with the release's architecture switches (docs/release_deviations.md, rows 11-17): the
+# sibling of td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py that the ablation tool
+# compares with ours (`tools/analysis/ablation.py --protocol from-scratch --configs <baseline>
+# <dag> <this>`; docs/benchmark.md, "Ours vs the authors' release"). Same backbone, schedule, data
+# and Mask Joints probability; Instance Paste off as released. The release's test-path and
+# exactness switches (2x heatmaps, legacy decoding, release skeleton, box frame, residual /
+# non-local BatchNorms, GCN once under flip, r, batch statistics) are only in the COCO dag-release
 # configs, whose converted checkpoints reproduce the release; this demo's table predates them.
 _base_ = ['./td-hm_hrnet-tiny_dag-1xb32-10e_synthetic-coco-128x96.py']
 

@@ -1,7 +1,8 @@
 # The release's model (every switch of td-hm_hrnet-tiny_dag-release-1xb32-10e_synthetic-coco-
 # 128x96.py) trained on our DAG data, Instance Paste included: with the release row and ours it
 # separates the release's architecture from its switched-off pasting in the ablation
-# (`tools/analysis/ablation.py --configs <baseline> <dag> <dag-release> <this>`).
+# (`tools/analysis/ablation.py --protocol from-scratch --configs <baseline> <dag> <dag-release>
+# <this>`).
 _base_ = ['./td-hm_hrnet-tiny_dag-release-1xb32-10e_synthetic-coco-128x96.py']
 
 codec = _base_.codec

@@ -109,3 +109,47 @@ def test_results_of_an_earlier_version_are_refused(ablation, tmp_path):
     (run_dir / 'result.json').write_text('{"seed": 0, ')
     with pytest.raises(ValueError, match='result.json is not valid JSON'):
         ablation.run_once(BASELINE, 0, _args(ablation, tmp_path))
+
+
+def test_trained_base_seeds_rows_and_report_only(ablation, tmp_path, monkeypatch):
+    """--base-seeds maps run seeds onto bases, --only-rows filters, --report-only trains
+    nothing and reports the kept runs (stand-ins for the base, the runs and the report)."""
+    bases, calls = [], []
+    monkeypatch.setattr(
+        ablation,
+        'train_base',
+        lambda path, root, work, seed, epochs: bases.append(seed) or {'seed': seed, 'curve': []},
+    )
+
+    def run_row(row, base, root, work, seed, schedule, rerun, trained=None, train=True):
+        calls.append((row.name, base['seed'], seed, train))
+        return None if not train else {'seed': seed, 'row': row.name}
+
+    monkeypatch.setattr(ablation, 'run_row', run_row)
+    monkeypatch.setattr(
+        ablation,
+        'paired_rows',
+        lambda runs, refs, *a: [dict(name=n, low_score_share=0.0) for n in sorted(runs)],
+    )
+    monkeypatch.setattr(ablation, 'paired_table', lambda rows: '|'.join(r['name'] for r in rows))
+    monkeypatch.setattr(ablation, 'plot_paired', lambda rows, out: None)
+
+    def run(*extra):
+        bases.clear()
+        calls.clear()
+        args = ablation.parse_args(['--work-dir', str(tmp_path / 'w'), *extra])
+        monkeypatch.setattr(ablation, 'dump_json', lambda *a, **k: None)
+        ablation.trained_base(args)
+
+    run('--rows', 'dag', '--seeds', '0', '1', '2', '--base-seeds', '5', '6',
+        '--only-rows', 'baseline (fine-tuned)', 'DAG (all)')  # fmt: skip
+    assert bases == [5, 6]  # seed 2 reuses base 5: each base trained once
+    assert [(c[0], c[1], c[2]) for c in calls] == [
+        ('baseline (fine-tuned)', 5, 0), ('DAG (all)', 5, 0),
+        ('baseline (fine-tuned)', 6, 1), ('DAG (all)', 6, 1),
+        ('baseline (fine-tuned)', 5, 2), ('DAG (all)', 5, 2),
+    ]  # fmt: skip
+    run('--rows', 'opec', '--seeds', '0', '--report-only')
+    assert calls and not any(c[3] for c in calls)
+    with pytest.raises(SystemExit, match='not rows of --rows'):
+        run('--rows', 'opec', '--only-rows', 'DAG (all)')
