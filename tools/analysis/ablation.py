@@ -175,6 +175,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='trained-base: train nothing; report the kept runs (rows pair on the seeds both have)',
     )
+    parser.add_argument(
+        '--report-dir', help='trained-base: where paired.md / .json / .png go (default: WORK_DIR)'
+    )
     parser.add_argument('--base-config', default=BASELINE, help='trained-base: the base')
     parser.add_argument('--base-epochs', type=int, default=30, help='trained-base: base epochs')
     parser.add_argument('--finetune-epochs', type=int, default=Schedule.finetune_epochs)
@@ -469,13 +472,14 @@ def trained_base(args: argparse.Namespace) -> None:
     if shares:
         report += ['', "Share of predicted test joints scored below 0.2 (what OPEC-Net's rule "
                    'replaces): ' + '; '.join(shares)]  # fmt: skip
-    os.makedirs(args.work_dir, exist_ok=True)
-    md_file = osp.join(args.work_dir, 'paired.md')
+    out_dir = args.report_dir or args.work_dir
+    os.makedirs(out_dir, exist_ok=True)
+    md_file = osp.join(out_dir, 'paired.md')
     with open(md_file, 'w') as f:
         f.write('\n'.join(report) + '\n')
     dump_json(dict(val=val, test=test, bases=bases, args=vars(args)),
-              osp.join(args.work_dir, 'paired.json'), indent=1)  # fmt: skip
-    plot_paired(test, osp.join(args.work_dir, 'paired.png'))
+              osp.join(out_dir, 'paired.json'), indent=1)  # fmt: skip
+    plot_paired(test, osp.join(out_dir, 'paired.png'))
     print('\n'.join(report))
     print(f'\nwrote {md_file}, paired.json and paired.png')
 
