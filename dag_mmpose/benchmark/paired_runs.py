@@ -15,14 +15,24 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
+from ..utils.config import loader_dataset_cfg
 from ..utils.json_io import dump_json, load_json
 from .experiments import train_cfg_once
 from .trained_base import config_hash, dslope_cfg, finetune_cfg, opec_cfg
 
-__all__ = ['ROW_KINDS', 'Row', 'Schedule', 'evaluate', 'row_cfg', 'run_row']
+__all__ = [
+    'OCCLUDED_TEST_SEED',
+    'ROW_KINDS',
+    'Row',
+    'Schedule',
+    'evaluate',
+    'occluded_test_cfg',
+    'row_cfg',
+    'run_row',
+]
 
 ROW_KINDS = ('finetune', 'opec', 'dslope', 'evaluate')
 
@@ -53,6 +63,8 @@ class Row:
             and, for ``'dslope'``, ``start`` / ``mode`` / ``mimic`` of :func:`dslope_cfg`.
         test_cfg: Updates of the model's ``test_cfg`` for this row's evaluations.
         source: For ``'evaluate'``: the trained row whose checkpoint it evaluates.
+        occluded_test: Also evaluate on the fixed-seed occluded copy of the test crops
+            (:func:`occluded_test_cfg`, split ``'test_occluded'``).
     """
 
     name: str
@@ -62,6 +74,7 @@ class Row:
     options: Dict[str, Any] = field(default_factory=dict)
     test_cfg: Dict[str, Any] = field(default_factory=dict)
     source: Optional[str] = None
+    occluded_test: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ROW_KINDS:
@@ -107,6 +120,37 @@ def row_cfg(
     else:
         raise ValueError(f'row {row.name!r}: kind {row.kind!r} is not trained')
     cfg.merge_from_dict(options)
+    return cfg
+
+
+#: the seed of the occluded test copy: every run sees the same occluders on the same crops
+OCCLUDED_TEST_SEED = 0
+
+
+def occluded_test_cfg(cfg: Config) -> Config:
+    """``cfg`` testing on an occluded copy of its test crops, the analogue of D-Slope's
+    occluded validation set: the train pipeline's ``OccludedTwin`` (its patches, every crop
+    occluded, the twin in place of the crop) after the test pipeline's ``TopdownAffine``,
+    drawn with the fixed seed :data:`OCCLUDED_TEST_SEED` whatever the run's seed; labels
+    and visibility flags stay the clean crop's.
+
+    Raises:
+        ValueError: The config's train pipeline has no ``OccludedTwin``.
+    """
+    cfg = copy.deepcopy(cfg)
+    twins = [s for s in loader_dataset_cfg(cfg, 'train').pipeline if s.type == 'OccludedTwin']
+    if not twins:
+        raise ValueError(
+            'occluded_test_cfg: the train pipeline has no OccludedTwin whose patches the '
+            'occluded test copy could use'
+        )
+    test = loader_dataset_cfg(cfg, 'test')
+    steps = [s.type for s in test.pipeline]
+    if 'TopdownAffine' not in steps:
+        raise ValueError(f'occluded_test_cfg: no TopdownAffine in the test pipeline {steps}')
+    twin = ConfigDict(twins[0], twin_key='img', clean_prob=0.0)
+    test.pipeline.insert(steps.index('TopdownAffine') + 1, twin)
+    cfg.randomness = dict(seed=OCCLUDED_TEST_SEED)
     return cfg
 
 
@@ -186,7 +230,7 @@ def run_row(
         if stored.get('settings') == settings and (
             row.kind == 'evaluate' or osp.exists(stored['checkpoint'])
         ):
-            return stored
+            return _with_occluded_test(row, stored, work_dir, result_file)
         if not train:
             return None
         if not rerun_stale:
@@ -213,6 +257,24 @@ def run_row(
         test=evaluate(cfg, checkpoint, 'test', per_image, test_cfg=row.test_cfg),
         per_image=per_image,
         train_minutes=train_minutes,
+    )
+    dump_json(result, result_file, indent=1)
+    return _with_occluded_test(row, result, work_dir, result_file)
+
+
+def _with_occluded_test(row: Row, result: dict, work_dir: str, result_file: str) -> dict:
+    """Add (once) the occluded test copy's metrics and per-image records to a result."""
+    if not row.occluded_test or 'test_occluded' in result:
+        return result
+    cfg = Config(result['cfg'])
+    cfg.work_dir = work_dir
+    per_image = osp.join(work_dir, 'test_occluded_per_image.npz')
+    result = dict(
+        result,
+        test_occluded=evaluate(
+            occluded_test_cfg(cfg), result['checkpoint'], 'test', per_image, row.test_cfg
+        ),
+        per_image_test_occluded=per_image,
     )
     dump_json(result, result_file, indent=1)
     return result

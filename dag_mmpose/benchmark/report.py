@@ -21,6 +21,11 @@ __all__ = ['DIFF_KEYS', 'paired_rows', 'paired_table', 'plot_paired']
 DIFF_KEYS = ('AP', 'occ/AP', 'occ/OKS', 'vis/OKS')
 
 
+def _records_key(split: str) -> str:
+    """The result key of a split's per-image records (``test``: ``per_image``)."""
+    return 'per_image' if split == 'test' else f'per_image_{split}'
+
+
 def _low_score_share(results: List[dict]) -> float:
     low = total = 0.0
     for result in results:
@@ -37,12 +42,18 @@ def paired_rows(
     bootstrap_samples: int = 1000,
 ) -> List[dict]:
     """Per row: mean figures, and for each of :data:`DIFF_KEYS` the paired difference to its
-    reference (``mean``, ``low``, ``high`` over seeds; ``mde``), with (test split) the
-    bootstrap interval over images of :data:`BOOTSTRAP_KEYS` and the share of predicted
-    joints scored below the occlusion metric's ``keypoint_score_thr``. Rows pair by seed;
-    a seed missing from the reference is left out of the difference."""
+    reference (``mean``, ``low``, ``high`` over seeds; ``mde``), with (splits with per-image
+    records: ``test``, ``test_occluded``) the bootstrap interval over images of
+    :data:`BOOTSTRAP_KEYS`, and (test) the share of predicted joints scored below the
+    occlusion metric's ``keypoint_score_thr``. Rows pair by seed; a seed missing from the
+    reference is left out of the difference; runs without the split are left out."""
     first = next(iter(runs))
     rows = []
+    key_of_records = _records_key(split)
+    runs = {n: [r for r in rs if split in r] for n, rs in runs.items()}
+    runs = {n: rs for n, rs in runs.items() if rs}
+    if first not in runs:
+        first = next(iter(runs), None)
     for name, results in runs.items():
         row = dict(name=name, seeds=[r['seed'] for r in results], figures={}, diff={})
         for key in DIFF_KEYS:
@@ -65,10 +76,10 @@ def paired_rows(
             summary = paired_interval([a[split][key] - b[split][key] for a, b in pairs])
             summary['mde'] = min_detectable_effect(summary['sd'], summary['n'])
             row['diff'][key] = summary
-        if split == 'test' and pairs:
+        if pairs and all(key_of_records in r for pair in pairs for r in pair):
             boot = bootstrap_paired(
-                [load_per_image(a['per_image']) for a, _ in pairs],
-                [load_per_image(b['per_image']) for _, b in pairs],
+                [load_per_image(a[key_of_records]) for a, _ in pairs],
+                [load_per_image(b[key_of_records]) for _, b in pairs],
                 num_samples=bootstrap_samples,
             )
             for key in BOOTSTRAP_KEYS:

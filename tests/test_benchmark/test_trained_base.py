@@ -206,3 +206,45 @@ def test_evaluate_writes_the_per_image_records(setup, tmp_path):
     assert 'AP' in metrics and 'occ/AP' in metrics and osp.exists(out)
     with pytest.raises(ValueError, match="split must be 'test' or 'val'"):
         evaluate(cfg, base['checkpoint'], 'train')
+
+
+def test_occluded_test_copy_is_the_same_for_every_run(setup, tmp_path):
+    """The occluded copy: the row's OccludedTwin after TopdownAffine, every crop occluded,
+    one fixed seed whatever the run's, so two seeds' configs see the same images."""
+    from dag_mmpose.benchmark.paired_runs import OCCLUDED_TEST_SEED, occluded_test_cfg
+
+    data_root, _, base = setup
+    cfgs = [
+        occluded_test_cfg(
+            dslope_cfg(_demo('_occ-aug'), base, data_root, str(tmp_path), seed, 1, 5e-4)
+        )
+        for seed in (0, 3)
+    ]
+    steps = [s.type for s in cfgs[0].test_dataloader.dataset.pipeline]
+    assert steps[steps.index('TopdownAffine') + 1] == 'OccludedTwin'
+    twin = cfgs[0].test_dataloader.dataset.pipeline[steps.index('OccludedTwin')]
+    assert twin.twin_key == 'img' and twin.clean_prob == 0
+    images = []
+    for cfg in cfgs:
+        assert cfg.randomness == dict(seed=OCCLUDED_TEST_SEED)
+        from mmengine.runner import set_random_seed
+
+        set_random_seed(cfg.randomness.seed)
+        loader = Runner.build_dataloader(
+            dict(cfg.test_dataloader, num_workers=0, persistent_workers=False), seed=0
+        )
+        images.append(torch.stack(next(iter(loader))['inputs']))
+    assert torch.equal(images[0], images[1])
+    clean = torch.stack(_val_batch_test(cfgs[0])['inputs'])
+    assert not torch.equal(images[0], clean)  # occluded
+    with pytest.raises(ValueError, match='no OccludedTwin'):
+        occluded_test_cfg(finetune_cfg(_demo(), base, data_root, str(tmp_path), 0, 1, 5e-4))
+
+
+def _val_batch_test(cfg):
+    clean = dict(cfg.test_dataloader, num_workers=0, persistent_workers=False)
+    clean['dataset'] = dict(
+        clean['dataset'],
+        pipeline=[s for s in clean['dataset']['pipeline'] if s['type'] != 'OccludedTwin'],
+    )
+    return next(iter(Runner.build_dataloader(clean)))

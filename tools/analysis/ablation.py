@@ -126,17 +126,18 @@ ROW_GROUPS = {
             test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
     ],
     'dslope': [
-        Row(ALONE, 'dslope', _demo('_occ-aug'), ALONE),
-        Row('D-Slope ENet (from base)', 'dslope', _demo('_dslope'), ALONE),
+        Row(ALONE, 'dslope', _demo('_occ-aug'), ALONE, occluded_test=True),
+        Row('D-Slope ENet (from base)', 'dslope', _demo('_dslope'), ALONE, occluded_test=True),
         Row('D-Slope ENet, distill (from base)', 'dslope', _demo('_dslope'), ALONE,
-            {'mode': 'distill'}),
+            {'mode': 'distill'}, occluded_test=True),
         Row('D-Slope ENet, heatmap mimic only (from base)', 'dslope', _demo('_dslope'), ALONE,
-            {'mimic': 'heatmap'}),
+            {'mimic': 'heatmap'}, occluded_test=True),
     ],
     'dslope-init': [
-        Row(ALONE_INIT, 'dslope', _demo('_occ-aug'), ALONE_INIT, {'start': 'init'}),
+        Row(ALONE_INIT, 'dslope', _demo('_occ-aug'), ALONE_INIT, {'start': 'init'},
+            occluded_test=True),
         Row('D-Slope ENet (from init)', 'dslope', _demo('_dslope'), ALONE_INIT,
-            {'start': 'init'}),
+            {'start': 'init'}, occluded_test=True),
     ],
 }  # fmt: skip
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
@@ -468,6 +469,16 @@ def trained_base(args: argparse.Namespace) -> None:
         '',
         paired_table(test),
     ]
+    occluded = paired_rows(runs, references, 'test_occluded', args.bootstrap)
+    if occluded:
+        report += [
+            '',
+            '**test, occluded copy** (the test crops with body-part patches drawn with one '
+            "fixed seed for every run, the analogue of D-Slope's occluded validation set; "
+            'labels and flags as in the clean test)',
+            '',
+            paired_table(occluded),
+        ]
     shares = [f'{r["name"]}: {r["low_score_share"]:.3f}' for r in test if 'OPEC' in r['name']]
     if shares:
         report += ['', "Share of predicted test joints scored below 0.2 (what OPEC-Net's rule "
@@ -477,7 +488,7 @@ def trained_base(args: argparse.Namespace) -> None:
     md_file = osp.join(out_dir, 'paired.md')
     with open(md_file, 'w') as f:
         f.write('\n'.join(report) + '\n')
-    dump_json(dict(val=val, test=test, bases=bases, args=vars(args)),
+    dump_json(dict(val=val, test=test, test_occluded=occluded, bases=bases, args=vars(args)),
               osp.join(out_dir, 'paired.json'), indent=1)  # fmt: skip
     plot_paired(test, osp.join(out_dir, 'paired.png'))
     print('\n'.join(report))
