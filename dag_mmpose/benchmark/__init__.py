@@ -1,7 +1,9 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """The generated occluded-pose benchmark: its data (:mod:`.synthetic`), configs pointed at it
-(:mod:`.data_config`) and the experiment runner behind ``tools/run_demo.py`` and
-``tools/analysis/ablation.py`` (:mod:`.experiments`).
+(:mod:`.data_config`), the experiment runner behind ``tools/run_demo.py`` and
+``tools/analysis/ablation.py`` (:mod:`.experiments`), and the ablation's trained-base
+protocol: the cached base and each method's start (:mod:`.trained_base`), rows and runs
+(:mod:`.paired_runs`), intervals (:mod:`.stats`) and tables (:mod:`.report`).
 
 Not imported by ``import dag_mmpose``; it uses the runtime package (datasets, utils), never
 the other way round (``tests/test_layering.py``).
