@@ -15,7 +15,7 @@ from .stats import (
     paired_interval,
 )
 
-__all__ = ['DIFF_KEYS', 'paired_rows', 'paired_table', 'plot_paired']
+__all__ = ['DIFF_KEYS', 'paired_rows', 'paired_table', 'plot_base_curves', 'plot_paired']
 
 # the figures whose paired differences the table gives
 DIFF_KEYS = ('AP', 'occ/AP', 'occ/OKS', 'vis/OKS')
@@ -161,6 +161,32 @@ def plot_paired(rows: Sequence[dict], out_file: str, keys: Sequence[str] = DIFF_
                                       fontsize=7)  # fmt: skip
     fig.suptitle('paired difference, 95 % over seeds (blue) and over test images (orange)',
                  fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+
+
+def plot_base_curves(bases: Dict[int, dict], out_file: str) -> None:
+    """Each base's val AP and occ/AP (left) and mean train loss (right) per epoch."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for seed, base in sorted(bases.items()):
+        curve = base['curve']
+        epochs = [p['epoch'] for p in curve]
+        line = left.plot(epochs, [p.get('coco/AP', np.nan) for p in curve],
+                         label=f'seed {seed}: AP')[0]  # fmt: skip
+        left.plot(epochs, [p.get('occ/AP', np.nan) for p in curve], '--',
+                  color=line.get_color(), label=f'seed {seed}: occ/AP')  # fmt: skip
+        right.plot(epochs, [p['train_loss'] for p in curve], color=line.get_color(),
+                   label=f'seed {seed}')  # fmt: skip
+    left.set(xlabel='epoch', title='base: val AP (solid) and occ/AP (dashed)')
+    right.set(xlabel='epoch', title='base: mean train loss')
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)

@@ -126,6 +126,7 @@ def test_trained_base_protocol_reports_paired_intervals(tool_env, tmp_path):
     assert every['paired_seeds'] == [0, 1]
     assert {'mean', 'low', 'high', 'mde', 'bootstrap'} <= set(every['diff']['occ/AP'])
     assert osp.getsize(osp.join(work_dir, 'paired.png')) > 0
+    assert osp.getsize(osp.join(work_dir, 'base_curves.png')) > 0
     # one base, trained once for both seeds
     bases = [root for root, _, files in os.walk(work_dir) if 'base.json' in files]
     assert len(bases) == 1

@@ -133,6 +133,7 @@ def test_trained_base_seeds_rows_and_report_only(ablation, tmp_path, monkeypatch
     )
     monkeypatch.setattr(ablation, 'paired_table', lambda rows: '|'.join(r['name'] for r in rows))
     monkeypatch.setattr(ablation, 'plot_paired', lambda rows, out: None)
+    monkeypatch.setattr(ablation, 'plot_base_curves', lambda bases, out: None)
 
     def run(*extra):
         bases.clear()

@@ -18,10 +18,11 @@ row), ``adam`` (DAG with ADAM's attention at 1/2 and 1/4 resolution; reference: 
 base; ENet from the base in mutual, distill and heatmap-only-mimic modes; reference: the
 same network from the base trained alone on the same twins) and ``dslope-init`` (ENet, and
 its reference, from the weights the base itself started from, on the config's own
-from-scratch schedule). Writes ``paired.md`` / ``paired.json`` / ``paired.png`` into
-``WORK_DIR``: per row the paired difference to its reference with a 95 % interval over seeds
-and a paired bootstrap over test images, and the minimum detectable effect. Runs are kept
-and reused; two processes with different ``--seeds`` can share one ``WORK_DIR``.
+from-scratch schedule). Writes ``paired.md`` / ``paired.json`` / ``paired.png`` /
+``base_curves.png`` into ``WORK_DIR``: per row the paired difference to its reference with a
+95 % interval over seeds and a paired bootstrap over test images, and the minimum detectable
+effect. Runs are kept and reused; two processes with different ``--seeds`` can share one
+``WORK_DIR``.
 
 **From-scratch protocol** (``--protocol from-scratch``; a regime none of the papers uses,
 labelled as such wherever its numbers appear): each config trains from scratch per seed::
@@ -63,7 +64,12 @@ from dag_mmpose.benchmark.experiments import (
     train_cfg_once,
 )
 from dag_mmpose.benchmark.paired_runs import Row, Schedule, run_row
-from dag_mmpose.benchmark.report import paired_rows, paired_table, plot_paired
+from dag_mmpose.benchmark.report import (
+    paired_rows,
+    paired_table,
+    plot_base_curves,
+    plot_paired,
+)
 from dag_mmpose.benchmark.synthetic import VARIETIES, generate_demo_data
 from dag_mmpose.benchmark.trained_base import train_base
 from dag_mmpose.utils.config import loader_dataset_cfg
@@ -491,8 +497,9 @@ def trained_base(args: argparse.Namespace) -> None:
     dump_json(dict(val=val, test=test, test_occluded=occluded, bases=bases, args=vars(args)),
               osp.join(out_dir, 'paired.json'), indent=1)  # fmt: skip
     plot_paired(test, osp.join(out_dir, 'paired.png'))
+    plot_base_curves(bases, osp.join(out_dir, 'base_curves.png'))
     print('\n'.join(report))
-    print(f'\nwrote {md_file}, paired.json and paired.png')
+    print(f'\nwrote {md_file}, paired.json, paired.png and base_curves.png')
 
 
 def main() -> None:
