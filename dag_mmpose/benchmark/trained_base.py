@@ -165,8 +165,8 @@ def finetune_cfg(
     aug_prob: Optional[float] = None,
 ) -> Config:
     """A row fine-tuned from the base: every weight the base has loaded (heads map the base
-    head's keys), the rest as the row's model initializes them; Adam at ``lr``, one
-    warm-up epoch's worth of steps capped at 50, cosine."""
+    head's keys), the rest as the row's model initializes them; Adam at ``lr``, 50 linear
+    warm-up steps (about one epoch of the demo data), cosine to 0."""
     cfg = experiment_cfg(path, data_root, work_dir, seed, epochs, aug_prob)
     cfg.load_from = base['checkpoint']
     _cosine_schedule(cfg, epochs, lr, warmup_iters=50)
