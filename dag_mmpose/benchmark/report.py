@@ -97,12 +97,13 @@ def _interval(summary: dict) -> str:
 
 
 def paired_table(rows: Sequence[dict], keys: Sequence[str] = DIFF_KEYS) -> str:
-    """Markdown: figures, then per key ``Δ [95 % over seeds]`` and the bootstrap interval
-    over test images where there is one; the last line gives each key's largest minimum
-    detectable effect over the rows."""
+    """Markdown: figures, then per key ``Δ [95 % over seeds]``, the bootstrap interval over
+    test images where there is one, and the row's minimum detectable effect for ``AP`` and
+    ``occ/AP``; the last line gives each key's MDE over the rows (median, range)."""
     header = ['row', 'vs', 'seeds', *keys]
     header += [f'Δ {k} [95 % seeds]' for k in keys]
     header += [f'Δ {k} [95 % images]' for k in BOOTSTRAP_KEYS if k in keys]
+    header += ['MDE AP / occ/AP']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
     mdes = {k: [] for k in keys}
     for row in rows:
@@ -117,10 +118,18 @@ def paired_table(rows: Sequence[dict], keys: Sequence[str] = DIFF_KEYS) -> str:
             if key in keys:
                 boot = row['diff'].get(key, {}).get('bootstrap')
                 cells.append(_interval(boot) if boot else '-')
+        own = [row['diff'].get(k, {}).get('mde', np.nan) for k in ('AP', 'occ/AP')]
+        cells.append(' / '.join(f'{v:.3f}' for v in own) if np.isfinite(own).all() else '-')
         lines.append('| ' + ' | '.join(cells) + ' |')
-    mde = ', '.join(f'{k} {max(v):.3f}' if v else f'{k} n/a (one seed)' for k, v in mdes.items())
-    lines += ['', f'Minimum detectable effect (paired t, 5 % two-sided, 80 % power; largest '
-                  f'over the rows): {mde}.']  # fmt: skip
+    mde = ', '.join(
+        f'{k} {np.median(v):.3f} ({min(v):.3f}-{max(v):.3f})' if v else f'{k} n/a (one seed)'
+        for k, v in mdes.items()
+    )
+    lines += [
+        '',
+        'Minimum detectable effect (MDE: the true paired difference a 5 % two-sided paired '
+        f't-test finds with 80 % power; median and range over the rows): {mde}.',
+    ]
     return '\n'.join(lines)
 
 

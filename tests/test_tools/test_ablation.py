@@ -114,10 +114,11 @@ def test_trained_base_protocol_reports_paired_intervals(tool_env, tmp_path):
     assert report.startswith('Trained-base protocol')
     test_part = report.split('**test**')[1]
     row = [line for line in test_part.splitlines() if line.startswith('| OPEC-Net (every')]
-    # vs its reference, 2 seeds, 4 figures, 4 intervals over seeds, 3 over images
+    # vs its reference, 2 seeds, 4 figures, 4 intervals over seeds, 3 over images, its MDE
     cells = [c.strip() for c in row[0].strip('|').split('|')]
     assert cells[1] == 'base (OPEC-Net, refine=False)' and cells[2] == '2'
-    assert all(c.count('[') == 1 for c in cells[7:])
+    assert len(cells) == 15 and all(c.count('[') == 1 for c in cells[7:14])
+    assert len(cells[14].split(' / ')) == 2
     assert 'Minimum detectable effect' in test_part and "OPEC-Net's rule" in test_part
     with open(osp.join(work_dir, 'paired.json')) as f:
         data = json.load(f)
