@@ -59,23 +59,28 @@ def load_per_image(path: str) -> Dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
-def _weights(image_ids: np.ndarray, counts: Dict[float, float]) -> np.ndarray:
-    return np.array([counts.get(i, 0.0) for i in image_ids], dtype=np.float64)
+def _weights(records: Dict[str, np.ndarray], key: str, counts: np.ndarray) -> np.ndarray:
+    """Each row of ``records[key]`` (image id first) weighted by its image's count; ``counts``
+    is aligned with the sorted image ids. The row-to-image index is computed once."""
+    cache = records.setdefault('_image_index', {})
+    if key not in cache:
+        cache[key] = np.searchsorted(np.sort(records['img_ids']), records[key][:, 0])
+    return counts[cache[key]]
 
 
-def _accumulated_ap(records: Dict[str, np.ndarray], counts: Dict[float, float]) -> float:
-    """``occ/AP`` with image ``i`` counted ``counts[i]`` times (COCOeval.accumulate at area
+def _accumulated_ap(records: Dict[str, np.ndarray], counts: np.ndarray) -> float:
+    """``occ/AP`` with the ``i``-th image counted ``counts[i]`` times (COCOeval.accumulate at area
     'all': detections sorted by score, 101-point interpolated precision, mean over the OKS
     thresholds; 0 where no detection reaches a recall threshold)."""
     dets, gts = records['occ_dets'], records['occ_gts']
     num_thrs = len(records['iou_thrs'])
-    gt_weight = _weights(gts[:, 0], counts)
+    gt_weight = _weights(records, 'occ_gts', counts)
     positives = float((gt_weight * (gts[:, 1] == 0)).sum())
     if positives == 0:
         return 0.0
     order = np.argsort(-dets[:, 1], kind='mergesort')
     dets = dets[order]
-    weight = _weights(dets[:, 0], counts)
+    weight = _weights(records, 'occ_dets', counts)[order]
     precision = np.zeros((num_thrs, len(_RECALL)))
     for t in range(num_thrs):
         matched = dets[:, 2 + t] > 0
@@ -93,14 +98,14 @@ def _accumulated_ap(records: Dict[str, np.ndarray], counts: Dict[float, float]) 
 
 
 def image_figures(
-    records: Dict[str, np.ndarray], counts: Optional[Dict[float, float]] = None
+    records: Dict[str, np.ndarray], counts: Optional[np.ndarray] = None
 ) -> Dict[str, float]:
-    """``occ/AP``, ``occ/OKS`` and ``vis/OKS`` with image ``i`` counted ``counts[i]`` times
-    (every image once by default: the metric's own figures)."""
+    """``occ/AP``, ``occ/OKS`` and ``vis/OKS`` with the ``i``-th image (by sorted id) counted
+    ``counts[i]`` times (every image once by default: the metric's own figures)."""
     if counts is None:
-        counts = {float(i): 1.0 for i in records['img_ids']}
+        counts = np.ones(len(records['img_ids']))
     joints = records['joints']
-    weight = _weights(joints[:, 0], counts)
+    weight = _weights(records, 'joints', counts)
     figures = {'occ/AP': _accumulated_ap(records, counts)}
     for name, keep in (
         ('occ/OKS', np.isin(joints[:, 1], records['occluded_flags'])),
@@ -147,8 +152,7 @@ def bootstrap_paired(
     draws = {k: [] for k in observed}
     for _ in range(num_samples):
         drawn = rng.integers(0, len(images), len(images))
-        numbers = np.bincount(drawn, minlength=len(images))
-        counts = {float(i): float(c) for i, c in zip(images, numbers) if c}
+        counts = np.bincount(drawn, minlength=len(images)).astype(np.float64)
         for key, value in mean_difference(counts).items():
             draws[key].append(value)
     tail = (1 - confidence) / 2 * 100
