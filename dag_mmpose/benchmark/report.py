@@ -135,8 +135,8 @@ def paired_table(rows: Sequence[dict], keys: Sequence[str] = DIFF_KEYS) -> str:
 
 def plot_paired(rows: Sequence[dict], out_file: str, keys: Sequence[str] = DIFF_KEYS) -> None:
     """One panel per key: each row's paired difference with its 95 % interval over seeds
-    (bars) and over test images (thin, where computed) against zero; the grey band is
-    ± the minimum detectable effect."""
+    (blue) and over test images (orange, where computed) against zero; the grey bar above
+    each row spans ± its minimum detectable effect."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -147,10 +147,6 @@ def plot_paired(rows: Sequence[dict], out_file: str, keys: Sequence[str] = DIFF_
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys) + 2, 0.45 * len(rows) + 1.6),
                              sharey=True)  # fmt: skip
     for ax, key in zip(np.atleast_1d(axes), keys):
-        mdes = [r['diff'][key]['mde'] for r in rows
-                if np.isfinite(r['diff'].get(key, {}).get('mde', np.nan))]  # fmt: skip
-        if mdes:
-            ax.axvspan(-max(mdes), max(mdes), color='0.9', label='± MDE')
         ax.axvline(0, color='k', lw=0.8)
         for yi, row in zip(y, rows):
             summary = row['diff'].get(key)
@@ -165,10 +161,14 @@ def plot_paired(rows: Sequence[dict], out_file: str, keys: Sequence[str] = DIFF_
             boot = summary.get('bootstrap')
             if boot:
                 ax.plot([boot['low'], boot['high']], [yi - 0.2] * 2, color='C1', lw=2)
+            if np.isfinite(summary.get('mde', np.nan)):
+                ax.plot([-summary['mde'], summary['mde']], [yi + 0.25] * 2, color='0.6', lw=4,
+                        alpha=0.6)  # fmt: skip
         ax.set_title(f'Δ {key}', fontsize=9)
     np.atleast_1d(axes)[0].set_yticks(y, [f'{r["name"]} vs {r["reference"]}' for r in rows],
                                       fontsize=7)  # fmt: skip
-    fig.suptitle('paired difference, 95 % over seeds (blue) and over test images (orange)',
+    fig.suptitle('paired difference, 95 % over seeds (blue) and over test images (orange); '
+                 'grey: ± the row\'s minimum detectable effect',
                  fontsize=9)  # fmt: skip
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
