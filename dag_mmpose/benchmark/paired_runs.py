@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional
 
 from mmengine.config import Config, ConfigDict
-from mmengine.runner import Runner
 
 from ..utils.config import loader_dataset_cfg
 from ..utils.json_io import dump_json, load_json
-from .experiments import train_cfg_once
+from .experiments import evaluate_split, train_cfg_once
 from .trained_base import config_hash, dslope_cfg, finetune_cfg, opec_cfg
 
 __all__ = [
@@ -164,24 +163,16 @@ def evaluate(
     """Metrics of ``checkpoint`` on the ``val`` or ``test`` split (``coco/AP`` as ``AP``),
     with ``test_cfg`` updates, writing the per-image records of the occlusion metric."""
     cfg = copy.deepcopy(cfg)
-    if split == 'val':
-        cfg.test_dataloader = cfg.val_dataloader
-        cfg.test_evaluator = cfg.val_evaluator
-    elif split != 'test':
-        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
-    evaluators = (
-        cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-    )
-    for metric in evaluators:
-        if metric.type == 'OccludedKeypointMetric':
-            metric.per_image_file = per_image_file
+    # on both splits' evaluators: evaluate_split reads the one of ``split``
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg[key] if isinstance(cfg[key], list) else [cfg[key]]
+        for metric in evaluators:
+            if metric.type == 'OccludedKeypointMetric':
+                metric.per_image_file = per_image_file
     if test_cfg:
         model = cfg.model.enet if cfg.model.type == 'DualSampleEstimator' else cfg.model
         model.test_cfg = dict(model.get('test_cfg', {}), **test_cfg)
-    cfg.load_from = checkpoint
-    cfg.work_dir = osp.join(cfg.work_dir, f'eval_{split}')
-    metrics = Runner.from_cfg(cfg).test()
-    return {k[len('coco/') :] if k.startswith('coco/') else k: v for k, v in metrics.items()}
+    return evaluate_split(cfg, checkpoint, split)
 
 
 def run_row(
