@@ -5,7 +5,7 @@ from mmpose.models.backbones import HRNet
 from mmpose.registry import MODELS
 from torch import Tensor
 
-_STAGES = ('stage2', 'stage3', 'stage4')
+_STAGES = ('stage2', 'stage3', 'stage4', 'stage4_branches')
 
 
 @MODELS.register_module()
@@ -23,11 +23,16 @@ class HRNetWithStages(HRNet):
     ``extra_stage_outputs=('stage3',)`` the output is ``(X4, X3_0, X3_1, X3_2)``: index 0 is
     the usual 32-channel 1/4 map and index 1 the stage-3 map at the same size and channels.
 
+    ``'stage4_branches'`` appends the branches of stage 4's last module *before* its fusion
+    (``B4_0`` @1/4, ``B4_1`` @1/8, ``B4_2`` @1/16, ``B4_3`` @1/32): with
+    ``multiscale_output=False`` stage 4 returns only the fused 1/4 map, but its lower
+    branches are trained in every HRNet checkpoint, since that fused map (the head's input)
+    is made from them.
+
     Args:
         extra_stage_outputs (Sequence[str]): Stages whose outputs are appended, from
-            ``'stage2'``, ``'stage3'``, ``'stage4'`` (the last only makes sense with
-            ``multiscale_output=False``, to get all its branches too). Default:
-            ``('stage3',)``.
+            ``'stage2'``, ``'stage3'``, ``'stage4'`` (with ``multiscale_output=False`` only
+            the fused map again) and ``'stage4_branches'``. Default: ``('stage3',)``.
         **kwargs: The arguments of mmpose's ``HRNet`` (``extra``, ``in_channels``,
             ``frozen_stages``, ``init_cfg`` ...).
 
@@ -65,13 +70,22 @@ class HRNetWithStages(HRNet):
         self.extra_stage_outputs = tuple(extra_stage_outputs)
         self._stage_outputs: Dict[str, List[Tensor]] = {}
         for name in set(self.extra_stage_outputs):
-            getattr(self, name).register_forward_hook(self._keeper(name))
+            if name == 'stage4_branches':
+                branches = self.stage4[-1].branches
+                for index, branch in enumerate(branches):
+                    branch.register_forward_hook(self._keeper(name, index, len(branches)))
+            else:
+                getattr(self, name).register_forward_hook(self._keeper(name))
 
-    def _keeper(self, name: str):
-        """A forward hook that keeps the output list of stage ``name``."""
+    def _keeper(self, name: str, index: int = -1, count: int = 0):
+        """A forward hook that keeps the output list of stage ``name`` (with ``index``:
+        the output of one of its ``count`` branches, in place ``index`` of the list)."""
 
         def keep(module, args, output) -> None:
-            self._stage_outputs[name] = list(output)
+            if index < 0:
+                self._stage_outputs[name] = list(output)
+            else:
+                self._stage_outputs.setdefault(name, [None] * count)[index] = output
 
         return keep
 

@@ -78,6 +78,29 @@ class TestHRNetWithStages(TestCase):
         self.assertGreater(tapped.stage3[0].branches[0][0].conv1.weight.grad.abs().sum(), 0)
         self.assertIsNone(tapped.stage4[0].branches[0][0].conv1.weight.grad)
 
+    def test_stage4_branches_are_the_maps_before_the_fusion(self):
+        plain, tapped = self._plain_and_tapped(extra_stage_outputs=('stage4_branches', 'stage3'))
+        with torch.no_grad():
+            expected = plain(self.x)
+            outputs = tapped(self.x)
+        # the fused map (the head's input) as a plain HRNet gives it, then the four branches,
+        # then stage 3
+        self.assertEqual(len(outputs), 1 + 4 + 3)
+        self.assertTrue(torch.equal(outputs[0], expected[0]))
+        branches = outputs[1:5]
+        self.assertEqual(
+            [tuple(o.shape[1:]) for o in branches],
+            [(8, 32, 24), (16, 16, 12), (32, 8, 6), (64, 4, 3)],
+        )
+        # they are what stage 4's last module fuses into the head's input
+        fuse = tapped.stage4[-1].fuse_layers[0]
+        with torch.no_grad():
+            fused = branches[0] + sum(fuse[j](branches[j]) for j in range(1, 4))
+        self.assertTrue(torch.allclose(torch.relu(fused), outputs[0], atol=1e-6))
+        # and not stage 4's inputs (stage 3 after the transition): the branches have run
+        self.assertFalse(torch.equal(branches[1], outputs[6]))
+        self.assertEqual(tapped._stage_outputs, {})
+
     def test_bad_stage_names_raise(self):
         with self.assertRaisesRegex(ValueError, r"unknown stages \['stage5'\]"):
             HRNetWithStages(extra=_extra(), extra_stage_outputs=('stage5',))
