@@ -20,7 +20,15 @@ from mmengine.config import Config, ConfigDict
 from ..utils.config import loader_dataset_cfg
 from ..utils.json_io import dump_json, load_json
 from .experiments import evaluate_split, train_cfg_once
-from .trained_base import config_hash, dslope_cfg, finetune_cfg, opec_cfg
+from .synthetic import limited_train_data
+from .trained_base import (
+    base_cfg,
+    config_hash,
+    dslope_cfg,
+    finetune_cfg,
+    opec_cfg,
+    train_with_curve,
+)
 
 __all__ = [
     'OCCLUDED_TEST_SEED',
@@ -33,18 +41,35 @@ __all__ = [
     'run_row',
 ]
 
-ROW_KINDS = ('finetune', 'opec', 'dslope', 'evaluate')
+ROW_KINDS = ('finetune', 'scratch', 'opec', 'dslope', 'evaluate')
 
 
 @dataclass
 class Schedule:
-    """The rows' schedules: fine-tunes (DAG, the baseline, D-Slope from the base) and
-    OPEC-Net's CFA + GCN training on the frozen base."""
+    """The rows' schedules: fine-tunes (DAG, the baseline, D-Slope from the base),
+    OPEC-Net's CFA + GCN training on the frozen base, and the data-limited rows
+    (``Row(limited=True)``): ``limited_train_images`` train images
+    (:func:`~dag_mmpose.benchmark.synthetic.limited_train_data`), ``limited_epochs``
+    epochs from scratch and ``limited_finetune_epochs`` from the base (each long enough for
+    the baseline to overfit), validated every ``limited_val_interval`` epochs."""
 
     finetune_epochs: int = 5
     finetune_lr: float = 5e-4
     opec_epochs: int = 5
     opec_lr: float = 1e-3
+    limited_train_images: int = 20
+    limited_epochs: int = 300
+    limited_finetune_epochs: int = 100
+    limited_val_interval: int = 10
+
+    def epochs(self, row: 'Row') -> int:
+        """The epochs ``row`` trains (``'opec'`` rows: ``opec_epochs``; ``'dslope'`` rows
+        from ``init``: their config's own)."""
+        if row.kind == 'opec':
+            return self.opec_epochs
+        if row.limited:
+            return self.limited_epochs if row.kind == 'scratch' else self.limited_finetune_epochs
+        return self.finetune_epochs
 
 
 @dataclass
@@ -53,17 +78,22 @@ class Row:
 
     Args:
         name: Row label.
-        kind: ``'finetune'``, ``'opec'``, ``'dslope'`` (see :mod:`.trained_base`) or
-            ``'evaluate'`` (no training: the run of row ``source`` evaluated with other
-            ``test_cfg`` values, e.g. OPEC-Net's reference ``refine=False``).
+        kind: ``'finetune'``, ``'opec'``, ``'dslope'`` (see :mod:`.trained_base`),
+            ``'scratch'`` (the config's own recipe from scratch, its step milestones moved
+            to the same fractions of the row's epochs) or ``'evaluate'`` (no training: the
+            run of row ``source`` evaluated with other ``test_cfg`` values, e.g. OPEC-Net's
+            reference ``refine=False``).
         config: Config file (not needed for ``'evaluate'``).
         reference: The row it is paired with (``None``: the table's first row).
         options: ``--cfg-options``-style overrides (``{'model.neck.spatial_downsample': 2}``)
+            ``drop_steps`` (train pipeline step types to remove, e.g. ``['InstancePaste']``)
             and, for ``'dslope'``, ``start`` / ``mode`` / ``mimic`` of :func:`dslope_cfg`.
         test_cfg: Updates of the model's ``test_cfg`` for this row's evaluations.
         source: For ``'evaluate'``: the trained row whose checkpoint it evaluates.
         occluded_test: Also evaluate on the fixed-seed occluded copy of the test crops
             (:func:`occluded_test_cfg`, split ``'test_occluded'``).
+        limited: Train on the data-limited split for the schedule's ``limited_epochs``
+            (``'finetune'`` and ``'scratch'`` rows), keeping the val curve.
     """
 
     name: str
@@ -74,6 +104,7 @@ class Row:
     test_cfg: Dict[str, Any] = field(default_factory=dict)
     source: Optional[str] = None
     occluded_test: bool = False
+    limited: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ROW_KINDS:
@@ -84,6 +115,8 @@ class Row:
             raise ValueError(f"row {self.name!r}: `source` is given exactly for kind 'evaluate'")
         if self.kind != 'evaluate' and not self.config:
             raise ValueError(f'row {self.name!r} ({self.kind}) needs a config')
+        if self.limited and self.kind not in ('finetune', 'scratch'):
+            raise ValueError(f'row {self.name!r}: only finetune and scratch rows can be limited')
 
 
 _DSLOPE_KEYS = ('start', 'mode', 'mimic')
@@ -97,20 +130,25 @@ def row_cfg(
     seed: int,
     schedule: Schedule,
 ) -> Config:
-    """The training config of a (row, seed), started from ``base`` (:func:`train_base`)."""
+    """The training config of a (row, seed), started from ``base`` (:func:`train_base`);
+    a limited row's on :func:`limited_train_data` of ``data_root``, validated every
+    ``schedule.limited_val_interval`` epochs."""
     options = dict(row.options)
     special = {k: options.pop(k) for k in _DSLOPE_KEYS if k in options}
+    drop = set(options.pop('drop_steps', ()))
     if special and row.kind != 'dslope':
         raise ValueError(f'row {row.name!r}: {sorted(special)} apply to dslope rows only')
+    epochs = schedule.epochs(row)
+    if row.limited:
+        data_root = limited_train_data(data_root, schedule.limited_train_images)
     if row.kind == 'finetune':
         cfg = finetune_cfg(
-            row.config, base, data_root, work_dir, seed,
-            schedule.finetune_epochs, schedule.finetune_lr,
-        )  # fmt: skip
-    elif row.kind == 'opec':
-        cfg = opec_cfg(
-            row.config, base, data_root, work_dir, seed, schedule.opec_epochs, schedule.opec_lr
+            row.config, base, data_root, work_dir, seed, epochs, schedule.finetune_lr
         )
+    elif row.kind == 'scratch':
+        cfg = base_cfg(row.config, data_root, work_dir, seed, epochs)
+    elif row.kind == 'opec':
+        cfg = opec_cfg(row.config, base, data_root, work_dir, seed, epochs, schedule.opec_lr)
     elif row.kind == 'dslope':
         cfg = dslope_cfg(
             row.config, base, data_root, work_dir, seed,
@@ -118,6 +156,17 @@ def row_cfg(
         )  # fmt: skip
     else:
         raise ValueError(f'row {row.name!r}: kind {row.kind!r} is not trained')
+    if row.limited:
+        cfg.train_cfg.val_interval = schedule.limited_val_interval
+    if drop:
+        pipeline = loader_dataset_cfg(cfg, 'train').pipeline
+        missing = drop - {step.type for step in pipeline}
+        if missing:
+            raise ValueError(
+                f'row {row.name!r}: drop_steps {sorted(missing)} are not in the train pipeline '
+                f'of {row.config}'
+            )
+        pipeline[:] = [step for step in pipeline if step.type not in drop]
     cfg.merge_from_dict(options)
     return cfg
 
@@ -196,7 +245,10 @@ def run_row(
         SystemExit: A kept result of other settings, without ``rerun_stale``.
     """
     slug = re.sub(r'[^A-Za-z0-9.+=-]+', '_', row.name).strip('_')
-    work_dir = osp.join(work_root, 'rows', slug, f'seed{seed}')
+    work_dir = osp.join(work_root, 'rows', slug)
+    if row.limited:  # kept apart per split size and schedule, to compare them on val
+        work_dir = osp.join(work_dir, f'n{schedule.limited_train_images}-e{schedule.epochs(row)}')
+    work_dir = osp.join(work_dir, f'seed{seed}')
     result_file = osp.join(work_dir, 'result.json')
     if row.kind == 'evaluate':
         source = trained(row.source, seed)
@@ -212,7 +264,7 @@ def run_row(
         settings = dict(
             row=row.name,
             config_sha256=config_hash(cfg),
-            base=base['settings'],
+            base=None if row.kind == 'scratch' else base['settings'],
             seed=seed,
             test_cfg=row.test_cfg,
         )
@@ -234,7 +286,11 @@ def run_row(
     if not train:
         return None
     start = time.time()
-    if row.kind != 'evaluate':
+    curve = None
+    if row.limited:
+        checkpoint, recorder = train_with_curve(cfg)
+        curve = recorder.curve
+    elif row.kind != 'evaluate':
         checkpoint, _ = train_cfg_once(cfg)
     train_minutes = (time.time() - start) / 60
     per_image = osp.join(work_dir, 'test_per_image.npz')
@@ -249,6 +305,8 @@ def run_row(
         per_image=per_image,
         train_minutes=train_minutes,
     )
+    if curve is not None:
+        result['curve'] = curve
     dump_json(result, result_file, indent=1)
     return _with_occluded_test(row, result, work_dir, result_file)
 

@@ -15,7 +15,15 @@ from .stats import (
     paired_interval,
 )
 
-__all__ = ['DIFF_KEYS', 'paired_rows', 'paired_table', 'plot_base_curves', 'plot_paired']
+__all__ = [
+    'DIFF_KEYS',
+    'curve_table',
+    'paired_rows',
+    'paired_table',
+    'plot_base_curves',
+    'plot_paired',
+    'plot_row_curves',
+]
 
 # the figures whose paired differences the table gives
 DIFF_KEYS = ('AP', 'occ/AP', 'occ/OKS', 'vis/OKS')
@@ -199,3 +207,71 @@ def plot_base_curves(bases: Dict[int, dict], out_file: str) -> None:
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
+
+
+def _mean_curves(results: List[dict]) -> Dict[str, np.ndarray]:
+    """Epochs and the seeds' mean val AP, occ/AP and train loss of runs with one curve each
+    (the epochs all runs share)."""
+    epochs = sorted(set.intersection(*({p['epoch'] for p in r['curve']} for r in results)))
+    out = {'epoch': np.asarray(epochs)}
+    for key in ('coco/AP', 'occ/AP', 'train_loss'):
+        out[key] = np.asarray(
+            [
+                np.mean(
+                    [p.get(key, np.nan) for r in results for p in r['curve'] if p['epoch'] == e]
+                )
+                for e in epochs
+            ]
+        )
+    return out
+
+
+def curve_table(runs: Dict[str, List[dict]]) -> str:
+    """Markdown: for each row trained with a val curve (the data-limited rows), the seeds'
+    mean val AP and train loss at every val pass, and the epoch of the highest val AP against
+    the last, i.e. whether val fell while the train loss kept falling."""
+    runs = {n: rs for n, rs in runs.items() if rs and all('curve' in r for r in rs)}
+    if not runs:
+        return ''
+    lines = []
+    for name, results in runs.items():
+        mean = _mean_curves(results)
+        best = int(np.nanargmax(mean['coco/AP']))
+        points = ', '.join(
+            f'{e}: {ap:.3f} / {loss * 1e3:.2f}'
+            for e, ap, loss in zip(mean['epoch'], mean['coco/AP'], mean['train_loss'])
+        )
+        lines.append(
+            f'- {name} ({len(results)} seeds): highest val AP {mean["coco/AP"][best]:.3f} at '
+            f'epoch {mean["epoch"][best]}, last {mean["coco/AP"][-1]:.3f} at epoch '
+            f'{mean["epoch"][-1]} (Δ {mean["coco/AP"][-1] - mean["coco/AP"][best]:+.3f}); train '
+            f'loss (x 1e-3) {mean["train_loss"][best] * 1e3:.2f} -> '
+            f'{mean["train_loss"][-1] * 1e3:.2f}. Epoch: val AP / train loss (x 1e-3): {points}'
+        )
+    return '\n'.join(lines)
+
+
+def plot_row_curves(runs: Dict[str, List[dict]], out_file: str) -> bool:
+    """Rows trained with a val curve: the seeds' mean val AP (solid) and occ/AP (dashed, left)
+    and mean train loss (right) per val pass; ``False`` (and no file) when no row has one."""
+    runs = {n: rs for n, rs in runs.items() if rs and all('curve' in r for r in rs)}
+    if not runs:
+        return False
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name, results in runs.items():
+        mean = _mean_curves(results)
+        line = left.plot(mean['epoch'], mean['coco/AP'], label=f'{name}: AP')[0]
+        left.plot(mean['epoch'], mean['occ/AP'], '--', color=line.get_color())
+        right.plot(mean['epoch'], mean['train_loss'], color=line.get_color(), label=name)
+    left.set(xlabel='epoch', title='val AP (solid), occ/AP (dashed); mean over seeds')
+    right.set(xlabel='epoch', title='mean train loss since the previous val pass', yscale='log')
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+    return True

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os.path as osp
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -33,12 +33,14 @@ from .experiments import experiment_cfg
 
 __all__ = [
     'RELEASE_HEATMAP_LOSS_WEIGHT',
+    'CurveRecorder',
     'base_cfg',
     'config_hash',
     'dslope_cfg',
     'finetune_cfg',
     'opec_cfg',
     'train_base',
+    'train_with_curve',
 ]
 
 # D-Slope's release (HRNet's JointsMSELoss) halves the per-joint MSE that mmpose's
@@ -79,20 +81,23 @@ def base_cfg(path: str, data_root: str, work_dir: str, seed: int, epochs: int) -
     return cfg
 
 
-class _BaseRecorder(Hook):
-    """Saves the weights before the first step and the val curve after every epoch."""
+class CurveRecorder(Hook):
+    """Keeps a training run's val curve: after every val pass, the epoch, the mean train loss
+    since the previous pass and the val metrics, written to ``curve_file``; with
+    ``init_file``, also the weights before the first step."""
 
     priority = 'VERY_LOW'
 
-    def __init__(self, init_file: str, curve_file: str) -> None:
-        self.init_file = init_file
+    def __init__(self, curve_file: str, init_file: Optional[str] = None) -> None:
         self.curve_file = curve_file
+        self.init_file = init_file
         self.curve: List[Dict[str, float]] = []
         self._loss = 0.0
         self._steps = 0
 
     def before_train(self, runner) -> None:
-        save_checkpoint({'state_dict': runner.model.state_dict()}, self.init_file)
+        if self.init_file:
+            save_checkpoint({'state_dict': runner.model.state_dict()}, self.init_file)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if outputs and 'loss' in outputs:
@@ -106,6 +111,17 @@ class _BaseRecorder(Hook):
         self.curve.append(point)
         self._loss, self._steps = 0.0, 0
         dump_json(self.curve, self.curve_file, indent=1)
+
+
+def train_with_curve(cfg: Config, init_file: Optional[str] = None) -> Tuple[str, CurveRecorder]:
+    """Train ``cfg`` with its val passes (``train_cfg.val_interval``), keeping the curve in
+    ``<work_dir>/curve.json`` (and the starting weights in ``init_file``); the last
+    checkpoint and the recorder (``recorder.curve``)."""
+    runner = Runner.from_cfg(cfg)
+    recorder = CurveRecorder(osp.join(cfg.work_dir, 'curve.json'), init_file)
+    runner.register_hook(recorder)
+    runner.train()
+    return osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'), recorder
 
 
 def train_base(path: str, data_root: str, work_root: str, seed: int, epochs: int) -> Dict[str, Any]:
@@ -134,13 +150,10 @@ def train_base(path: str, data_root: str, work_root: str, seed: int, epochs: int
             return record
     cfg = base_cfg(path, data_root, work_dir, seed, epochs)
     start = time.time()
-    runner = Runner.from_cfg(cfg)
-    recorder = _BaseRecorder(osp.join(work_dir, 'init.pth'), osp.join(work_dir, 'curve.json'))
-    runner.register_hook(recorder)
-    runner.train()
+    checkpoint, recorder = train_with_curve(cfg, init_file=osp.join(work_dir, 'init.pth'))
     record = dict(
         settings=settings,
-        checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'),
+        checkpoint=checkpoint,
         init=recorder.init_file,
         curve=recorder.curve,
         minutes=(time.time() - start) / 60,

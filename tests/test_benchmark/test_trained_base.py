@@ -2,7 +2,8 @@
 """The trained-base protocol: the base is trained once and cached; DAG rows start as the
 base (same predictions at step 0); OPEC-Net's reference is the base bit for bit, before and
 after its training; D-Slope's GNet (and ENet from the base) is the base, ENet from init is
-the base's own start; kept runs are reused and stale ones refused."""
+the base's own start; kept runs are reused and stale ones refused; the data-limited rows
+train on a small split with its own pool and keep their val curves."""
 
 import os
 import os.path as osp
@@ -16,7 +17,7 @@ from mmpose.registry import MODELS
 
 from dag_mmpose.benchmark.experiments import train_cfg_once
 from dag_mmpose.benchmark.paired_runs import Row, Schedule, evaluate, row_cfg, run_row
-from dag_mmpose.benchmark.synthetic import generate_demo_data
+from dag_mmpose.benchmark.synthetic import generate_demo_data, limited_train_data
 from dag_mmpose.benchmark.trained_base import (
     RELEASE_HEATMAP_LOSS_WEIGHT,
     dslope_cfg,
@@ -153,7 +154,9 @@ def test_dslope_gnet_is_the_base_and_enet_starts_where_asked(setup, tmp_path):
 def test_rows_are_checked_and_their_options_applied(setup, tmp_path):
     data_root, _, base = setup
     with pytest.raises(ValueError, match='kind must be one of'):
-        Row('x', 'scratch', _demo())
+        Row('x', 'pretrain', _demo())
+    with pytest.raises(ValueError, match='only finetune and scratch rows can be limited'):
+        Row('x', 'opec', _demo('_opec'), limited=True)
     with pytest.raises(ValueError, match="exactly for kind 'evaluate'"):
         Row('x', 'evaluate')
     with pytest.raises(ValueError, match='needs a config'):
@@ -248,3 +251,137 @@ def _val_batch_test(cfg):
         pipeline=[s for s in clean['dataset']['pipeline'] if s['type'] != 'OccludedTwin'],
     )
     return next(iter(Runner.build_dataloader(clean)))
+
+
+def test_limited_train_data_is_a_small_split_with_its_own_pool(setup):
+    from dag_mmpose.benchmark.synthetic.layout import LAYOUTS
+    from dag_mmpose.utils.json_io import load_json
+
+    data_root, _, _ = setup
+    spec = LAYOUTS['coco']
+    out = limited_train_data(data_root, 5)
+    assert out == f'{data_root}_train5'
+    full, small = (load_json(spec.ann_path(r, 'train')) for r in (data_root, out))
+    assert small['images'] == full['images'][:5]
+    kept = {image['id'] for image in small['images']}
+    assert small['annotations'] == [a for a in full['annotations'] if a['image_id'] in kept]
+    for split in ('val', 'test'):  # the same val and test
+        assert load_json(spec.ann_path(out, split)) == load_json(spec.ann_path(data_root, split))
+    for image in small['images']:  # the images are the source's
+        assert osp.exists(osp.join(spec.img_path(out, 'train'), image['file_name']))
+    # the pool is cut from the small split alone
+    pool = load_json(osp.join(out, 'instance_pool', 'index.json'))
+    full_pool = load_json(osp.join(data_root, 'instance_pool', 'index.json'))
+    assert pool['source']['ann_file'] == osp.abspath(spec.ann_path(out, 'train'))
+    assert 0 < pool['num_instances'] <= len(small['annotations'])
+    assert pool['num_instances'] < full_pool['num_instances']
+    # kept on the next call; made again when the source changed
+    stamp = os.stat(spec.ann_path(out, 'train')).st_mtime_ns
+    assert limited_train_data(data_root, 5) == out
+    assert os.stat(spec.ann_path(out, 'train')).st_mtime_ns == stamp
+    with pytest.raises(ValueError, match=r'num_train must be in \[1, 12\]'):
+        limited_train_data(data_root, 13)
+    os.makedirs(f'{data_root}_train3')
+    open(f'{data_root}_train3/notes.txt', 'w').close()
+    with pytest.raises(FileExistsError, match='is not a limited copy'):
+        limited_train_data(data_root, 3)
+
+
+def test_limited_rows_train_on_the_small_split_without_the_dropped_steps(setup, tmp_path):
+    from dag_mmpose.utils.config import loader_dataset_cfg
+
+    data_root, _, base = setup
+    schedule = Schedule(limited_train_images=4, limited_epochs=6, limited_finetune_epochs=3,
+                        limited_val_interval=2)  # fmt: skip
+    augmented = {}
+    for kind, epochs in (('scratch', 6), ('finetune', 3)):
+        row = Row('MJ', kind, _demo('_dag-da'), options={'drop_steps': ['InstancePaste']},
+                  limited=True)  # fmt: skip
+        cfg = row_cfg(row, base, data_root, str(tmp_path), 0, schedule)
+        assert cfg.train_cfg.max_epochs == epochs and cfg.train_cfg.val_interval == 2
+        train = loader_dataset_cfg(cfg, 'train')
+        assert train.data_root.rstrip('/') == f'{data_root}_train4'
+        steps = [step.type for step in train.pipeline]
+        assert 'MaskJoints' in steps and 'InstancePaste' not in steps
+        augmented[kind] = cfg
+    # from scratch: no checkpoint, the baseline's step milestones at the same fractions
+    assert augmented['scratch'].get('load_from') is None
+    steps = [s for s in augmented['scratch'].param_scheduler if s.type == 'MultiStepLR']
+    assert steps[0].milestones == [5, 5] and steps[0].end == 6
+    assert augmented['finetune'].load_from == base['checkpoint']
+    # the pasted people come from the small split's own pool
+    both = row_cfg(Row('both', 'scratch', _demo('_dag-da'), limited=True), base, data_root,
+                   str(tmp_path), 0, schedule)  # fmt: skip
+    paste = [s for s in loader_dataset_cfg(both, 'train').pipeline if s.type == 'InstancePaste']
+    assert paste[0].pool.rstrip('/') == osp.join(f'{data_root}_train4', 'instance_pool')
+    with pytest.raises(ValueError, match=r"drop_steps \['PartPaste'\] are not in"):
+        row_cfg(Row('x', 'scratch', _demo(), options={'drop_steps': ['PartPaste']},
+                    limited=True), base, data_root, str(tmp_path), 0, schedule)  # fmt: skip
+
+
+def test_limited_run_keeps_its_val_curve(setup, tmp_path):
+    from dag_mmpose.benchmark.report import curve_table, plot_row_curves
+
+    data_root, _, base = setup
+    schedule = Schedule(limited_train_images=4, limited_finetune_epochs=2,
+                        limited_val_interval=1)  # fmt: skip
+    row = Row('small: baseline', 'finetune', _demo(), limited=True)
+    work = str(tmp_path / 'work')
+    result = run_row(row, base, data_root, work, 0, schedule)
+    assert [p['epoch'] for p in result['curve']] == [1, 2]
+    assert all({'train_loss', 'coco/AP', 'occ/AP'} <= set(p) for p in result['curve'])
+    assert result['curve'][0]['train_loss'] > 0
+    # kept apart per split size and schedule
+    assert osp.dirname(result['checkpoint']) == osp.join(
+        work, 'rows', 'small_baseline', 'n4-e2', 'seed0'
+    )
+    table = curve_table({row.name: [result]})
+    assert table.startswith('- small: baseline (1 seeds): highest val AP')
+    assert f'{result["curve"][-1]["coco/AP"]:.3f} at epoch 2' in table
+    out = str(tmp_path / 'curves.png')
+    assert plot_row_curves({row.name: [result]}, out) and osp.getsize(out) > 0
+    # rows without curves: no table, no plot
+    plain = {k: v for k, v in result.items() if k != 'curve'}
+    assert curve_table({'x': [plain]}) == ''
+    assert not plot_row_curves({'x': [plain]}, str(tmp_path / 'none.png'))
+    assert not osp.exists(str(tmp_path / 'none.png'))
+
+
+def _ablation_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        'ablation_tool', osp.join(REPO_ROOT, 'tools', 'analysis', 'ablation.py')
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cfa_on_stage4_reads_the_head_input_and_the_stage4_branches(setup, tmp_path):
+    """The ablation's CFA-on-stage-4 row: CFA's levels are stage 4's 1/16 and 1/8 branches
+    before the fusion and the fused 1/4 map the base head reads; its reference (refine=False)
+    is still the base bit for bit."""
+    tool = _ablation_tool()
+    data_root, _, base = setup
+    row = next(r for r in tool.ROW_GROUPS['opec-cfa'] if r.name.startswith(tool.CFA4))
+    cfg = row_cfg(row, base, data_root, str(tmp_path), 0, Schedule(opec_epochs=1))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    load_checkpoint(model, base['checkpoint'], map_location='cpu', strict=False, logger='silent')
+    model.eval()
+    seen = {}
+    model.backbone.register_forward_hook(lambda m, a, out: seen.update(backbone=out))
+    batch = _val_batch(cfg)
+    with torch.no_grad():
+        model.test_step(batch)
+    outputs = seen['backbone']
+    assert len(outputs) == 5  # the fused map, then the four branches of stage 4
+    levels = [outputs[i] for i in model.neck.in_indices]
+    assert levels[2] is outputs[0]  # the head's input
+    assert [tuple(level.shape[1:]) for level in levels] == [(64, 8, 6), (32, 16, 12), (16, 32, 24)]
+    base_cfg_ = finetune_cfg(_demo(), base, data_root, str(tmp_path), 0, 1, 5e-4)
+    np.testing.assert_array_equal(
+        _predict(cfg, base['checkpoint'], batch, dict(refine=False)),
+        _predict(base_cfg_, base['checkpoint'], batch),
+    )

@@ -16,10 +16,21 @@ row), ``adam`` (DAG with ADAM's attention at 1/2 and 1/4 resolution; reference: 
 ``opec`` (CFA + IGP-GCN trained on the frozen base; reference: the same checkpoint with
 ``refine=False``, the base bit for bit; also refining every joint), ``dslope`` (GNet the
 base; ENet from the base in mutual, distill and heatmap-only-mimic modes; reference: the
-same network from the base trained alone on the same twins) and ``dslope-init`` (ENet, and
+same network from the base trained alone on the same twins), ``dslope-init`` (ENet, and
 its reference, from the weights the base itself started from, on the config's own
-from-scratch schedule). Writes ``paired.md`` / ``paired.json`` / ``paired.png`` /
-``base_curves.png`` into ``WORK_DIR``: per row the paired difference to its reference with a
+from-scratch schedule), ``opec-cfa`` (OPEC-Net with CFA over stage 4's branches before their
+fusion and the head's input instead of stage 3's maps; reference: the stage-3 rows) and
+``augment`` (the data-limited setting: the baseline, +Mask Joints, +Instance Paste and both
+on the first ``--limited-train-images`` train images with their own instance pool, for
+``--limited-epochs`` from scratch and ``--limited-finetune-epochs`` from the base, val every
+``--limited-val-interval`` epochs; reference: the baseline of the same start)::
+
+    python tools/analysis/ablation.py --rows augment --seeds 0 1 2 --limited-val-interval 20 \
+        --only-rows 'small split: baseline, from scratch' 'small split: +both, from scratch'
+
+Writes ``paired.md`` / ``paired.json`` / ``paired.png`` / ``base_curves.png`` (and, for
+rows with val curves, ``row_curves.png`` and their curves in ``paired.md``) into
+``WORK_DIR``: per row the paired difference to its reference with a
 95 % interval over seeds and a paired bootstrap over test images, and the minimum detectable
 effect. Runs are kept and reused; two processes with different ``--seeds`` can share one
 ``WORK_DIR``.
@@ -65,10 +76,12 @@ from dag_mmpose.benchmark.experiments import (
 )
 from dag_mmpose.benchmark.paired_runs import Row, Schedule, run_row
 from dag_mmpose.benchmark.report import (
+    curve_table,
     paired_rows,
     paired_table,
     plot_base_curves,
     plot_paired,
+    plot_row_curves,
 )
 from dag_mmpose.benchmark.synthetic import VARIETIES, generate_demo_data
 from dag_mmpose.benchmark.trained_base import train_base
@@ -106,7 +119,14 @@ def _demo(variant: str) -> str:
 
 
 FT = 'baseline (fine-tuned)'
+SMALL = 'small split:'  # the data-limited rows' prefix
 OPEC_REF = 'base (OPEC-Net, refine=False)'
+CFA4 = 'OPEC-Net, CFA on stage 4'
+CFA4_OPTIONS = {
+    'model.backbone.extra_stage_outputs': ['stage4_branches'],
+    # (B4_2 @1/16, B4_1 @1/8, the fused X4 @1/4 the base head reads), coarse to fine
+    'model.neck.in_indices': [3, 2, 0],
+}
 ALONE, ALONE_INIT = 'alone on the twins (from base)', 'alone on the twins (from init)'
 # the trained-base protocol's rows, by group; a row's reference comes first in its group
 ROW_GROUPS = {
@@ -131,6 +151,19 @@ ROW_GROUPS = {
         Row('OPEC-Net (every joint)', 'evaluate', reference=OPEC_REF,
             test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
     ],
+    # CFA over the maps a plain checkpoint trained for its head: stage 4's branches before
+    # their fusion (1/16, 1/8) and the fused 1/4 map the base head reads, vs stage 3's maps
+    'opec-cfa': [
+        Row('OPEC-Net (score < 0.2 joints)', 'opec', _demo('_opec'), OPEC_REF),
+        Row(OPEC_REF, 'evaluate', reference=OPEC_REF, test_cfg=dict(refine=False),
+            source='OPEC-Net (score < 0.2 joints)'),
+        Row('OPEC-Net (every joint)', 'evaluate', reference=OPEC_REF,
+            test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
+        Row(f'{CFA4} (score < 0.2 joints)', 'opec', _demo('_opec'),
+            'OPEC-Net (score < 0.2 joints)', CFA4_OPTIONS),
+        Row(f'{CFA4} (every joint)', 'evaluate', reference='OPEC-Net (every joint)',
+            test_cfg=dict(refine_joints='all'), source=f'{CFA4} (score < 0.2 joints)'),
+    ],
     'dslope': [
         Row(ALONE, 'dslope', _demo('_occ-aug'), ALONE, occluded_test=True),
         Row('D-Slope ENet (from base)', 'dslope', _demo('_dslope'), ALONE, occluded_test=True),
@@ -138,6 +171,26 @@ ROW_GROUPS = {
             {'mode': 'distill'}, occluded_test=True),
         Row('D-Slope ENet, heatmap mimic only (from base)', 'dslope', _demo('_dslope'), ALONE,
             {'mimic': 'heatmap'}, occluded_test=True),
+    ],
+    # data-limited: the baseline and its occlusion augmentations on a small train split, on
+    # a schedule long enough to overfit, from scratch and from the base
+    'augment': [
+        Row(f'{SMALL} baseline, from scratch', 'scratch', BASELINE,
+            f'{SMALL} baseline, from scratch', limited=True),
+        Row(f'{SMALL} +Mask Joints, from scratch', 'scratch', _demo('_dag-da'),
+            f'{SMALL} baseline, from scratch', {'drop_steps': ['InstancePaste']}, limited=True),
+        Row(f'{SMALL} +Instance Paste, from scratch', 'scratch', _demo('_dag-da'),
+            f'{SMALL} baseline, from scratch', {'drop_steps': ['MaskJoints']}, limited=True),
+        Row(f'{SMALL} +both, from scratch', 'scratch', _demo('_dag-da'),
+            f'{SMALL} baseline, from scratch', limited=True),
+        Row(f'{SMALL} baseline, from base', 'finetune', BASELINE, f'{SMALL} baseline, from base',
+            limited=True),
+        Row(f'{SMALL} +Mask Joints, from base', 'finetune', _demo('_dag-da'),
+            f'{SMALL} baseline, from base', {'drop_steps': ['InstancePaste']}, limited=True),
+        Row(f'{SMALL} +Instance Paste, from base', 'finetune', _demo('_dag-da'),
+            f'{SMALL} baseline, from base', {'drop_steps': ['MaskJoints']}, limited=True),
+        Row(f'{SMALL} +both, from base', 'finetune', _demo('_dag-da'),
+            f'{SMALL} baseline, from base', limited=True),
     ],
     'dslope-init': [
         Row(ALONE_INIT, 'dslope', _demo('_occ-aug'), ALONE_INIT, {'start': 'init'},
@@ -190,6 +243,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--finetune-epochs', type=int, default=Schedule.finetune_epochs)
     parser.add_argument('--finetune-lr', type=float, default=Schedule.finetune_lr)
     parser.add_argument('--opec-epochs', type=int, default=Schedule.opec_epochs)
+    parser.add_argument(
+        '--limited-train-images',
+        type=int,
+        default=Schedule.limited_train_images,
+        help="trained-base, 'augment' rows: train images of the small split",
+    )
+    parser.add_argument(
+        '--limited-epochs',
+        type=int,
+        default=Schedule.limited_epochs,
+        help="trained-base, 'augment' rows: epochs on the small split from scratch",
+    )
+    parser.add_argument(
+        '--limited-finetune-epochs',
+        type=int,
+        default=Schedule.limited_finetune_epochs,
+        help="trained-base, 'augment' rows: epochs on the small split from the base",
+    )
+    parser.add_argument(
+        '--limited-val-interval',
+        type=int,
+        default=Schedule.limited_val_interval,
+        help="trained-base, 'augment' rows: epochs between val passes (the curve)",
+    )
     parser.add_argument(
         '--bootstrap', type=int, default=1000, help='trained-base: resamples of the test images'
     )
@@ -422,7 +499,15 @@ def selected_rows(groups: Sequence[str]) -> List[Row]:
 
 def trained_base(args: argparse.Namespace) -> None:
     """The trained-base protocol: bases, rows, ``paired.md`` / ``.json`` / ``.png``."""
-    schedule = Schedule(args.finetune_epochs, args.finetune_lr, args.opec_epochs)
+    schedule = Schedule(
+        args.finetune_epochs,
+        args.finetune_lr,
+        args.opec_epochs,
+        limited_train_images=args.limited_train_images,
+        limited_epochs=args.limited_epochs,
+        limited_finetune_epochs=args.limited_finetune_epochs,
+        limited_val_interval=args.limited_val_interval,
+    )
     rows = selected_rows(args.rows)
     if args.only_rows:
         unknown = sorted(set(args.only_rows) - {row.name for row in rows})
@@ -460,7 +545,16 @@ def trained_base(args: argparse.Namespace) -> None:
         f'{args.variety!r}, {args.num_images} images); base {osp.basename(args.base_config)}, '
         f'{args.base_epochs} epochs; fine-tunes {schedule.finetune_epochs} epochs at lr '
         f'{schedule.finetune_lr:g} (cosine), OPEC-Net {schedule.opec_epochs} epochs at lr '
-        f'{schedule.opec_lr:g}. Δ = paired per-seed difference to the row named in "vs" '
+        f'{schedule.opec_lr:g}.'
+        + (
+            f' Data-limited rows: the first {schedule.limited_train_images} train images '
+            f'(their own instance pool), {schedule.limited_epochs} epochs from scratch (the '
+            f"baseline's recipe stretched) or {schedule.limited_finetune_epochs} from the base "
+            f'(lr {schedule.finetune_lr:g}, cosine), val every {schedule.limited_val_interval}.'
+            if any(row.limited for row in rows)
+            else ''
+        )
+        + ' Δ = paired per-seed difference to the row named in "vs" '
         '(mean [95 % t interval over seeds]; over images: paired bootstrap, '
         f'{args.bootstrap} resamples).',
         '',
@@ -485,6 +579,15 @@ def trained_base(args: argparse.Namespace) -> None:
             '',
             paired_table(occluded),
         ]
+    row_curves = curve_table(runs)
+    if row_curves:
+        report += [
+            '',
+            '**val curves** of the data-limited rows (whether val fell while the train loss '
+            "kept falling; the train loss is on each row's own augmented crops)",
+            '',
+            row_curves,
+        ]
     shares = [f'{r["name"]}: {r["low_score_share"]:.3f}' for r in test if 'OPEC' in r['name']]
     if shares:
         report += ['', "Share of predicted test joints scored below 0.2 (what OPEC-Net's rule "
@@ -498,8 +601,11 @@ def trained_base(args: argparse.Namespace) -> None:
               osp.join(out_dir, 'paired.json'), indent=1)  # fmt: skip
     plot_paired(test, osp.join(out_dir, 'paired.png'))
     plot_base_curves(bases, osp.join(out_dir, 'base_curves.png'))
+    written = 'paired.json, paired.png, base_curves.png'
+    if plot_row_curves(runs, osp.join(out_dir, 'row_curves.png')):
+        written += ', row_curves.png'
     print('\n'.join(report))
-    print(f'\nwrote {md_file}, paired.json, paired.png and base_curves.png')
+    print(f'\nwrote {md_file}, {written}')
 
 
 def main() -> None:

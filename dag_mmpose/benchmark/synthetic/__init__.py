@@ -39,7 +39,7 @@ Example:
     ...     ann_file = generate_coco_style(root, num_images=2, split='val', seed=0)
 """
 
-from .demo import DEMO_POOL_FILTERS, generate_demo_data
+from .demo import DEMO_POOL_FILTERS, generate_demo_data, limited_train_data
 from .figure import VARIETIES
 from .layout import (
     COCO_KEYPOINT_NAMES,
@@ -76,6 +76,7 @@ __all__ = [
     'generate_all',
     'generate_coco_style',
     'generate_demo_data',
+    'limited_train_data',
     'mask_to_rle',
     'render_scene',
     'summarize_annotations',
