@@ -1,17 +1,20 @@
 # Copyright (c) dag_mmpose contributors. All rights reserved.
 """Running the repository's tools from tests: one tiny epoch, a subprocess that reports its
-output on failure, and ``tools/dist_train.sh`` with two CPU processes."""
+output on failure, ``tools/dist_train.sh`` with two CPU processes, and a tool script imported
+as a module."""
 
+import importlib.util
 import os.path as osp
 import socket
 import subprocess
+from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 
 from .repo import REPO_ROOT
 
-__all__ = ['TINY_EPOCH', 'RecordFirstIter', 'dist_train', 'free_port', 'run_tool']
+__all__ = ['TINY_EPOCH', 'RecordFirstIter', 'dist_train', 'free_port', 'load_tool', 'run_tool']
 
 
 #: ``--cfg-options`` for one tiny epoch of a demo config: 12 train images in batches of 8,
@@ -27,6 +30,15 @@ TINY_EPOCH = [
     'default_hooks.checkpoint.save_best=None',
     'default_hooks.logger.interval=1',
 ]
+
+
+def load_tool(path: str, name: str) -> ModuleType:
+    """A tool script (``path`` relative to the repository, e.g.
+    ``'tools/analysis/ablation.py'``) imported as module ``name``, to test its functions."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(

@@ -26,6 +26,7 @@ from dag_mmpose.benchmark.trained_base import (
     train_base,
 )
 from dag_mmpose.testing.repo import REPO_ROOT
+from dag_mmpose.testing.tools import load_tool
 
 pytestmark = pytest.mark.slow
 
@@ -347,22 +348,11 @@ def test_limited_run_keeps_its_val_curve(setup, tmp_path):
     assert not osp.exists(str(tmp_path / 'none.png'))
 
 
-def _ablation_tool():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        'ablation_tool', osp.join(REPO_ROOT, 'tools', 'analysis', 'ablation.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_cfa_on_stage4_reads_the_head_input_and_the_stage4_branches(setup, tmp_path):
     """The ablation's CFA-on-stage-4 row: CFA's levels are stage 4's 1/16 and 1/8 branches
     before the fusion and the fused 1/4 map the base head reads; its reference (refine=False)
     is still the base bit for bit."""
-    tool = _ablation_tool()
+    tool = load_tool('tools/analysis/ablation.py', 'ablation_tool')
     data_root, _, base = setup
     row = next(r for r in tool.ROW_GROUPS['opec-cfa'] if r.name.startswith(tool.CFA4))
     cfg = row_cfg(row, base, data_root, str(tmp_path), 0, Schedule(opec_epochs=1))

@@ -2,13 +2,13 @@
 """tools/analysis/ablation.py never reports a result trained with other settings (fast: the
 training and evaluation are replaced by stand-ins that record their calls)."""
 
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
 from dag_mmpose.testing.repo import REPO_ROOT
+from dag_mmpose.testing.tools import load_tool
 
 DEMO = osp.join(REPO_ROOT, 'configs', 'demo')
 BASELINE = osp.join(DEMO, 'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py')
@@ -17,11 +17,7 @@ BASELINE = osp.join(DEMO, 'td-hm_hrnet-tiny-1xb32-10e_synthetic-coco-128x96.py')
 @pytest.fixture
 def ablation(monkeypatch):
     """The tool as a module, training replaced by a stand-in that counts its runs."""
-    spec = importlib.util.spec_from_file_location(
-        'ablation_tool', osp.join(REPO_ROOT, 'tools', 'analysis', 'ablation.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool('tools/analysis/ablation.py', 'ablation_tool')
     module.trained = []
 
     def train(cfg):
@@ -154,3 +150,23 @@ def test_trained_base_seeds_rows_and_report_only(ablation, tmp_path, monkeypatch
     assert calls and not any(c[3] for c in calls)
     with pytest.raises(SystemExit, match='not rows of --rows'):
         run('--rows', 'opec', '--only-rows', 'DAG (all)')
+
+
+def test_augment_rows_pair_with_the_baseline_of_their_own_start(ablation):
+    rows = ablation.ROW_GROUPS['augment']
+    assert all(row.limited for row in rows)
+    for start, kind in (('from scratch', 'scratch'), ('from base', 'finetune')):
+        group = [row for row in rows if row.name.endswith(start)]
+        baseline = f'small split: baseline, {start}'
+        assert [row.kind for row in group] == [kind] * 4
+        assert {row.reference for row in group} == {baseline}
+        dropped = {row.name.split(', ')[0]: row.options.get('drop_steps') for row in group}
+        assert dropped == {
+            'small split: baseline': None,
+            'small split: +Mask Joints': ['InstancePaste'],
+            'small split: +Instance Paste': ['MaskJoints'],
+            'small split: +both': None,
+        }
+        assert group[0].config == ablation.BASELINE
+        assert all(row.config.endswith('_dag-da-1xb32-10e_synthetic-coco-128x96.py')
+                   for row in group[1:])  # fmt: skip
