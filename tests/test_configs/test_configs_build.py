@@ -353,3 +353,16 @@ def test_plain_checkpoint_predicts_as_the_plain_model(pair):
         np.testing.assert_array_equal(
             result.pred_instances.keypoint_scores, exp.pred_instances.keypoint_scores
         )
+
+
+def test_dslope_w32_starts_enet_from_gnets_coco_checkpoint():
+    """The benchmark favours ENet from the trained base (docs/benchmark.md): the W32 config
+    loads mmpose's COCO HRNet-W32 into both networks, and ENet skips the ImageNet weights."""
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'body_2d_keypoint', 'dslope', 'coco',
+                 'td-hm_hrnet-w32_dslope-8xb64-210e_coco-256x192.py')
+    )  # fmt: skip
+    assert cfg.model.gnet_checkpoint.endswith('hrnet_w32_coco_256x192-c78dce93_20200708.pth')
+    assert cfg.model.enet.init_cfg == dict(type='Pretrained', checkpoint=cfg.model.gnet_checkpoint)
+    assert cfg.model.enet.backbone.init_cfg is None
+    assert cfg.model.enet.head.loss.loss_weight == 0.5
