@@ -366,3 +366,24 @@ def test_dslope_w32_starts_enet_from_gnets_coco_checkpoint():
     assert cfg.model.enet.init_cfg == dict(type='Pretrained', checkpoint=cfg.model.gnet_checkpoint)
     assert cfg.model.enet.backbone.init_cfg is None
     assert cfg.model.enet.head.loss.loss_weight == 0.5
+
+
+@pytest.mark.parametrize('dataset', ['crowdpose', 'ochuman'])
+def test_opec_w32_cfa_reads_stage4_branches_and_the_head_input(dataset):
+    """CFA over the maps a plain checkpoint trained for its head (docs/benchmark.md): stage 4's
+    1/16 and 1/8 branches before their fusion, and the fused 1/4 map the base head reads."""
+    cfg = Config.fromfile(
+        osp.join(CONFIG_ROOT, 'body_2d_keypoint', 'opec', dataset,
+                 f'td-hm_hrnet-w32_opec-1xb16-30e_{dataset}-256x192.py')
+    )  # fmt: skip
+    model = MODELS.build(drop_pretrained(copy.deepcopy(cfg.model)))
+    model.eval()
+    with torch.no_grad():
+        outputs = model.backbone(torch.rand(1, 3, 256, 192))
+    levels = [outputs[i] for i in model.neck.in_indices]
+    assert levels[-1] is outputs[0] and model.neck.base_index == 0
+    assert [tuple(level.shape[1:]) for level in levels] == [
+        (128, 16, 12),
+        (64, 32, 24),
+        (32, 64, 48),
+    ]

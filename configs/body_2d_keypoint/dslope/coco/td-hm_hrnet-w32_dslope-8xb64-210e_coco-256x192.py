@@ -10,14 +10,14 @@
 # than half the accuracy (`tools/analysis/ablation.py --rows dslope dslope-init`, 4 seeds,
 # docs/benchmark.md); trained for the recipe's 210 epochs at Adam 1e-3 (a shorter fine-tune is
 # not measured at W32). Its reference is the occ-aug config from the same start
-# (`--cfg-options load_from=<the checkpoint below>`). ENet
-# learns on the occluded twin, GNet on the clean crop, both from the clean labels, each
-# mimicking the other's HRNet stages 2-4 (every branch) and heatmaps, MSE to the other's
-# detached output, weights 1e-3 (ENet) and 1e-5 (GNet) as D-Slope, relative to the release's
-# heatmap loss (HRNet's JointsMSELoss: half mmpose's KeypointMSELoss, hence loss_weight=0.5).
-# The twin: body-part patches (PartPaste) from the COCO instance pool at the elbows, knees and hip centre, a third
-# of the twins clean (D-Slope's share; its patch pool was never released). Validation and test
-# run ENet only; export it with tools/misc/export_enet.py to use it with the baseline config.
+# (`--cfg-options load_from=<the checkpoint below>`). ENet learns on the occluded twin, GNet on
+# the clean crop, both from the clean labels, each mimicking the other's HRNet stages 2-4 (every
+# branch) and heatmaps, MSE to the other's detached output, weights 1e-3 (ENet) and 1e-5 (GNet)
+# as D-Slope, relative to the release's heatmap loss (HRNet's JointsMSELoss: half mmpose's
+# KeypointMSELoss, hence loss_weight=0.5). The twin: body-part patches (PartPaste) from the
+# COCO instance pool at the elbows, knees and hip centre, a third of the twins clean
+# (D-Slope's share; its patch pool was never released). Validation and test run ENet only;
+# export it with tools/misc/export_enet.py to use it with the baseline config.
 # Two networks per step: about twice the baseline's memory and time (docs/benchmark.md).
 # The same network trained alone on the twins: td-hm_hrnet-w32_occ-aug-8xb64-210e_coco-256x192.py
 # ENet is the network of the occ-aug config (the baseline, heatmap loss in the release's units)
