@@ -128,6 +128,13 @@ CFA4_OPTIONS = {
     'model.neck.in_indices': [3, 2, 0],
 }
 ALONE, ALONE_INIT = 'alone on the twins (from base)', 'alone on the twins (from init)'
+OPEC_ROWS = [
+    Row('OPEC-Net (score < 0.2 joints)', 'opec', _demo('_opec'), OPEC_REF),
+    Row(OPEC_REF, 'evaluate', reference=OPEC_REF, test_cfg=dict(refine=False),
+        source='OPEC-Net (score < 0.2 joints)'),
+    Row('OPEC-Net (every joint)', 'evaluate', reference=OPEC_REF,
+        test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
+]  # fmt: skip
 # the trained-base protocol's rows, by group; a row's reference comes first in its group
 ROW_GROUPS = {
     'dag': [
@@ -144,21 +151,11 @@ ROW_GROUPS = {
         Row('DAG, ADAM 1/4', 'finetune', _demo('_dag'), 'DAG (all)',
             {'model.neck.spatial_downsample': 4}),
     ],
-    'opec': [
-        Row('OPEC-Net (score < 0.2 joints)', 'opec', _demo('_opec'), OPEC_REF),
-        Row(OPEC_REF, 'evaluate', reference=OPEC_REF, test_cfg=dict(refine=False),
-            source='OPEC-Net (score < 0.2 joints)'),
-        Row('OPEC-Net (every joint)', 'evaluate', reference=OPEC_REF,
-            test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
-    ],
+    'opec': OPEC_ROWS,
     # CFA over the maps a plain checkpoint trained for its head: stage 4's branches before
     # their fusion (1/16, 1/8) and the fused 1/4 map the base head reads, vs stage 3's maps
     'opec-cfa': [
-        Row('OPEC-Net (score < 0.2 joints)', 'opec', _demo('_opec'), OPEC_REF),
-        Row(OPEC_REF, 'evaluate', reference=OPEC_REF, test_cfg=dict(refine=False),
-            source='OPEC-Net (score < 0.2 joints)'),
-        Row('OPEC-Net (every joint)', 'evaluate', reference=OPEC_REF,
-            test_cfg=dict(refine_joints='all'), source='OPEC-Net (score < 0.2 joints)'),
+        *OPEC_ROWS,
         Row(f'{CFA4} (score < 0.2 joints)', 'opec', _demo('_opec'),
             'OPEC-Net (score < 0.2 joints)', CFA4_OPTIONS),
         Row(f'{CFA4} (every joint)', 'evaluate', reference='OPEC-Net (every joint)',
@@ -199,6 +196,13 @@ ROW_GROUPS = {
             {'start': 'init'}, occluded_test=True),
     ],
 }  # fmt: skip
+# the data-limited rows' Schedule fields, each a command-line option (--limited-epochs ...)
+LIMITED_OPTIONS = {
+    'limited_train_images': 'train images of the small split',
+    'limited_epochs': 'epochs on the small split from scratch',
+    'limited_finetune_epochs': 'epochs on the small split from the base',
+    'limited_val_interval': 'epochs between val passes (the curve)',
+}
 KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/OKS', 'vis/OKS', 'occ/AP')
 # the figures whose paired difference to the baseline the tables also give
 DELTA_KEYS = ('AP', 'occ/PCK@0.1', 'vis/PCK@0.1', 'occ/AP')
@@ -243,30 +247,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--finetune-epochs', type=int, default=Schedule.finetune_epochs)
     parser.add_argument('--finetune-lr', type=float, default=Schedule.finetune_lr)
     parser.add_argument('--opec-epochs', type=int, default=Schedule.opec_epochs)
-    parser.add_argument(
-        '--limited-train-images',
-        type=int,
-        default=Schedule.limited_train_images,
-        help="trained-base, 'augment' rows: train images of the small split",
-    )
-    parser.add_argument(
-        '--limited-epochs',
-        type=int,
-        default=Schedule.limited_epochs,
-        help="trained-base, 'augment' rows: epochs on the small split from scratch",
-    )
-    parser.add_argument(
-        '--limited-finetune-epochs',
-        type=int,
-        default=Schedule.limited_finetune_epochs,
-        help="trained-base, 'augment' rows: epochs on the small split from the base",
-    )
-    parser.add_argument(
-        '--limited-val-interval',
-        type=int,
-        default=Schedule.limited_val_interval,
-        help="trained-base, 'augment' rows: epochs between val passes (the curve)",
-    )
+    for field, what in LIMITED_OPTIONS.items():
+        parser.add_argument(
+            '--' + field.replace('_', '-'),
+            type=int,
+            default=getattr(Schedule, field),
+            help=f"trained-base, 'augment' rows: {what}",
+        )
     parser.add_argument(
         '--bootstrap', type=int, default=1000, help='trained-base: resamples of the test images'
     )
@@ -503,10 +490,7 @@ def trained_base(args: argparse.Namespace) -> None:
         args.finetune_epochs,
         args.finetune_lr,
         args.opec_epochs,
-        limited_train_images=args.limited_train_images,
-        limited_epochs=args.limited_epochs,
-        limited_finetune_epochs=args.limited_finetune_epochs,
-        limited_val_interval=args.limited_val_interval,
+        **{field: getattr(args, field) for field in LIMITED_OPTIONS},
     )
     rows = selected_rows(args.rows)
     if args.only_rows:
