@@ -85,7 +85,7 @@ class Row:
             reference ``refine=False``).
         config: Config file (not needed for ``'evaluate'``).
         reference: The row it is paired with (``None``: the table's first row).
-        options: ``--cfg-options``-style overrides (``{'model.neck.spatial_downsample': 2}``)
+        options: ``--cfg-options``-style overrides (``{'model.neck.spatial_downsample': 2}``),
             ``drop_steps`` (train pipeline step types to remove, e.g. ``['InstancePaste']``)
             and, for ``'dslope'``, ``start`` / ``mode`` / ``mimic`` of :func:`dslope_cfg`.
         test_cfg: Updates of the model's ``test_cfg`` for this row's evaluations.
