@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from ..utils.config import loader_dataset_cfg
 from .data_config import use_demo_data
 
-__all__ = ['AUGMENTATIONS', 'evaluate_split', 'experiment_cfg', 'train_cfg_once']
+__all__ = ['AUGMENTATIONS', 'evaluate_split', 'experiment_cfg', 'last_checkpoint', 'train_cfg_once']
 
 # the occlusion augmentations whose probability ``experiment_cfg(aug_prob=...)`` sets
 AUGMENTATIONS = ('MaskJoints', 'InstancePaste')
@@ -63,6 +63,12 @@ def experiment_cfg(
     return cfg
 
 
+def last_checkpoint(cfg: Config) -> str:
+    """The checkpoint a run of ``cfg`` saves at its last epoch (:func:`experiment_cfg` saves
+    only that one)."""
+    return osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+
+
 def train_cfg_once(cfg: Config) -> Tuple[str, float]:
     """Train ``cfg`` without validation passes (splits are evaluated afterwards by
     :func:`evaluate_split`); returns the last checkpoint and the training minutes."""
@@ -71,8 +77,7 @@ def train_cfg_once(cfg: Config) -> Tuple[str, float]:
     train_cfg.val_cfg = train_cfg.val_dataloader = train_cfg.val_evaluator = None
     runner = Runner.from_cfg(train_cfg)
     runner.train()
-    checkpoint = osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
-    return checkpoint, (time.time() - start) / 60
+    return last_checkpoint(cfg), (time.time() - start) / 60
 
 
 def evaluate_split(

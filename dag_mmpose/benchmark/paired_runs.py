@@ -19,7 +19,7 @@ from mmengine.config import Config, ConfigDict
 
 from ..utils.config import loader_dataset_cfg
 from ..utils.json_io import dump_json, load_json
-from .experiments import evaluate_split, train_cfg_once
+from .experiments import evaluate_split, last_checkpoint, train_cfg_once
 from .synthetic import limited_train_data
 from .trained_base import (
     base_cfg,
@@ -260,7 +260,7 @@ def run_row(
         settings = dict(source=source['settings'], test_cfg=row.test_cfg)
     else:
         cfg = row_cfg(row, base, data_root, work_dir, seed, schedule)
-        checkpoint = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+        checkpoint = last_checkpoint(cfg)
         settings = dict(
             row=row.name,
             config_sha256=config_hash(cfg),

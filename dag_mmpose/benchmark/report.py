@@ -209,6 +209,11 @@ def plot_base_curves(bases: Dict[int, dict], out_file: str) -> None:
     plt.close(fig)
 
 
+def _with_curves(runs: Dict[str, List[dict]]) -> Dict[str, List[dict]]:
+    """The rows whose every run was trained with a val curve."""
+    return {n: rs for n, rs in runs.items() if rs and all('curve' in r for r in rs)}
+
+
 def _mean_curves(results: List[dict]) -> Dict[str, np.ndarray]:
     """Epochs and the seeds' mean val AP, occ/AP and train loss of runs with one curve each
     (the epochs all runs share)."""
@@ -230,7 +235,7 @@ def curve_table(runs: Dict[str, List[dict]]) -> str:
     """Markdown: for each row trained with a val curve (the data-limited rows), the seeds'
     mean val AP and train loss at every val pass, and the epoch of the highest val AP against
     the last, i.e. whether val fell while the train loss kept falling."""
-    runs = {n: rs for n, rs in runs.items() if rs and all('curve' in r for r in rs)}
+    runs = _with_curves(runs)
     if not runs:
         return ''
     lines = []
@@ -254,7 +259,7 @@ def curve_table(runs: Dict[str, List[dict]]) -> str:
 def plot_row_curves(runs: Dict[str, List[dict]], out_file: str) -> bool:
     """Rows trained with a val curve: the seeds' mean val AP (solid) and occ/AP (dashed, left)
     and mean train loss (right) per val pass; ``False`` (and no file) when no row has one."""
-    runs = {n: rs for n, rs in runs.items() if rs and all('curve' in r for r in rs)}
+    runs = _with_curves(runs)
     if not runs:
         return False
     import matplotlib

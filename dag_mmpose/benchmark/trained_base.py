@@ -29,7 +29,7 @@ from mmengine.runner import Runner, save_checkpoint
 
 from ..utils.config import loader_dataset_cfg
 from ..utils.json_io import dump_json, load_json
-from .experiments import experiment_cfg
+from .experiments import experiment_cfg, last_checkpoint
 
 __all__ = [
     'RELEASE_HEATMAP_LOSS_WEIGHT',
@@ -121,7 +121,7 @@ def train_with_curve(cfg: Config, init_file: Optional[str] = None) -> Tuple[str,
     recorder = CurveRecorder(osp.join(cfg.work_dir, 'curve.json'), init_file)
     runner.register_hook(recorder)
     runner.train()
-    return osp.join(cfg.work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth'), recorder
+    return last_checkpoint(cfg), recorder
 
 
 def train_base(path: str, data_root: str, work_root: str, seed: int, epochs: int) -> Dict[str, Any]:

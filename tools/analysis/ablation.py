@@ -128,6 +128,24 @@ CFA4_OPTIONS = {
     'model.neck.in_indices': [3, 2, 0],
 }
 ALONE, ALONE_INIT = 'alone on the twins (from base)', 'alone on the twins (from init)'
+
+
+def _augment_rows(start: str, kind: str) -> List[Row]:
+    """The data-limited rows of one start (``kind`` ``'scratch'`` or ``'finetune'``): the
+    baseline, then the ``_dag-da`` config with Mask Joints, Instance Paste or both kept, each
+    paired with that baseline."""
+    baseline = f'{SMALL} baseline, {start}'
+    parts = (
+        ('+Mask Joints', {'drop_steps': ['InstancePaste']}),
+        ('+Instance Paste', {'drop_steps': ['MaskJoints']}),
+        ('+both', {}),
+    )
+    return [Row(baseline, kind, BASELINE, baseline, limited=True)] + [
+        Row(f'{SMALL} {part}, {start}', kind, _demo('_dag-da'), baseline, options, limited=True)
+        for part, options in parts
+    ]
+
+
 OPEC_ROWS = [
     Row('OPEC-Net (score < 0.2 joints)', 'opec', _demo('_opec'), OPEC_REF),
     Row(OPEC_REF, 'evaluate', reference=OPEC_REF, test_cfg=dict(refine=False),
@@ -171,24 +189,7 @@ ROW_GROUPS = {
     ],
     # data-limited: the baseline and its occlusion augmentations on a small train split, on
     # a schedule long enough to overfit, from scratch and from the base
-    'augment': [
-        Row(f'{SMALL} baseline, from scratch', 'scratch', BASELINE,
-            f'{SMALL} baseline, from scratch', limited=True),
-        Row(f'{SMALL} +Mask Joints, from scratch', 'scratch', _demo('_dag-da'),
-            f'{SMALL} baseline, from scratch', {'drop_steps': ['InstancePaste']}, limited=True),
-        Row(f'{SMALL} +Instance Paste, from scratch', 'scratch', _demo('_dag-da'),
-            f'{SMALL} baseline, from scratch', {'drop_steps': ['MaskJoints']}, limited=True),
-        Row(f'{SMALL} +both, from scratch', 'scratch', _demo('_dag-da'),
-            f'{SMALL} baseline, from scratch', limited=True),
-        Row(f'{SMALL} baseline, from base', 'finetune', BASELINE, f'{SMALL} baseline, from base',
-            limited=True),
-        Row(f'{SMALL} +Mask Joints, from base', 'finetune', _demo('_dag-da'),
-            f'{SMALL} baseline, from base', {'drop_steps': ['InstancePaste']}, limited=True),
-        Row(f'{SMALL} +Instance Paste, from base', 'finetune', _demo('_dag-da'),
-            f'{SMALL} baseline, from base', {'drop_steps': ['MaskJoints']}, limited=True),
-        Row(f'{SMALL} +both, from base', 'finetune', _demo('_dag-da'),
-            f'{SMALL} baseline, from base', limited=True),
-    ],
+    'augment': [*_augment_rows('from scratch', 'scratch'), *_augment_rows('from base', 'finetune')],
     'dslope-init': [
         Row(ALONE_INIT, 'dslope', _demo('_occ-aug'), ALONE_INIT, {'start': 'init'},
             occluded_test=True),
